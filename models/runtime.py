@@ -1,0 +1,138 @@
+"""The ONNX runner: the only place that builds an onnxruntime session.
+
+Model classes (face detector, vehicle detector, plate reader, ...) receive a ``Runner`` and never open a session
+themselves, so a backend swap or a thread-count change is configuration, not code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = logging.getLogger(__name__)
+
+_DTYPES: dict[str, Any] = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(uint8)": np.uint8,
+}
+
+
+class ModelError(RuntimeError):
+    """A model file is missing or does not have the inputs/outputs its model class needs."""
+
+
+class RunnerConfig(BaseModel):
+    """How one onnxruntime session runs on the device."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intra_op_threads: int = Field(default=1, ge=1, le=64, description="Threads inside one operator")
+    inter_op_threads: int = Field(default=1, ge=1, le=16, description="Operators run in parallel")
+    warmup_runs: int = Field(default=1, ge=0, le=20, description="Dummy inferences at load (static shapes only)")
+    log_severity: int = Field(default=3, ge=0, le=4, description="onnxruntime log level (3 = errors only)")
+
+
+def package_file(package: str, relative: str) -> Path:
+    """Locate a file shipped inside an installed package without importing the package.
+
+    Raises:
+        ModelError: the package is not installed or does not contain the file.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"package {package!r} is not installed; run `make setup`")
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    if not path.is_file():
+        raise ModelError(f"{package!r} has no file {relative!r} (looked at {path})")
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, for evidence manifests and reports."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Runner:
+    """Owns one CPU onnxruntime session; checks names at load and warms up.
+
+    Args:
+        model: path of an ``.onnx`` file, or serialized model bytes (for graphs rewritten at load).
+        config: thread counts and warm-up.
+        inputs: input names the caller will feed; a mismatch raises ``ModelError`` naming both sides.
+        outputs: output names the caller will read (a subset of the model's outputs is fine).
+        name: a label for logs and errors.
+    """
+
+    def __init__(
+        self,
+        model: Path | bytes,
+        config: RunnerConfig | None = None,
+        inputs: Sequence[str] | None = None,
+        outputs: Sequence[str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.config = config or RunnerConfig()
+        self.name = name or (model.name if isinstance(model, Path) else "in-memory model")
+        if isinstance(model, Path) and not model.is_file():
+            raise ModelError(f"{self.name}: model file {model} does not exist")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.config.intra_op_threads
+        options.inter_op_num_threads = self.config.inter_op_threads
+        options.log_severity_level = self.config.log_severity
+        source = str(model) if isinstance(model, Path) else model
+        self.session = ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self._check("input", inputs, self.input_names, exact=True)
+        self._check("output", outputs, self.output_names, exact=False)
+        self._outputs = list(outputs) if outputs else self.output_names
+        self.metadata: Mapping[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        for _ in range(self.config.warmup_runs if self._static_inputs() else 0):
+            self.run(self._dummy_feeds())
+
+    def _check(self, kind: str, wanted: Sequence[str] | None, actual: list[str], exact: bool) -> None:
+        if wanted is None:
+            return
+        missing = sorted(set(wanted) - set(actual))
+        extra = sorted(set(actual) - set(wanted)) if exact else []
+        if missing or extra:
+            raise ModelError(
+                f"{self.name}: model {kind}s are {actual}, expected {list(wanted)}"
+                f" (missing {missing}, unexpected {extra}); is this the right model file?"
+            )
+
+    def _static_inputs(self) -> bool:
+        return all(all(isinstance(d, int) for d in i.shape) for i in self.session.get_inputs())
+
+    def _dummy_feeds(self) -> dict[str, NDArray[Any]]:
+        return {
+            i.name: np.zeros([int(d) for d in i.shape], dtype=_DTYPES.get(i.type, np.float32))
+            for i in self.session.get_inputs()
+        }
+
+    def input_shape(self, name: str | None = None) -> list[int | str | None]:
+        """Declared shape of an input (symbolic dims are strings or None)."""
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        return list(inputs[name or self.input_names[0]].shape)
+
+    def run(self, feeds: Mapping[str, NDArray[Any]]) -> list[NDArray[Any]]:
+        """Run one inference; returns the requested outputs in order."""
+        result = self.session.run(self._outputs, dict(feeds))
+        return [np.asarray(r) for r in result]
