@@ -1,0 +1,1 @@
+"""Training scripts for the heads we train ourselves on real data, exported to ONNX."""
