@@ -1,0 +1,1 @@
+"""Traffic rules: small pure functions of a track, the scene geometry and the signal state."""

@@ -1,0 +1,256 @@
+"""What every traffic rule takes and returns: ``TrackView`` in, ``Violation`` out, thresholds in
+``RulesConfig``.
+
+A rule is a small pure function ``rule(track, scene, signal, config) -> list[Violation]``; it never sees
+frames and keeps no state, so the same track always gives the same verdict. The perception pipeline
+converts its tracks into ``TrackView`` (one per track, the whole path so far) and calls
+``edge.traffic.rules.evaluate_rules``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field
+
+from edge.config import StrictModel
+from hardware.signal import PhaseChange, SignalPhaseFeed, SignalSource, SignalState, SignalTimeline
+
+ViolationKind = Literal["speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"]
+
+__all__ = [
+    "PhaseChange",
+    "RulesConfig",
+    "SignalPhaseFeed",
+    "SignalSource",
+    "SignalState",
+    "SignalTimeline",
+    "TrackView",
+    "Violation",
+    "ViolationKind",
+    "choose_signal",
+]
+
+
+def _readonly(array: NDArray[np.generic]) -> NDArray[np.generic]:
+    out = np.array(array, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class TrackView:
+    """One vehicle track as the rules see it; arrays are copied read-only.
+
+    Attributes:
+        track_id: tracker id (>= 0).
+        vehicle_class: ``car``, ``bus``, ``truck`` or ``motorcycle``.
+        confirmed: the tracker confirmed the track over several frames; rules ignore
+            unconfirmed tracks.
+        t: (T,) float64 capture time of each sample, seconds, strictly increasing.
+        image_xy: (T, 2) float64 bottom-centre of the box, image pixels.
+        road_xy: (T, 2) float64 the same point on the road plane, metres, or None without calibration.
+        speed_kmh: the tracker's speed estimate, or None.
+        speed_sigma_kmh: one standard deviation of that estimate, or None.
+        lane_ids: (T,) lane id per sample ("" = none), or None to let the rules locate lanes from the scene.
+        frame_index: (T,) int64 source frame of each sample, or None (used by the evidence builder).
+    """
+
+    track_id: int
+    vehicle_class: str
+    confirmed: bool
+    t: NDArray[np.float64]
+    image_xy: NDArray[np.float64]
+    road_xy: NDArray[np.float64] | None = None
+    speed_kmh: float | None = None
+    speed_sigma_kmh: float | None = None
+    lane_ids: tuple[str, ...] | None = None
+    frame_index: NDArray[np.int64] | None = None
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.t, dtype=np.float64).reshape(-1)
+        n = len(t)
+        if n and np.any(np.diff(t) <= 0):
+            raise ValueError(f"track {self.track_id}: t must be strictly increasing")
+        object.__setattr__(self, "t", _readonly(t))
+        for name in ("image_xy", "road_xy"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            arr = np.asarray(value, dtype=np.float64).reshape(-1, 2)
+            if len(arr) != n:
+                raise ValueError(f"track {self.track_id}: {name} has {len(arr)} rows, t has {n}")
+            object.__setattr__(self, name, _readonly(arr))
+        if self.lane_ids is not None and len(self.lane_ids) != n:
+            raise ValueError(f"track {self.track_id}: lane_ids has {len(self.lane_ids)} items, t has {n}")
+        if self.frame_index is not None:
+            frames = np.asarray(self.frame_index, dtype=np.int64).reshape(-1)
+            if len(frames) != n:
+                raise ValueError(f"track {self.track_id}: frame_index has {len(frames)} rows, t has {n}")
+            object.__setattr__(self, "frame_index", _readonly(frames))
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @property
+    def duration_s(self) -> float:
+        """Time between the first and last sample."""
+        return float(self.t[-1] - self.t[0]) if len(self.t) > 1 else 0.0
+
+    def metric_path(self) -> tuple[NDArray[np.float64], bool]:
+        """Path for distances: ``(road_xy, True)`` in metres if calibrated, else ``(image_xy, False)``."""
+        if self.road_xy is not None:
+            return self.road_xy, True
+        return self.image_xy, False
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One rule firing on one track.
+
+    Attributes:
+        kind: which rule.
+        track_id: the track's id.
+        vehicle_class: the track's class.
+        t: time of the deciding moment (crossing, first sample over the limit, ...), seconds.
+        index: sample index of the deciding moment in the track.
+        lane_id: lane where it happened ("" when outside every lane).
+        line_id: line involved (stop/solid) or "".
+        speed_kmh: speed when relevant.
+        speed_sigma_kmh: its one-sigma uncertainty.
+        signal_state: signal at ``t`` for signal rules.
+        signal_source: where that state came from.
+        details: rule-specific measurements (numbers and short strings) for the evidence.
+    """
+
+    kind: ViolationKind
+    track_id: int
+    vehicle_class: str
+    t: float
+    index: int
+    lane_id: str = ""
+    line_id: str = ""
+    speed_kmh: float | None = None
+    speed_sigma_kmh: float | None = None
+    signal_state: SignalState | None = None
+    signal_source: SignalSource | None = None
+    details: Mapping[str, float | str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+
+class SpeedingConfig(StrictModel):
+    """Speeding: the speed minus its uncertainty must exceed the lane limit plus tolerance."""
+
+    sigma_factor: float = Field(default=2.0, ge=0.0, le=5.0, description="Sigmas subtracted from the speed")
+    max_sigma_kmh: float = Field(
+        default=15.0, gt=0.0, le=100.0, description="Skip estimates less certain than this"
+    )
+
+
+class RedLightConfig(StrictModel):
+    """Red light: crossing the stop line into the junction while red, after the clearance grace."""
+
+    red_grace_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=10.0,
+        description="Red must have been on this long at the crossing (amber clearance)",
+    )
+
+
+class StopLineConfig(StrictModel):
+    """Stop line: halted with the vehicle past the stop line while red."""
+
+    min_stopped_s: float = Field(
+        default=1.0, gt=0.0, le=60.0, description="Minimum stationary time past the line"
+    )
+    stopped_speed_mps: float = Field(
+        default=0.7, gt=0.0, le=5.0, description="Below this (calibrated) = stopped"
+    )
+    stopped_speed_px_s: float = Field(
+        default=8.0, gt=0.0, le=200.0, description="Below this (image px/s) = stopped"
+    )
+    min_past_px: float = Field(
+        default=4.0, ge=0.0, le=200.0, description="How far past the line counts as past"
+    )
+
+
+class SolidLineConfig(StrictModel):
+    """Solid line: the path crosses a solid marking and moves clearly to the other side."""
+
+    min_margin_px: float = Field(
+        default=6.0, ge=0.0, le=200.0, description="Distance from the line on both sides (rejects jitter)"
+    )
+
+
+class WrongWayConfig(StrictModel):
+    """Wrong way: net motion against the lane direction over a minimum distance."""
+
+    min_distance_m: float = Field(
+        default=8.0, gt=0.0, le=500.0, description="Against-direction travel (calibrated)"
+    )
+    min_distance_px: float = Field(
+        default=60.0, gt=0.0, le=5000.0, description="Against-direction travel (px)"
+    )
+    max_cosine: float = Field(
+        default=-0.5,
+        ge=-1.0,
+        le=0.0,
+        description="Cosine between motion and lane direction must be below this",
+    )
+
+
+class BusLaneConfig(StrictModel):
+    """Bus lane: a non-bus vehicle inside a bus lane during its hours for a minimum time and distance."""
+
+    exempt_classes: tuple[str, ...] = Field(
+        default=("bus",), max_length=8, description="Classes allowed in it"
+    )
+    min_time_s: float = Field(
+        default=2.0, gt=0.0, le=600.0, description="Minimum continuous time in the lane"
+    )
+    min_distance_m: float = Field(
+        default=10.0, ge=0.0, le=1000.0, description="Minimum travel in it (calibrated)"
+    )
+    min_distance_px: float = Field(default=60.0, ge=0.0, le=5000.0, description="Minimum travel in it (px)")
+
+
+class RulesConfig(StrictModel):
+    """Every rule's thresholds, plus which rules are on."""
+
+    enabled: tuple[ViolationKind, ...] = Field(
+        default=("speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"),
+        max_length=6,
+        description="Rules to evaluate",
+    )
+    min_samples: int = Field(
+        default=5, ge=2, le=1000, description="A track needs this many samples (never 1 frame)"
+    )
+    speeding: SpeedingConfig = Field(default_factory=SpeedingConfig, description="Speeding thresholds")
+    red_light: RedLightConfig = Field(default_factory=RedLightConfig, description="Red-light thresholds")
+    stop_line: StopLineConfig = Field(default_factory=StopLineConfig, description="Stop-line thresholds")
+    solid_line: SolidLineConfig = Field(default_factory=SolidLineConfig, description="Solid-line thresholds")
+    wrong_way: WrongWayConfig = Field(default_factory=WrongWayConfig, description="Wrong-way thresholds")
+    bus_lane: BusLaneConfig = Field(default_factory=BusLaneConfig, description="Bus-lane thresholds")
+
+
+def choose_signal(
+    controller: SignalPhaseFeed | None, camera: SignalPhaseFeed | None
+) -> SignalTimeline | None:
+    """The controller feed when present, the camera classifier otherwise (None when neither exists)."""
+    if controller is not None:
+        return controller.timeline()
+    if camera is not None:
+        return camera.timeline()
+    return None
+
+
+def eligible(track: TrackView, config: RulesConfig) -> bool:
+    """Only confirmed tracks with enough samples can produce a violation."""
+    return track.confirmed and len(track) >= config.min_samples

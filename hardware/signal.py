@@ -1,0 +1,138 @@
+"""Traffic-signal phase: the state type, a timeline of phase changes, and the sources that produce it.
+
+Two sources implement ``SignalPhaseFeed``:
+
+- ``ReplaySignalFeed``: phase changes with timestamps from the signal controller. The real controller link
+  is the external boundary; this driver replays a recorded log (CSV ``t,state``) through the same
+  interface.
+- ``CameraSignalSource``: classifies the signal head inside a configured ROI of each camera frame with the
+  trained light classifier (``models.lights``) and debounces the per-frame labels into phase changes.
+
+Times are float seconds (Unix epoch for live cameras; any monotonic origin for replays), the same clock as
+tracks."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+logger = logging.getLogger(__name__)
+
+
+class SignalState(StrEnum):
+    """Aspect shown by the signal head (names as on the wire: ``ViolationEvent.signal_state``)."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+    UNKNOWN = "unknown"
+
+
+class SignalSource(StrEnum):
+    """Where a signal state came from (``ViolationEvent.signal_source``)."""
+
+    CONTROLLER = "controller"
+    CLASSIFIER = "classifier"
+
+
+_STATES: tuple[SignalState, ...] = tuple(SignalState)
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChange:
+    """The signal switched to ``state`` at time ``t`` (seconds)."""
+
+    t: float
+    state: SignalState
+
+
+class SignalTimeline:
+    """Sorted phase changes with vectorised look-ups; before the first change the state is UNKNOWN.
+
+    Args:
+        changes: phase changes in any order; equal consecutive states are merged.
+        source: which source produced them.
+    """
+
+    def __init__(self, changes: Iterable[PhaseChange], source: SignalSource) -> None:
+        ordered = sorted(changes, key=lambda c: c.t)
+        merged: list[PhaseChange] = []
+        for change in ordered:
+            if not merged or merged[-1].state != change.state:
+                merged.append(change)
+        self.changes: tuple[PhaseChange, ...] = tuple(merged)
+        self.source = source
+        self._t = np.array([c.t for c in merged], dtype=np.float64)
+        self._code = np.array([_STATES.index(c.state) for c in merged], dtype=np.int64)
+
+    def _index(self, t: NDArray[np.floating]) -> NDArray[np.int64]:
+        return np.asarray(np.searchsorted(self._t, np.asarray(t, dtype=np.float64), side="right") - 1)
+
+    def states_at(self, t: NDArray[np.floating]) -> NDArray[np.str_]:
+        """(N,) state names in force at each time (``"unknown"`` before the first change)."""
+        idx = self._index(t)
+        names = np.array([s.value for s in _STATES])
+        code = np.where(idx >= 0, self._code[np.clip(idx, 0, None)] if len(self._code) else 3, 3)
+        return np.asarray(names[code])
+
+    def state_at(self, t: float) -> SignalState:
+        """State in force at one time."""
+        return SignalState(str(self.states_at(np.array([t]))[0]))
+
+    def onset_at(self, t: float) -> float | None:
+        """Start time of the state in force at ``t``; None before the first change."""
+        idx = int(self._index(np.array([t]))[0])
+        return float(self._t[idx]) if idx >= 0 else None
+
+
+class SignalPhaseFeed(Protocol):
+    """Anything that can say what the signal showed and when."""
+
+    @property
+    def source(self) -> SignalSource:
+        """Which kind of source this is."""
+        ...
+
+    def timeline(self) -> SignalTimeline:
+        """Phase changes known so far."""
+        ...
+
+
+class ReplaySignalFeed:
+    """Controller phase changes replayed from memory or a CSV log with columns ``t,state``.
+
+    Args:
+        changes: the recorded phase changes.
+    """
+
+    def __init__(self, changes: Sequence[PhaseChange]) -> None:
+        self._timeline = SignalTimeline(changes, SignalSource.CONTROLLER)
+
+    @classmethod
+    def from_csv(cls, path: Path) -> ReplaySignalFeed:
+        """Read a controller log; raises ValueError naming the bad row."""
+        changes: list[PhaseChange] = []
+        with path.open(newline="") as handle:
+            for number, row in enumerate(csv.DictReader(handle), start=2):
+                try:
+                    changes.append(PhaseChange(float(row["t"]), SignalState(row["state"].strip().lower())))
+                except (KeyError, ValueError) as exc:
+                    raise ValueError(f"{path}:{number}: bad phase row {row!r} ({exc})") from exc
+        return cls(changes)
+
+    @property
+    def source(self) -> SignalSource:
+        """Always the controller."""
+        return SignalSource.CONTROLLER
+
+    def timeline(self) -> SignalTimeline:
+        """All replayed changes."""
+        return self._timeline
