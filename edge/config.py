@@ -26,7 +26,10 @@ class SpoolConfig(StrictModel):
 
     path: Path = Field(default=Path("var/spool.sqlite"), description="SQLite file of the spool")
     max_events: int = Field(
-        default=1_000_000, ge=100, le=100_000_000, description="Refuse new events beyond this backlog (disk guard)"
+        default=1_000_000,
+        ge=100,
+        le=100_000_000,
+        description="Refuse new events beyond this backlog (disk guard)",
     )
 
     _resolve = field_validator("path")(resolve_path)

@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS media (
     uploaded INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rejected (
+    event_id TEXT PRIMARY KEY,
+    payload TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    rejected_at REAL NOT NULL
+);
 """
 
 
@@ -56,7 +62,12 @@ class SpooledEvent:
 def make_attachment(data: bytes, media_type: str, role: str) -> Attachment:
     """Describe ``data`` by content hash for an event's ``attachments``."""
     return Attachment.model_validate(
-        {"sha256": hashlib.sha256(data).hexdigest(), "media_type": media_type, "role": role, "size_bytes": len(data)}
+        {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "media_type": media_type,
+            "role": role,
+            "size_bytes": len(data),
+        }
     )
 
 
@@ -128,10 +139,27 @@ class Spool:
             if self._depth_locked() == 0:
                 self._db.execute("DELETE FROM media WHERE uploaded = 1")
 
+    def reject(self, seq: int, reason: str) -> None:
+        """Move an event the backend refused as malformed out of the queue, keeping it and the reason."""
+        with self._lock, self._tx():
+            self._db.execute(
+                "INSERT OR REPLACE INTO rejected(event_id, payload, reason, rejected_at)"
+                " SELECT event_id, payload, ?, ? FROM events WHERE seq = ?",
+                (reason, time.time(), seq),
+            )
+            self._db.execute("DELETE FROM events WHERE seq = ?", (seq,))
+
+    def rejected_count(self) -> int:
+        """Events set aside because the backend refused them."""
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM rejected").fetchone()[0])
+
     def media(self, sha256: str) -> tuple[str, bytes, bool]:
         """(media_type, bytes, already uploaded) of a queued attachment."""
         with self._lock:
-            row = self._db.execute("SELECT media_type, data, uploaded FROM media WHERE sha256 = ?", (sha256,)).fetchone()
+            row = self._db.execute(
+                "SELECT media_type, data, uploaded FROM media WHERE sha256 = ?", (sha256,)
+            ).fetchone()
         if row is None:
             raise KeyError(f"attachment {sha256} is not in the spool")
         return str(row[0]), bytes(row[1]), bool(row[2])

@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from kuzet.commands import edge_group, eval_group, faces, platform, plates, school, traffic, violations
+from kuzet.commands import edge_group, eval_group, faces, plates, platform, school, traffic, violations
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -55,7 +55,7 @@ class Attachment(Frozen):
 class EventBase(Frozen):
     """Fields common to every event."""
 
-    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Wire schema version")
+    schema_version: Literal[1] = Field(default=1, description="Wire schema version (SCHEMA_VERSION)")
     event_id: UUID = Field(description="Client-generated UUID; the idempotency key of ingest")
     camera_id: CameraId
     captured_at: AwareDatetime = Field(description="Capture time of the deciding frame, timezone-aware")
@@ -148,9 +148,36 @@ __all__ = [
     "ClockSource",
     "EntryEvent",
     "Event",
-    "EventBatch",
     "EventBase",
+    "EventBatch",
     "IngestResult",
     "VehicleEvent",
     "ViolationEvent",
 ]
+
+
+# --- School gallery sync (edge door devices pull their school's face templates) -----------------------------
+
+
+class GalleryTemplate(Frozen):
+    """One enrolled face template (embedding) of a pupil; photos never travel, only templates."""
+
+    template_id: str = Field(min_length=1, max_length=64, description="Stable id of this template")
+    pupil_id: str = Field(min_length=1, max_length=64, description="Pupil the template belongs to")
+    model: str = Field(min_length=1, max_length=64, description="Embedder that made it, e.g. dlib_resnet_v1")
+    embedding: tuple[float, ...] = Field(
+        min_length=16, max_length=1024, description="L2-normalised embedding (128 values for dlib)"
+    )
+
+
+class GalleryDelta(Frozen):
+    """The changes of a school's gallery between two versions; ``from_version`` 0 means the whole gallery."""
+
+    school_id: str = Field(min_length=1, max_length=64, description="School the gallery belongs to")
+    from_version: int = Field(ge=0, description="Gallery version the device holds (0 = none)")
+    to_version: int = Field(ge=0, description="Gallery version after applying this delta")
+    added: tuple[GalleryTemplate, ...] = Field(default=(), max_length=100_000, description="New templates")
+    removed: tuple[str, ...] = Field(default=(), max_length=100_000, description="Template ids to drop")
+
+
+__all__ += ["GalleryDelta", "GalleryTemplate"]

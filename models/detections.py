@@ -48,7 +48,7 @@ class Detections:
     def __post_init__(self) -> None:
         xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
         n = len(xyxy)
-        columns = {
+        columns: dict[str, NDArray[Any]] = {
             "confidence": np.asarray(self.confidence, dtype=np.float32).reshape(-1),
             "class_id": np.asarray(self.class_id, dtype=np.int32).reshape(-1),
             "tracker_id": np.asarray(self.tracker_id, dtype=np.int64).reshape(-1),
@@ -119,7 +119,8 @@ class Detections:
     def area(self) -> NDArray[np.float32]:
         """(N,) box areas in square pixels."""
         wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0.0, None)
-        return (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        area: NDArray[np.float32] = (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        return area
 
     @property
     def center(self) -> NDArray[np.float32]:

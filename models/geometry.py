@@ -68,9 +68,7 @@ class Letterbox:
         return (boxes / self.ratio).astype(np.float32)
 
 
-def letterbox(
-    image: NDArray[np.uint8], size: tuple[int, int], fill: int = 114
-) -> tuple[NDArray[np.uint8], Letterbox]:
+def letterbox(image: NDArray[np.uint8], size: tuple[int, int], fill: int = 114) -> tuple[NDArray[np.uint8], Letterbox]:
     """Resize keeping aspect ratio and pad to ``size`` (width, height), centred.
 
     Returns:

@@ -1,7 +1,97 @@
-"""Platform commands: serve the backend, register devices, run the uplink, the demo."""
+"""Platform commands: serve the backend, register devices, run a device's uplink, the demo."""
 
 from __future__ import annotations
 
+import json
+import signal
+import threading
+from pathlib import Path
+
 import click
 
+from kuzet.commands import edge_group
+from kuzet.commands.common import fail, load_or_exit
+
 COMMANDS: list[click.Command] = []
+
+
+@click.command("serve")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="Backend YAML.")
+@click.option("--port", type=int, default=None, help="Override the port of the settings file.")
+def serve(config_path: Path, port: int | None) -> None:
+    """Run the backend with uvicorn."""
+    import uvicorn
+
+    from backend.app import create_app
+    from backend.settings import Settings
+
+    settings = load_or_exit(config_path, Settings)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=port or settings.port, log_level="warning")
+
+
+@click.command("register-device")
+@click.option("--backend", "backend_url", required=True, help="Backend base URL, e.g. http://127.0.0.1:8000")
+@click.option("--admin-token", envvar="KUZET_ADMIN_TOKEN", required=True, help="Admin token (or KUZET_ADMIN_TOKEN).")
+@click.option("--camera-id", required=True, help="Id of the camera to register.")
+@click.option("--kind", type=click.Choice(["school", "traffic"]), required=True, help="Product the camera serves.")
+@click.option("--site", required=True, help="School id or traffic district.")
+@click.option("--rotate", is_flag=True, help="Issue a new key for an existing camera.")
+def register_device(backend_url: str, admin_token: str, camera_id: str, kind: str, site: str, rotate: bool) -> None:
+    """Register a camera and print its API key (shown once)."""
+    import httpx
+
+    body = {"camera_id": camera_id, "kind": kind, "site": site, "rotate": rotate}
+    try:
+        response = httpx.post(
+            f"{backend_url.rstrip('/')}/api/v1/devices",
+            json=body,
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {backend_url}: {exc}")
+    if response.status_code != 201:
+        fail(f"registration refused ({response.status_code}): {response.json().get('detail', response.text)}")
+    click.echo(json.dumps(response.json(), indent=2))
+
+
+@edge_group.command("uplink")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="Device YAML.")
+def uplink(config_path: Path) -> None:
+    """Drain a device's spool to the backend until interrupted, serving /health."""
+    from edge.config import DeviceConfig
+    from edge.health import HealthServer, health_report
+    from edge.spool import Spool
+    from edge.uplink import Uploader
+
+    config = load_or_exit(config_path, DeviceConfig)
+    spool = Spool(config.spool.path, config.spool.max_events)
+    uploader = Uploader(spool, config.uplink)
+    health = HealthServer(
+        config.health.host,
+        config.health.port,
+        lambda: health_report(config.camera_id, spool, uploader.status),
+    ).start()
+    click.echo(f"uplink for {config.camera_id}: spool {config.spool.path}, health {health.url}/health", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        uploader.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        health.stop()
+        uploader.close()
+        spool.close()
+
+
+@click.command("demo")
+@click.option("--work-dir", type=click.Path(path_type=Path), default=Path("var/demo"), help="Scratch folder.")
+def demo(work_dir: Path) -> None:
+    """Run the main job on the bundled samples and print a summary."""
+    from kuzet.demo import run_demo
+
+    raise SystemExit(run_demo(work_dir))
+
+
+COMMANDS.extend([serve, register_device, demo])

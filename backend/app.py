@@ -1,0 +1,48 @@
+"""The backend application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from backend import errors
+from backend.db import connect, migrate
+from backend.routes import devices, events, health, media
+from backend.services.ingest import EventHandler, IngestService
+from backend.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Long-lived services, built once per app and handed to routes through dependencies."""
+
+    ingest: IngestService
+
+
+def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> FastAPI:
+    """Build the app: migrate the database, wire routers and services.
+
+    Args:
+        settings: validated settings (load once, pass down).
+        handlers: event handlers run inside the ingest transaction for new events.
+    """
+    db = connect(settings.database, settings.busy_timeout_ms)
+    try:
+        applied = migrate(db)
+    finally:
+        db.conn.close()
+    if applied:
+        logger.info("database %s migrated to %s", settings.database, applied[-1])
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="Kuzet backend", version="0.1.0")
+    app.state.settings = settings
+    app.state.services = Services(ingest=IngestService(handlers))
+    errors.install(app)
+    for router in (health.router, devices.router, events.router, media.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,78 @@
+"""SQLite access: WAL, foreign keys and versioned migrations applied at start.
+
+Migrations are modules ``backend/migrations/mNNNN_<name>.py`` with ``VERSION`` and ``apply(db)``; they run once, in
+version order, each in its own transaction, and are recorded in ``schema_migrations``. Number ranges per area keep
+parallel work apart: 1-99 platform, 100-199 school entry, 200-299 school service, 300-399 traffic.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
+import sqlite_utils
+
+from backend import migrations
+
+logger = logging.getLogger(__name__)
+
+
+def connect(path: Path, busy_timeout_ms: int = 10_000) -> sqlite_utils.Database:
+    """Open the database with the pragmas every connection needs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT; any exception rolls back and propagates, so nothing is half-written."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _migration_modules() -> list[ModuleType]:
+    modules = [
+        importlib.import_module(f"{migrations.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(migrations.__path__)
+        if info.name.startswith("m") and info.name[1:5].isdigit()
+    ]
+    modules.sort(key=lambda m: int(m.VERSION))
+    versions = [int(m.VERSION) for m in modules]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate migration versions: {versions}")
+    return modules
+
+
+def migrate(db: sqlite_utils.Database) -> list[int]:
+    """Apply pending migrations in order; returns the versions applied now."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied: list[int] = []
+    for module in _migration_modules():
+        version = int(module.VERSION)
+        if version in done:
+            continue
+        apply: Callable[[sqlite_utils.Database], None] = module.apply
+        with transaction(db) as conn:
+            apply(db)
+            conn.execute("INSERT INTO schema_migrations(version, name) VALUES (?, ?)", (version, module.__name__))
+        logger.info("applied migration %s", module.__name__)
+        applied.append(version)
+    return applied

@@ -1,0 +1,1 @@
+"""Backend services: the logic behind the routes, free of HTTP."""

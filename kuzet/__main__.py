@@ -1,0 +1,5 @@
+"""python -m kuzet"""
+
+from kuzet.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""An in-process app on a real SQLite file, with one registered device."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.app import create_app
+from backend.settings import Settings
+
+ADMIN = "a-very-random-admin-token-0123"
+
+
+@dataclass
+class Api:
+    client: TestClient
+    settings: Settings
+    key: str
+
+    @property
+    def device(self) -> dict[str, str]:
+        return {"X-API-Key": self.key}
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN}"}
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    settings = Settings(
+        database=tmp_path / "k.sqlite",
+        media_dir=tmp_path / "media",
+        admin_token=ADMIN,
+        max_upload_bytes=50_000,
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/api/v1/devices",
+            json={"camera_id": "door-1", "kind": "school", "site": "school-1"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+        assert response.status_code == 201, response.text
+        yield Api(client, settings, response.json()["api_key"])

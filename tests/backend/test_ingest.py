@@ -1,0 +1,96 @@
+"""Batch ingest: idempotent by event UUID, attachments first, replay stores nothing twice."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+from PIL import Image
+
+from backend.db import connect
+from tests.backend.conftest import Api
+from tests.support.events import entry
+
+
+def _count(api: Api, table: str) -> int:
+    db = connect(api.settings.database)
+    try:
+        return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    finally:
+        db.conn.close()
+
+
+def _batch(*events: object) -> dict[str, object]:
+    return {"events": [json.loads(e.model_dump_json()) for e in events]}  # type: ignore[attr-defined]
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_replayed_batch_is_stored_once_and_reports_duplicates(api: Api) -> None:
+    events = [entry(n=i) for i in range(5)]
+    first = api.client.post("/api/v1/events", json=_batch(*events), headers=api.device)
+    assert first.status_code == 200
+    assert first.json()["accepted"] == [str(e.event_id) for e in events]
+    replay = api.client.post("/api/v1/events", json=_batch(*events[2:], entry(n=9)), headers=api.device)
+    assert replay.status_code == 200
+    assert len(replay.json()["accepted"]) == 1
+    assert replay.json()["duplicates"] == [str(e.event_id) for e in events[2:]]
+    assert _count(api, "events") == 6
+
+
+def test_same_id_twice_in_one_batch_is_one_row(api: Api) -> None:
+    event = entry()
+    response = api.client.post("/api/v1/events", json=_batch(event, event), headers=api.device)
+    assert response.json() == {"accepted": [str(event.event_id)], "duplicates": []}
+    assert _count(api, "events") == 1
+
+
+def test_attachment_uploaded_then_referenced(api: Api) -> None:
+    data = _jpeg()
+    sha = hashlib.sha256(data).hexdigest()
+    put = api.client.put(f"/api/v1/media/{sha}", content=data, headers={**api.device, "Content-Type": "image/jpeg"})
+    assert put.status_code == 201
+    again = api.client.put(f"/api/v1/media/{sha}", content=data, headers={**api.device, "Content-Type": "image/jpeg"})
+    assert again.status_code == 200
+    event = entry(
+        attachments=[{"sha256": sha, "media_type": "image/jpeg", "role": "snapshot", "size_bytes": len(data)}]
+    )
+    assert api.client.post("/api/v1/events", json=_batch(event), headers=api.device).status_code == 200
+    assert _count(api, "event_attachments") == 1
+    got = api.client.get(f"/api/v1/media/{sha}", headers=api.admin)
+    assert got.status_code == 200 and got.content == data
+
+
+def test_revoked_key_is_refused_and_rotation_restores(api: Api) -> None:
+    assert api.client.post("/api/v1/devices/door-1/revoke", headers=api.admin).status_code == 200
+    refused = api.client.post("/api/v1/events", json=_batch(entry()), headers=api.device)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    rotated = api.client.post(
+        "/api/v1/devices",
+        json={"camera_id": "door-1", "kind": "school", "site": "school-1", "rotate": True},
+        headers=api.admin,
+    )
+    assert rotated.status_code == 201
+    new = {"X-API-Key": rotated.json()["api_key"]}
+    assert api.client.post("/api/v1/events", json=_batch(entry()), headers=new).status_code == 200
+
+
+def test_keys_are_stored_hashed(api: Api) -> None:
+    db = connect(api.settings.database)
+    try:
+        stored = db.execute("SELECT key_id, key_hash FROM devices").fetchone()
+    finally:
+        db.conn.close()
+    assert api.key.split("_", 2)[2] not in "".join(stored)
+    assert stored[1] == hashlib.sha256(api.key.split("_", 2)[2].encode()).hexdigest()
+
+
+def test_health_reports_schema_and_count(api: Api) -> None:
+    api.client.post("/api/v1/events", json=_batch(entry(), entry(n=1)), headers=api.device)
+    body = api.client.get("/api/v1/health").json()
+    assert body["status"] == "ok" and body["events"] == 2 and body["schema_version"] >= 1
