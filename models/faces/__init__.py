@@ -1,0 +1,1 @@
+"""Face models: detection (CenterFace, MTCNN), alignment, embeddings (dlib), mask classifier, quality checks."""

