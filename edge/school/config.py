@@ -1,0 +1,146 @@
+"""Configuration of a school door device: the ``school:`` section of its YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from edge.config import DeviceConfig, StrictModel, resolve_path
+from hardware.thermal import Registration
+from models.faces.config import EmbedderConfig, FaceDetectorConfig, MaskConfig
+
+
+class TrackerConfig(StrictModel):
+    """IoU tracker: one person passing the door is one track."""
+
+    iou_threshold: float = Field(default=0.3, ge=0.01, le=0.99, description="Minimum IoU to continue a track")
+    max_missed: int = Field(
+        default=5, ge=0, le=300, description="Frames a track survives without a detection (blur, occlusion)"
+    )
+    min_hits: int = Field(
+        default=3, ge=1, le=100, description="Detections a track needs to become a pass (filters false faces)"
+    )
+    max_track_frames: int = Field(
+        default=900,
+        ge=10,
+        le=100_000,
+        description="A track this long is closed as a pass (a person standing)",
+    )
+
+
+class SelectionConfig(StrictModel):
+    """Which frames of a track are embedded: the best by size, sharpness and pose."""
+
+    best_frames: int = Field(default=3, ge=1, le=20, description="Frames per pass that are embedded and vote")
+    size_ref_px: float = Field(
+        default=80.0, ge=8.0, le=2000.0, description="Face side (px) above which size stops improving quality"
+    )
+    sharpness_ref: float = Field(
+        default=100.0, ge=1.0, le=100_000.0, description="Laplacian variance above which sharpness saturates"
+    )
+    min_face_px: float = Field(default=20.0, ge=4.0, le=1000.0, description="Smaller faces are never embedded")
+    crop_margin: float = Field(
+        default=0.6,
+        ge=0.1,
+        le=3.0,
+        description="Margin (fraction of the box side) of the face crop kept per frame",
+    )
+    snapshot_px: int = Field(default=160, ge=32, le=640, description="Longest side of the event's JPEG snapshot")
+
+
+class IdentifyConfig(StrictModel):
+    """Identification against the school's gallery."""
+
+    threshold: float = Field(
+        default=0.93,
+        ge=-1.0,
+        le=1.0,
+        description=(
+            "Cosine similarity at or above which a face is the enrolled pupil. 0.93 = 1 - 0.07 in cosine "
+            "distance is where dlib's 128-d embedding (unit-normalised) gives FAR ~1e-3 on the impostor pairs "
+            "of faces/wild_lag_cn (981 images, 149 identities) measured with `kuzet eval faces`; dlib's own "
+            "0.6 Euclidean rule equals cosine 0.82"
+        ),
+    )
+    calibrated_far: float = Field(
+        default=1e-3, gt=0.0, le=0.5, description="False-accept rate per comparison the threshold was set at"
+    )
+    min_votes: int = Field(default=1, ge=1, le=20, description="Frames that must agree on the pupil")
+    min_vote_fraction: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Share of the pass's voting frames the winner needs"
+    )
+
+
+class ThermalSettings(StrictModel):
+    """Thermal camera registration and the conversion of skin readings to body temperature."""
+
+    registration: Registration = Field(description="Visible->thermal homography of this device")
+    replay_path: Path | None = Field(default=None, description="Recorded radiometric frames (.npz) to replay")
+    tolerance_s: float = Field(
+        default=0.25, ge=0.0, le=10.0, description="A thermal frame further in time than this is not used"
+    )
+    roi: Literal["canthus", "forehead"] = Field(
+        default="canthus", description="Inner-canthus strip between the eyes, or the forehead above them"
+    )
+    percentile: float = Field(
+        default=90.0, ge=50.0, le=100.0, description="Percentile of the ROI pixels read (hot spot, robust)"
+    )
+    offset_c: float = Field(
+        default=0.0, ge=-10.0, le=10.0, description="Added to the reading (skin-to-core and ambient offset)"
+    )
+    blackbody_xyxy: tuple[int, int, int, int] | None = Field(
+        default=None, description="Thermal-pixel box of a reference blackbody in view, or None"
+    )
+    blackbody_c: float | None = Field(default=None, ge=20.0, le=50.0, description="Set temperature of the blackbody")
+    plausible_min_c: float = Field(default=30.0, ge=25.0, le=40.0, description="Lower readings are not a face")
+    plausible_max_c: float = Field(default=43.0, ge=36.0, le=45.0, description="Higher readings are not a face")
+    fever_c: float = Field(default=37.5, ge=36.0, le=42.0, description="Temperature at or above which a pass is fever")
+
+    _resolve = field_validator("replay_path")(resolve_path)
+
+
+class DoorConfig(StrictModel):
+    """The door line; a track crossing it gives the direction."""
+
+    line: tuple[tuple[float, float], tuple[float, float]] | None = Field(
+        default=None, description="Two points (x, y) of the door line, as fractions of the frame width/height"
+    )
+    inside: Literal["left", "right"] = Field(
+        default="left",
+        description="Side of the directed line (first->second point) that is inside the school",
+    )
+    point: Literal["center", "bottom"] = Field(
+        default="center", description="Which point of the face box follows the person"
+    )
+
+
+class SchoolConfig(StrictModel):
+    """The ``school:`` section of a door device file."""
+
+    school_id: str = Field(min_length=1, max_length=64, description="School the door belongs to")
+    gallery_path: Path = Field(
+        default=Path("var/gallery.npz"),
+        description="Local copy of the school's gallery (kept for offline use)",
+    )
+    detector: FaceDetectorConfig = Field(default_factory=FaceDetectorConfig, description="Face detector")
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="Face embedder")
+    mask: MaskConfig = Field(default_factory=MaskConfig, description="Mask classifier")
+    mask_threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="P(mask) at or above which: mask")
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker")
+    selection: SelectionConfig = Field(default_factory=SelectionConfig, description="Best-frame selection")
+    identify: IdentifyConfig = Field(default_factory=IdentifyConfig, description="Identification")
+    thermal: ThermalSettings | None = Field(default=None, description="Thermal camera; None when the door has none")
+    door: DoorConfig = Field(default_factory=DoorConfig, description="Door line")
+    source: str | None = Field(
+        default=None, max_length=500, description="Camera: RTSP URL, USB index, or a video file path"
+    )
+
+    _resolve = field_validator("gallery_path")(resolve_path)
+
+
+class SchoolDeviceConfig(DeviceConfig):
+    """A school door device: the common device part plus ``school:``."""
+
+    school: SchoolConfig = Field(description="School door pipeline settings")

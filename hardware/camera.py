@@ -1,0 +1,288 @@
+"""Frame sources: a video file, or a live RTSP/USB camera through OpenCV that reconnects after a drop.
+
+Every frame carries its capture timestamp (UTC) and the clock that produced it. A live source that loses its
+stream releases the capture, waits with exponential back-off, opens it again and counts the drop and the
+reconnect in its ``SourceStatus`` (read by the device health endpoint), so a dead camera shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from kuzet.contracts import ClockSource
+
+logger = logging.getLogger(__name__)
+
+SourceState = Literal["connecting", "streaming", "reconnecting", "ended", "failed", "closed"]
+
+
+class FrameSourceError(RuntimeError):
+    """A source cannot be opened at all (missing file, bad URI)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One captured frame.
+
+    Attributes:
+        image: (H, W, 3) uint8 BGR pixels.
+        index: running frame number of the source (0-based, keeps counting across reconnects).
+        captured_at: capture time, timezone-aware UTC.
+        clock_source: which clock produced ``captured_at``.
+    """
+
+    image: NDArray[np.uint8]
+    index: int
+    captured_at: datetime
+    clock_source: ClockSource
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """Health counters of a source.
+
+    Attributes:
+        state: current state (``ended`` = file finished; ``failed`` = gave up reconnecting).
+        frames: frames delivered so far.
+        drops: times the stream was lost (read failure or capture closed).
+        reconnects: successful re-opens after a drop.
+        reconnect_attempts: open attempts made after drops (successful or not).
+        last_error: the last problem, readable, or None.
+        last_frame_at: capture time of the last delivered frame.
+    """
+
+    state: SourceState
+    frames: int = 0
+    drops: int = 0
+    reconnects: int = 0
+    reconnect_attempts: int = 0
+    last_error: str | None = None
+    last_frame_at: datetime | None = None
+
+
+class Capture(Protocol):
+    """The part of ``cv2.VideoCapture`` the sources use (the true external boundary)."""
+
+    def isOpened(self) -> bool: ...  # noqa: N802 - OpenCV's name
+
+    def read(self) -> tuple[bool, Any]: ...
+
+    def get(self, prop_id: int) -> float: ...
+
+    def release(self) -> None: ...
+
+
+CaptureOpener = Callable[[str | int], Capture]
+
+
+def open_cv_capture(uri: str | int) -> Capture:
+    """Open a ``cv2.VideoCapture`` (file path, RTSP URL or USB device index)."""
+    import cv2
+
+    capture: Capture = cv2.VideoCapture(uri)
+    return capture
+
+
+class FrameSource(Protocol):
+    """Anything that yields frames: ``read()`` returns None when there will be no more frames."""
+
+    def read(self) -> Frame | None: ...
+
+    def status(self) -> SourceStatus: ...
+
+    def close(self) -> None: ...
+
+    def __iter__(self) -> Iterator[Frame]: ...
+
+
+class StreamConfig(BaseModel):
+    """How a live camera is opened and re-opened after a drop."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uri: str = Field(min_length=1, max_length=500, description="RTSP/HTTP URL, or a USB device index as digits")
+    clock_source: ClockSource = Field(default=ClockSource.NTP, description="Clock that stamps captured frames")
+    backoff_initial_s: float = Field(default=0.5, ge=0.0, le=60.0, description="First wait before a reconnect")
+    backoff_max_s: float = Field(default=30.0, ge=0.0, le=3600.0, description="Cap of the reconnect wait")
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Give up (state failed) after this many attempts; None = never",
+    )
+    failed_reads_before_drop: int = Field(
+        default=3, ge=1, le=1000, description="Consecutive failed reads that count as a dropped stream"
+    )
+
+
+def _as_uri(uri: str) -> str | int:
+    return int(uri) if uri.isdigit() else uri
+
+
+def _image(raw: Any) -> NDArray[np.uint8]:
+    image = np.asarray(raw, dtype=np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return image
+
+
+class _BaseSource:
+    """Shared status bookkeeping and iteration."""
+
+    def __init__(self) -> None:
+        self._status = SourceStatus(state="connecting")
+
+    def status(self) -> SourceStatus:
+        """Current health counters."""
+        return self._status
+
+    def _update(self, **changes: Any) -> None:
+        self._status = replace(self._status, **changes)
+
+    def read(self) -> Frame | None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.read()) is not None:
+            yield frame
+
+
+class VideoFileSource(_BaseSource):
+    """Frames of a video file; timestamps come from the frame index and the file's frame rate.
+
+    Args:
+        path: the video file.
+        start: capture time of frame 0 (defaults to the file's modification time).
+        opener: how captures are opened (``cv2.VideoCapture`` in production).
+
+    Raises:
+        FrameSourceError: the file is missing or cannot be decoded.
+    """
+
+    def __init__(self, path: Path, start: datetime | None = None, opener: CaptureOpener = open_cv_capture) -> None:
+        super().__init__()
+        self.path = path
+        if not path.is_file():
+            raise FrameSourceError(f"video file {path} does not exist")
+        self._capture = opener(str(path))
+        if not self._capture.isOpened():
+            raise FrameSourceError(f"cannot decode video file {path}")
+        fps = float(self._capture.get(5))  # cv2.CAP_PROP_FPS
+        self.fps = fps if 1.0 <= fps <= 1000.0 else 25.0
+        self.start = start if start is not None else datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        self._update(state="streaming")
+
+    def read(self) -> Frame | None:
+        """The next frame, or None at the end of the file (state becomes ``ended``)."""
+        if self._status.state in ("ended", "closed"):
+            return None
+        ok, raw = self._capture.read()
+        if not ok or raw is None:
+            self._capture.release()
+            self._update(state="ended")
+            logger.info("video file %s ended after %d frames", self.path, self._status.frames)
+            return None
+        index = self._status.frames
+        at = self.start + timedelta(seconds=index / self.fps)
+        self._update(frames=index + 1, last_frame_at=at)
+        return Frame(_image(raw), index, at, ClockSource.FILE)
+
+    def close(self) -> None:
+        """Release the file."""
+        self._capture.release()
+        self._update(state="closed")
+
+
+class StreamSource(_BaseSource):
+    """A live RTSP/USB camera that reconnects with exponential back-off after a drop.
+
+    Args:
+        config: URI, clock and back-off settings.
+        opener: how captures are opened (``cv2.VideoCapture`` in production; a fake in tests).
+        sleep: how to wait between attempts (``time.sleep``; tests record the waits instead).
+        now: the wall clock stamping frames.
+    """
+
+    def __init__(
+        self,
+        config: StreamConfig,
+        opener: CaptureOpener = open_cv_capture,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self._opener = opener
+        self._sleep = sleep
+        self._now = now
+        self._capture: Capture | None = None
+        self._failed_reads = 0
+        self._attempts_since_drop = 0
+        self._waits = 0
+
+    def read(self) -> Frame | None:
+        """The next frame; blocks through reconnects. None once closed or after ``max_attempts`` failures."""
+        while self._status.state not in ("closed", "failed"):
+            if self._capture is None and not self._open():
+                continue
+            assert self._capture is not None
+            ok, raw = self._capture.read()
+            if ok and raw is not None:
+                self._failed_reads = 0
+                at = self._now()
+                self._update(frames=self._status.frames + 1, last_frame_at=at, state="streaming")
+                return Frame(_image(raw), self._status.frames - 1, at, self.config.clock_source)
+            self._failed_reads += 1
+            if self._failed_reads >= self.config.failed_reads_before_drop:
+                self._drop(f"{self._failed_reads} consecutive failed reads")
+        return None
+
+    def _open(self) -> bool:
+        """One open attempt (after the back-off wait on a retry); True when the capture is usable."""
+        reconnecting = self._status.drops > 0
+        if reconnecting or self._attempts_since_drop > 0:
+            self._sleep(min(self.config.backoff_max_s, self.config.backoff_initial_s * 2.0**self._waits))
+            self._waits += 1
+        self._attempts_since_drop += 1
+        if reconnecting:
+            self._update(reconnect_attempts=self._status.reconnect_attempts + 1)
+        capture = self._opener(_as_uri(self.config.uri))
+        if capture.isOpened():
+            self._capture = capture
+            self._attempts_since_drop = self._waits = self._failed_reads = 0
+            if reconnecting:
+                self._update(reconnects=self._status.reconnects + 1, state="streaming")
+                logger.warning("camera %s reconnected (reconnect #%d)", self.config.uri, self._status.reconnects)
+            return True
+        capture.release()
+        self._update(last_error=f"cannot open {self.config.uri}")
+        limit = self.config.max_attempts
+        if limit is not None and self._attempts_since_drop >= limit:
+            self._update(state="failed")
+            logger.error("camera %s: giving up after %d attempts", self.config.uri, self._attempts_since_drop)
+        return False
+
+    def _drop(self, reason: str) -> None:
+        if self._capture is not None:
+            self._capture.release()
+        self._capture = None
+        self._attempts_since_drop = self._waits = 0
+        self._update(drops=self._status.drops + 1, state="reconnecting", last_error=reason)
+        logger.warning("camera %s dropped: %s; reconnecting", self.config.uri, reason)
+
+    def close(self) -> None:
+        """Release the capture; ``read`` returns None afterwards."""
+        if self._capture is not None:
+            self._capture.release()
+        self._capture = None
+        self._update(state="closed")

@@ -1,0 +1,102 @@
+"""Gallery: vectorised identification, versioned deltas, persistence for offline use, voting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.school.gallery import Gallery, GalleryVersionError, l2_normalise
+from edge.school.vote import vote
+from kuzet.contracts import GalleryDelta, GalleryTemplate
+
+
+def unit(seed: int, n: int = 1, dim: int = 128) -> np.ndarray:
+    return l2_normalise(np.random.default_rng(seed).normal(size=(n, dim)))
+
+
+def template(tid: str, pid: str, seed: int) -> GalleryTemplate:
+    return GalleryTemplate(
+        template_id=tid, pupil_id=pid, model="dlib_resnet_v1", embedding=tuple(unit(seed)[0].tolist())
+    )
+
+
+def test_identify_is_vectorised_and_thresholded() -> None:
+    people = unit(0, 50)
+    gallery = Gallery(people, [f"p{i}" for i in range(50)], [f"t{i}" for i in range(50)], version=3)
+    probes = l2_normalise(people[[7, 21]] + 0.05 * unit(1, 2))
+    stranger = unit(99)
+    result = gallery.identify(np.concatenate([probes, stranger]), threshold=0.9)
+    assert result.pupil_ids == ["p7", "p21", None]
+    assert result.best_ids[2] is not None
+    assert result.scores.shape == (3,) and result.scores.dtype == np.float32
+    assert result.scores[0] > 0.9 > result.scores[2]
+    empty = Gallery.empty().identify(probes, 0.9)
+    assert empty.pupil_ids == [None, None] and np.all(empty.scores == -1.0)
+
+
+def test_deltas_apply_only_changes_and_refuse_gaps() -> None:
+    gallery = Gallery.empty()
+    full = GalleryDelta(
+        school_id="s1", from_version=0, to_version=2, added=(template("a1", "A", 1), template("b1", "B", 2))
+    )
+    gallery.apply(full)
+    assert gallery.version == 2 and len(gallery) == 2
+    change = GalleryDelta(
+        school_id="s1", from_version=2, to_version=3, added=(template("c1", "C", 3),), removed=("a1",)
+    )
+    gallery.apply(change)
+    assert gallery.version == 3 and sorted(gallery.template_ids.tolist()) == ["b1", "c1"]
+    assert gallery.identify(unit(3), 0.99).pupil_ids == ["C"]
+    assert gallery.identify(unit(1), 0.99).pupil_ids == [None]
+    with pytest.raises(GalleryVersionError):
+        gallery.apply(GalleryDelta(school_id="s1", from_version=7, to_version=8))
+    gallery.apply(full)  # a full resync replaces everything
+    assert gallery.version == 2 and sorted(gallery.template_ids.tolist()) == ["a1", "b1"]
+    bad = GalleryTemplate(template_id="x", pupil_id="X", model="facenet", embedding=tuple([0.1] * 128))
+    with pytest.raises(ValueError, match="facenet"):
+        gallery.apply(GalleryDelta(school_id="s1", from_version=2, to_version=3, added=(bad,)))
+
+
+def test_persisted_copy_survives_offline_restart(tmp_path: Path) -> None:
+    gallery = Gallery.empty()
+    gallery.add("A", unit(1, 2), name="Aigerim")
+    gallery.thumbnails["A"] = b"\xff\xd8small-jpeg"
+    path = tmp_path / "var" / "gallery.npz"
+    gallery.save(path)
+    loaded = Gallery.load(path)
+    assert loaded.version == 1 and loaded.names == {"A": "Aigerim"}
+    assert loaded.thumbnails == {"A": b"\xff\xd8small-jpeg"}
+    np.testing.assert_allclose(loaded.templates, gallery.templates)
+    assert loaded.identify(unit(1, 2), 0.99).pupil_ids == ["A", "A"]
+    assert Gallery.load_or_empty(tmp_path / "missing.npz").version == 0
+    roundtrip = Gallery.empty()
+    roundtrip.apply(loaded.to_delta("s1"))
+    assert roundtrip.version == 1 and len(roundtrip) == 2
+
+
+@pytest.mark.parametrize(
+    ("ids", "scores", "min_votes", "fraction", "expected"),
+    [
+        (["A", "A", "B"], [0.95, 0.96, 0.94], 1, 0.5, ("A", 0.955)),
+        (["A", None, None], [0.95, 0.5, 0.4], 1, 0.5, (None, 0.95)),  # 1 of 3 frames: not enough
+        (["A", None, None], [0.95, 0.5, 0.4], 1, 0.3, ("A", 0.95)),
+        (["A", "B"], [0.95, 0.97], 1, 0.5, ("B", 0.97)),  # tie in votes: higher mean score wins
+        (["A"], [0.95], 2, 0.0, (None, 0.95)),
+        ([], [], 1, 0.5, (None, None)),
+    ],
+)
+def test_vote(
+    ids: list[str | None],
+    scores: list[float],
+    min_votes: int,
+    fraction: float,
+    expected: tuple[str | None, float | None],
+) -> None:
+    winner, score = vote(ids, np.asarray(scores, np.float32), min_votes, fraction)
+    assert winner == expected[0]
+    if expected[1] is None:
+        assert score is None
+    else:
+        assert score == pytest.approx(expected[1], abs=1e-4)

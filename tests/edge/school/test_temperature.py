@@ -1,0 +1,154 @@
+"""Temperature: radiometric frames of known temperatures, replayed through the sensor interface, read back
+through a non-trivial visible->thermal homography within 0.3 C; no thermal data gives None, never 0."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from edge.school.config import ThermalSettings
+from edge.school.temperature import face_roi, measure_temperatures
+from hardware.thermal import Registration, ReplayThermalSensor, map_roi, quad_pixel_mask, write_replay
+
+T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+VISIBLE = (640, 480)
+
+
+def registration(thermal_size: tuple[int, int]) -> Registration:
+    """Scale to the thermal size, rotate 4 degrees, shift and add a little perspective (a real rig is not ideal)."""
+    sx, sy = thermal_size[0] / VISIBLE[0], thermal_size[1] / VISIBLE[1]
+    angle = np.deg2rad(4.0)
+    rot = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.0]])
+    shift = np.array([[1.0, 0.0, 0.03 * thermal_size[0]], [0.0, 1.0, -0.02 * thermal_size[1]], [0.0, 0.0, 1.0]])
+    persp = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2e-5, -1e-5, 1.0]])
+    return Registration.from_matrix(shift @ rot @ np.diag([sx, sy, 1.0]) @ persp, thermal_size)
+
+
+def landmarks_for(box: tuple[float, float, float, float]) -> NDArray[np.float32]:
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    rel = np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.6], [0.35, 0.8], [0.65, 0.8]], np.float32)
+    return (np.array([x1, y1], np.float32) + rel * np.array([w, h], np.float32))[None]
+
+
+def render(
+    reg: Registration, box: tuple[float, float, float, float], skin_c: float, seed: int, bias_c: float = 0.0
+) -> NDArray[np.float32]:
+    """A radiometric frame: 22 C room, the face ellipse at ``skin_c`` (sensor noise 0.05 C), plus a sensor bias."""
+    w, h = reg.thermal_size
+    ys, xs = np.mgrid[0:h, 0:w]
+    centres = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5, np.ones(h * w)], axis=1)
+    visible = centres @ np.linalg.inv(reg.matrix).T
+    vx, vy = visible[:, 0] / visible[:, 2], visible[:, 1] / visible[:, 2]
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    rx, ry = (box[2] - box[0]) / 2, (box[3] - box[1]) / 2
+    inside = ((vx - cx) / rx) ** 2 + ((vy - cy) / ry) ** 2 <= 1.0
+    rng = np.random.default_rng(seed)
+    frame = np.where(inside, skin_c, 22.0) + rng.normal(0.0, 0.05, h * w) + bias_c
+    return frame.reshape(h, w).astype(np.float32)
+
+
+def replay(tmp_path: Path, frames: list[NDArray[np.float32]]) -> ReplayThermalSensor:
+    path = tmp_path / "thermal.npz"
+    times = np.array([(T0 + timedelta(seconds=i / 8.0)).timestamp() for i in range(len(frames))])
+    write_replay(path, np.stack(frames), times)
+    return ReplayThermalSensor(path, tolerance_s=0.1)
+
+
+@pytest.mark.parametrize(
+    ("thermal_size", "box", "skin_c", "offset_c", "roi"),
+    [
+        ((160, 120), (250.0, 120.0, 390.0, 300.0), 36.6, 0.0, "canthus"),
+        ((160, 120), (60.0, 200.0, 160.0, 330.0), 38.4, 0.0, "canthus"),
+        ((160, 120), (420.0, 60.0, 560.0, 240.0), 34.2, 2.4, "forehead"),
+        ((32, 24), (230.0, 100.0, 410.0, 330.0), 37.9, 0.0, "canthus"),
+        ((32, 24), (100.0, 150.0, 260.0, 360.0), 35.1, 1.5, "forehead"),
+    ],
+)
+def test_recovers_face_temperature_through_registration(
+    tmp_path: Path,
+    thermal_size: tuple[int, int],
+    box: tuple[float, float, float, float],
+    skin_c: float,
+    offset_c: float,
+    roi: str,
+) -> None:
+    reg = registration(thermal_size)
+    sensor = replay(tmp_path, [render(reg, box, skin_c, seed) for seed in range(3)])
+    settings = ThermalSettings(registration=reg, offset_c=offset_c, roi=roi)  # type: ignore[arg-type]
+    for i in range(3):
+        frame = sensor.frame_at(T0 + timedelta(seconds=i / 8.0 + 0.01))
+        assert frame is not None and frame.index == i
+        (measured,) = measure_temperatures(frame, landmarks_for(box), settings)
+        assert measured is not None
+        assert abs(measured - (skin_c + offset_c)) <= 0.3
+
+
+def test_blackbody_in_view_corrects_sensor_bias(tmp_path: Path) -> None:
+    reg = registration((160, 120))
+    box = (250.0, 120.0, 390.0, 300.0)
+    frame = render(reg, box, 36.8, seed=7, bias_c=-0.9)
+    frame[5:15, 140:155] = 35.0 - 0.9  # the blackbody, set to 35.0 C, read with the same bias
+    sensor = replay(tmp_path, [frame])
+    settings = ThermalSettings(registration=reg, blackbody_xyxy=(140, 5, 155, 15), blackbody_c=35.0)
+    (measured,) = measure_temperatures(sensor.frame_at(T0), landmarks_for(box), settings)
+    assert measured is not None and abs(measured - 36.8) <= 0.3
+    (uncorrected,) = measure_temperatures(sensor.frame_at(T0), landmarks_for(box), ThermalSettings(registration=reg))
+    assert uncorrected is not None and abs(uncorrected - 36.8) > 0.6
+
+
+def _all_nan(frame: NDArray[np.float32]) -> NDArray[np.float32]:
+    return np.full_like(frame, np.nan)
+
+
+def _nan_face(frame: NDArray[np.float32]) -> NDArray[np.float32]:
+    out = frame.copy()
+    out[out > 30.0] = np.nan
+    return out
+
+
+@pytest.mark.parametrize(
+    ("case", "box", "at_s"),
+    [
+        ("all-NaN frame", (250.0, 120.0, 390.0, 300.0), 0.0),
+        ("NaN where the face is", (250.0, 120.0, 390.0, 300.0), 0.0),
+        ("no thermal frame near this time", (250.0, 120.0, 390.0, 300.0), 5.0),
+        ("face outside the thermal field of view", (-900.0, -900.0, -760.0, -720.0), 0.0),
+    ],
+)
+def test_no_thermal_data_is_none_never_zero(
+    tmp_path: Path, case: str, box: tuple[float, float, float, float], at_s: float
+) -> None:
+    reg = registration((160, 120))
+    frame = render(reg, (250.0, 120.0, 390.0, 300.0), 36.6, seed=1)
+    frame = {"all-NaN frame": _all_nan, "NaN where the face is": _nan_face}.get(case, lambda f: f)(frame)
+    sensor = replay(tmp_path, [frame])
+    thermal = sensor.frame_at(T0 + timedelta(seconds=at_s))
+    result = measure_temperatures(thermal, landmarks_for(box), ThermalSettings(registration=reg))
+    assert result == [None], case
+
+
+def test_several_faces_are_read_at_once_and_missing_sensor_gives_none() -> None:
+    reg = registration((160, 120))
+    boxes = [(60.0, 200.0, 160.0, 330.0), (420.0, 60.0, 560.0, 240.0)]
+    frame = np.maximum(render(reg, boxes[0], 36.1, seed=2), render(reg, boxes[1], 37.7, seed=3))
+    from hardware.thermal import ThermalFrame
+
+    landmarks = np.concatenate([landmarks_for(b) for b in boxes])
+    got = measure_temperatures(ThermalFrame(frame, T0, 0), landmarks, ThermalSettings(registration=reg))
+    assert got[0] is not None and abs(got[0] - 36.1) <= 0.3
+    assert got[1] is not None and abs(got[1] - 37.7) <= 0.3
+    assert measure_temperatures(None, landmarks, ThermalSettings(registration=reg)) == [None, None]
+
+
+def test_roi_mapping_covers_the_mapped_quad() -> None:
+    reg = Registration.scaled(VISIBLE, (160, 120))
+    quads = map_roi(reg, np.array([[0.0, 0.0, 40.0, 40.0], [320.0, 240.0, 321.0, 241.0]]))
+    mask = quad_pixel_mask(quads, (120, 160))
+    assert mask[0].sum() == 100  # 40 px = 10 thermal px square
+    assert mask[1].sum() == 1  # too small for a pixel centre: the pixel under its centre
+    assert face_roi(landmarks_for((0.0, 0.0, 100.0, 100.0)), "canthus").shape == (1, 4)
