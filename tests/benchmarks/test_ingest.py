@@ -66,7 +66,8 @@ def test_service_batch_vs_single_row_inserts(benchmark, tmp_path: Path, report: 
     db = connect(tmp_path / "svc.sqlite")
     migrate(db)
     db.execute(
-        "INSERT INTO devices(camera_id, kind, site, key_id, key_hash, created_at) VALUES ('door-1','school','s','k','h','t')"
+        "INSERT INTO devices(camera_id, kind, site, key_id, key_hash, created_at)"
+        " VALUES ('door-1', 'school', 's', 'k', 'h', 't')"
     )
     service = IngestService()
     singles = [entry(n=i) for i in range(BASELINE_EVENTS)]

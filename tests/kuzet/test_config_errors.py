@@ -31,6 +31,7 @@ def test_invalid_file_exits_2_with_one_line(tmp_path: Path, command: str, text: 
     result = subprocess.run(
         [sys.executable, "-m", "kuzet", *command.split(), "--config", str(config)],
         capture_output=True,
+        check=False,
         text=True,
         timeout=60,
     )
@@ -44,6 +45,7 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kuzet", "serve", "--config", str(tmp_path / "nope.yaml")],
         capture_output=True,
+        check=False,
         text=True,
         timeout=60,
     )
