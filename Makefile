@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.kuzet-installed
 KUZET_DATA ?= ../shared/data
 
-.PHONY: setup demo test lint typecheck bench train clean browser
+.PHONY: setup demo test lint bench train clean browser
 
 setup: $(STAMP)
 
@@ -25,7 +25,13 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(BIN)/kuzet demo
 
-test: setup
+# The dashboard and review pages are tested in Debian's chromium; install it once (root on these machines).
+browser:
+	@test -x /usr/bin/chromium || { echo "installing chromium for the browser tests (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium could not be installed: browser tests will be skipped with the reason"; }
+
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy kuzet edge models backend notifications hardware
