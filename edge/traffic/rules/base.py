@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from pydantic import Field
 
 from edge.config import StrictModel
+from edge.traffic.scene import SceneConfig, lane_index
 from hardware.signal import PhaseChange, SignalPhaseFeed, SignalSource, SignalState, SignalTimeline
 
 ViolationKind = Literal["speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"]
@@ -148,9 +149,7 @@ class SpeedingConfig(StrictModel):
     """Speeding: the speed minus its uncertainty must exceed the lane limit plus tolerance."""
 
     sigma_factor: float = Field(default=2.0, ge=0.0, le=5.0, description="Sigmas subtracted from the speed")
-    max_sigma_kmh: float = Field(
-        default=15.0, gt=0.0, le=100.0, description="Skip estimates less certain than this"
-    )
+    max_sigma_kmh: float = Field(default=15.0, gt=0.0, le=100.0, description="Skip estimates less certain than this")
 
 
 class RedLightConfig(StrictModel):
@@ -167,17 +166,12 @@ class RedLightConfig(StrictModel):
 class StopLineConfig(StrictModel):
     """Stop line: halted with the vehicle past the stop line while red."""
 
-    min_stopped_s: float = Field(
-        default=1.0, gt=0.0, le=60.0, description="Minimum stationary time past the line"
-    )
-    stopped_speed_mps: float = Field(
-        default=0.7, gt=0.0, le=5.0, description="Below this (calibrated) = stopped"
-    )
-    stopped_speed_px_s: float = Field(
-        default=8.0, gt=0.0, le=200.0, description="Below this (image px/s) = stopped"
-    )
-    min_past_px: float = Field(
-        default=4.0, ge=0.0, le=200.0, description="How far past the line counts as past"
+    min_stopped_s: float = Field(default=1.0, gt=0.0, le=60.0, description="Minimum stationary time past the line")
+    stopped_speed_mps: float = Field(default=0.7, gt=0.0, le=5.0, description="Below this (calibrated) = stopped")
+    stopped_speed_px_s: float = Field(default=8.0, gt=0.0, le=200.0, description="Below this (image px/s) = stopped")
+    min_past_px: float = Field(default=4.0, ge=0.0, le=200.0, description="How far past the line counts as past")
+    max_past_px: float = Field(
+        default=150.0, gt=0.0, le=2000.0, description="Further past the line is inside the junction, not this rule"
     )
 
 
@@ -192,12 +186,8 @@ class SolidLineConfig(StrictModel):
 class WrongWayConfig(StrictModel):
     """Wrong way: net motion against the lane direction over a minimum distance."""
 
-    min_distance_m: float = Field(
-        default=8.0, gt=0.0, le=500.0, description="Against-direction travel (calibrated)"
-    )
-    min_distance_px: float = Field(
-        default=60.0, gt=0.0, le=5000.0, description="Against-direction travel (px)"
-    )
+    min_distance_m: float = Field(default=8.0, gt=0.0, le=500.0, description="Against-direction travel (calibrated)")
+    min_distance_px: float = Field(default=60.0, gt=0.0, le=5000.0, description="Against-direction travel (px)")
     max_cosine: float = Field(
         default=-0.5,
         ge=-1.0,
@@ -209,15 +199,9 @@ class WrongWayConfig(StrictModel):
 class BusLaneConfig(StrictModel):
     """Bus lane: a non-bus vehicle inside a bus lane during its hours for a minimum time and distance."""
 
-    exempt_classes: tuple[str, ...] = Field(
-        default=("bus",), max_length=8, description="Classes allowed in it"
-    )
-    min_time_s: float = Field(
-        default=2.0, gt=0.0, le=600.0, description="Minimum continuous time in the lane"
-    )
-    min_distance_m: float = Field(
-        default=10.0, ge=0.0, le=1000.0, description="Minimum travel in it (calibrated)"
-    )
+    exempt_classes: tuple[str, ...] = Field(default=("bus",), max_length=8, description="Classes allowed in it")
+    min_time_s: float = Field(default=2.0, gt=0.0, le=600.0, description="Minimum continuous time in the lane")
+    min_distance_m: float = Field(default=10.0, ge=0.0, le=1000.0, description="Minimum travel in it (calibrated)")
     min_distance_px: float = Field(default=60.0, ge=0.0, le=5000.0, description="Minimum travel in it (px)")
 
 
@@ -229,9 +213,7 @@ class RulesConfig(StrictModel):
         max_length=6,
         description="Rules to evaluate",
     )
-    min_samples: int = Field(
-        default=5, ge=2, le=1000, description="A track needs this many samples (never 1 frame)"
-    )
+    min_samples: int = Field(default=5, ge=2, le=1000, description="A track needs this many samples (never 1 frame)")
     speeding: SpeedingConfig = Field(default_factory=SpeedingConfig, description="Speeding thresholds")
     red_light: RedLightConfig = Field(default_factory=RedLightConfig, description="Red-light thresholds")
     stop_line: StopLineConfig = Field(default_factory=StopLineConfig, description="Stop-line thresholds")
@@ -240,9 +222,7 @@ class RulesConfig(StrictModel):
     bus_lane: BusLaneConfig = Field(default_factory=BusLaneConfig, description="Bus-lane thresholds")
 
 
-def choose_signal(
-    controller: SignalPhaseFeed | None, camera: SignalPhaseFeed | None
-) -> SignalTimeline | None:
+def choose_signal(controller: SignalPhaseFeed | None, camera: SignalPhaseFeed | None) -> SignalTimeline | None:
     """The controller feed when present, the camera classifier otherwise (None when neither exists)."""
     if controller is not None:
         return controller.timeline()
@@ -254,3 +234,37 @@ def choose_signal(
 def eligible(track: TrackView, config: RulesConfig) -> bool:
     """Only confirmed tracks with enough samples can produce a violation."""
     return track.confirmed and len(track) >= config.min_samples
+
+
+def track_lanes(track: TrackView, scene: SceneConfig) -> NDArray[np.int64]:
+    """(T,) index into ``scene.lanes`` per sample (-1 = none), from ``track.lane_ids`` or the lane polygons."""
+    if track.lane_ids is None:
+        return lane_index(track.image_xy, scene)
+    index = {lane.id: k for k, lane in enumerate(scene.lanes)}
+    return np.array([index.get(lane_id, -1) for lane_id in track.lane_ids], dtype=np.int64)
+
+
+def runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """Maximal runs of True as ``(start, stop)`` index pairs (stop exclusive), in order."""
+    padded = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def sample_speeds(track: TrackView) -> tuple[NDArray[np.float64], bool]:
+    """(T,) speed at each sample (units/s of ``metric_path``; the step to the next sample, the last repeats).
+
+    Returns:
+        ``(speed, calibrated)``: metres per second when calibrated, image pixels per second otherwise.
+    """
+    path, calibrated = track.metric_path()
+    if len(path) < 2:
+        return np.zeros(len(path), dtype=np.float64), calibrated
+    step = np.linalg.norm(np.diff(path, axis=0), axis=1) / np.diff(track.t)
+    return np.concatenate([step, step[-1:]]), calibrated
+
+
+def dominant_lane(lanes: NDArray[np.int64]) -> int:
+    """The lane index most samples are in (-1 when none)."""
+    inside = lanes[lanes >= 0]
+    return int(np.bincount(inside).argmax()) if len(inside) else -1
