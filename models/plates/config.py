@@ -1,0 +1,125 @@
+"""Configuration of the plate models: detector backend, recogniser, multi-frame voting.
+
+``models/`` must not import ``edge/``, so the strict base model is defined here with the same rules as
+``edge.config.StrictModel`` (unknown keys refused, values frozen).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.runtime import RunnerConfig
+
+PLATE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class PlateStrictModel(BaseModel):
+    """Base of every plate-model config: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlateDetectorConfig(PlateStrictModel):
+    """Which plate detector runs and how its raw output is filtered."""
+
+    backend: Literal["platedet", "cascade"] = Field(
+        default="platedet",
+        description="platedet: YOLOv8s-seg ONNX (accurate, ~280 ms); cascade: OpenCV Haar plate cascade (fast)",
+    )
+    model_path: Path | None = Field(
+        default=None, description="Override the platedet ONNX file (default: platedet/artifacts/platedet.onnx)"
+    )
+    input_size: int = Field(default=640, ge=320, le=1280, description="Square network input side (pixels)")
+    score_threshold: float = Field(default=0.25, ge=0.01, le=0.99, description="Minimum plate confidence")
+    nms_iou: float = Field(default=0.5, ge=0.05, le=0.95, description="IoU above which overlapping plates merge")
+    max_plates: int = Field(default=20, ge=1, le=300, description="Keep at most this many plates per image")
+    cascade_scale_factor: float = Field(
+        default=1.05, ge=1.01, le=2.0, description="Cascade image-pyramid step (smaller finds more, slower)"
+    )
+    cascade_min_neighbors: int = Field(default=3, ge=1, le=20, description="Cascade votes a plate needs")
+    cascade_min_size: int = Field(default=12, ge=4, le=512, description="Smallest plate height searched (pixels)")
+    cascade_confidence: float = Field(
+        default=0.5, ge=0.01, le=1.0, description="Confidence given to every cascade hit (it has no score)"
+    )
+    runner: RunnerConfig = Field(default_factory=RunnerConfig, description="onnxruntime threads for platedet")
+
+
+class PlateReaderConfig(PlateStrictModel):
+    """PP-OCR text recogniser called directly on plate crops, with plate-specific pre/post-processing."""
+
+    model_path: Path | None = Field(
+        default=None, description="Override the recogniser ONNX (default: rapidocr/models/PP-OCRv6_rec_small.onnx)"
+    )
+    alphabet: str = Field(
+        default=PLATE_ALPHABET, min_length=1, max_length=80, description="Characters a plate may contain"
+    )
+    input_height: int = Field(default=48, ge=16, le=128, description="Recogniser input height (pixels)")
+    max_width: int = Field(default=480, ge=64, le=2048, description="Longest resized crop width (pixels)")
+    side_pad: float = Field(
+        default=0.25, ge=0.0, le=2.0, description="Border added left and right, as a fraction of the input height"
+    )
+    strip_cut: float = Field(
+        default=0.10,
+        ge=0.0,
+        le=0.4,
+        description="Width fraction cut on the left in the strip-removal variant when no coloured band is seen",
+    )
+    strip_max: float = Field(
+        default=0.25, ge=0.05, le=0.5, description="Widest left band (fraction of width) taken for a country strip"
+    )
+    strip_column_fraction: float = Field(
+        default=0.35,
+        ge=0.05,
+        le=1.0,
+        description="A column belongs to the coloured country strip when this fraction of its pixels is blue",
+    )
+    strip_char_confidence: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="The strip-cut read may drop leading characters of the full read only below this confidence",
+    )
+    variants: tuple[Literal["full", "strip", "contrast"], ...] = Field(
+        default=("full", "strip"),
+        min_length=1,
+        max_length=3,
+        description="Crop variants read per plate; the most confident read wins",
+    )
+    min_char_confidence: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Characters below this confidence are dropped from the read"
+    )
+    generic_confusables: bool = Field(
+        default=True,
+        description="Fix O/0, I/1, B/8, S/5, Z/2 from their neighbours when no national grammar applies",
+    )
+    region: Literal["any", "kz"] = Field(
+        default="any", description="Plate grammar applied after reading: any (none) or kz (Kazakhstan)"
+    )
+    runner: RunnerConfig = Field(default_factory=RunnerConfig, description="onnxruntime threads for the recogniser")
+
+
+class VoteConfig(PlateStrictModel):
+    """Multi-frame reading of one vehicle track."""
+
+    max_frames: int = Field(default=5, ge=1, le=50, description="Best frames read per track")
+    min_plate_width: int = Field(default=40, ge=8, le=2000, description="Plate crops narrower than this are skipped")
+    sharpness_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Frame quality = size^(1-w) * sharpness^w; w is this weight"
+    )
+    min_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Voted plates whose mean character confidence is lower are flagged"
+    )
+
+
+class PlatesConfig(PlateStrictModel):
+    """All plate settings of one camera."""
+
+    detector: PlateDetectorConfig = Field(default_factory=PlateDetectorConfig, description="Plate detector")
+    reader: PlateReaderConfig = Field(default_factory=PlateReaderConfig, description="Plate recogniser")
+    vote: VoteConfig = Field(default_factory=VoteConfig, description="Multi-frame voting per track")
+    crop_margin: float = Field(
+        default=0.1, ge=0.0, le=0.5, description="Margin added around a detected plate box before reading"
+    )

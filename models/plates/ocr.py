@@ -1,0 +1,260 @@
+"""``PlateReader``: plate crops in, plate text with per-character confidences out.
+
+The PP-OCRv6 recogniser (CRNN/CTC, 18,710 classes) is called directly through a ``Runner``: every crop is read in
+several variants (as is, left country strip removed, contrast-stretched) in ONE batched inference; the CTC greedy
+decode is restricted to the plate alphabet (each plate character collects the probability of its upper-case,
+lower-case and full-width forms; everything else is one "other" class that never emits), and the most confident
+variant wins. Text rules follow: generic confusable fixes, or the Kazakhstan grammar with ``region="kz"``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from models.plates import kz
+from models.plates.config import PlateReaderConfig
+from models.plates.text import fix_confusables_generic
+from models.runtime import ModelError, Runner, package_file
+
+logger = logging.getLogger(__name__)
+
+RECOGNISER_PACKAGE = "rapidocr"
+RECOGNISER_FILE = "models/PP-OCRv6_rec_small.onnx"
+INPUT_NAME = "x"
+
+
+@dataclass(frozen=True, slots=True)
+class PlateRead:
+    """One plate read.
+
+    Attributes:
+        text: final plate text (alphabet characters only, no separators).
+        raw: the decoder's text before any confusable fix or grammar.
+        char_confidence: (len(text),) float32 per-character confidence in [0, 1].
+        confidence: mean character confidence (0 for an empty read).
+        variant: which crop variant produced the read ("full", "strip", "contrast").
+        valid: True/False when a grammar applied (fits a format or not), None without grammar.
+        plate_format: name of the matched grammar format, or None.
+        region: region name of a matched national plate, or None.
+    """
+
+    text: str
+    raw: str
+    char_confidence: NDArray[np.float32] = field(repr=False)
+    confidence: float
+    variant: str
+    valid: bool | None = None
+    plate_format: str | None = None
+    region: str | None = None
+
+
+def class_groups(charset: Sequence[str], alphabet: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Model class indices collected per alphabet character.
+
+    Args:
+        charset: the model's characters, index 0 = CTC blank.
+        alphabet: the plate characters.
+
+    Returns:
+        ``(indices, starts)``: flat class indices grouped by alphabet character and each group's start, for
+        ``np.add.reduceat`` over the class axis.
+    """
+    position = {ch: i for i, ch in enumerate(charset) if i > 0}
+    indices: list[int] = []
+    starts: list[int] = []
+    for ch in alphabet:
+        forms = dict.fromkeys([ch, ch.lower(), chr(ord(ch) + 0xFEE0)])
+        group = [position[f] for f in forms if f in position]
+        if not group:
+            raise ModelError(f"recogniser charset lacks plate character {ch!r}")
+        starts.append(len(indices))
+        indices.extend(group)
+    return np.asarray(indices, np.int64), np.asarray(starts, np.int64)
+
+
+def find_strip_end(image: NDArray[np.uint8], max_fraction: float, column_fraction: float) -> int:
+    """Column where a coloured (blue) country band on the left ends; 0 when there is none.
+
+    Args:
+        image: (H, W, 3) BGR plate crop.
+        max_fraction: widest band searched, as a fraction of W.
+        column_fraction: share of blue pixels that makes a column part of the band.
+    """
+    width = image.shape[1]
+    limit = max(1, int(width * max_fraction))
+    hsv = cv2.cvtColor(image[:, :limit], cv2.COLOR_BGR2HSV)
+    blue = (hsv[..., 0] >= 95) & (hsv[..., 0] <= 130) & (hsv[..., 1] >= 90) & (hsv[..., 2] >= 50)
+    columns = blue.mean(axis=0) >= column_fraction
+    if not columns.any():
+        return 0
+    last = int(np.nonzero(columns)[0][-1])
+    return last + 1 if columns[: last + 1].mean() >= 0.5 else 0
+
+
+def crop_variants(image: NDArray[np.uint8], config: PlateReaderConfig) -> list[NDArray[np.uint8]]:
+    """The crop variants of one plate, in ``config.variants`` order."""
+    out: list[NDArray[np.uint8]] = []
+    for name in config.variants:
+        if name == "full":
+            out.append(image)
+        elif name == "strip":
+            end = find_strip_end(image, config.strip_max, config.strip_column_fraction)
+            cut = end if end > 0 else int(image.shape[1] * config.strip_cut)
+            out.append(image[:, cut:] if image.shape[1] - cut >= 8 else image)
+        else:
+            lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
+            lab[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(2, 8)).apply(lab[..., 0])
+            out.append(np.asarray(cv2.cvtColor(lab, cv2.COLOR_LAB2BGR), np.uint8))
+    return out
+
+
+def preprocess_batch(
+    crops: Sequence[NDArray[np.uint8]], height: int, max_width: int, side_pad: float
+) -> NDArray[np.float32]:
+    """Resize crops to ``height`` keeping aspect, add side borders, normalise and pad to one width.
+
+    Returns:
+        (N, 3, height, W) float32 BGR in [-1, 1]; padding is 0 (mid grey), as PP-OCR pads.
+    """
+    pad = round(side_pad * height)
+    resized = []
+    for crop in crops:
+        h, w = crop.shape[:2]
+        new_w = int(np.clip(round(height * w / max(h, 1)), 8, max_width))
+        image = cv2.resize(crop, (new_w, height), interpolation=cv2.INTER_LINEAR)
+        resized.append(cv2.copyMakeBorder(image, 0, 0, pad, pad, cv2.BORDER_REPLICATE) if pad else image)
+    width = max(r.shape[1] for r in resized)
+    batch = np.zeros((len(resized), 3, height, width), np.float32)
+    for i, image in enumerate(resized):
+        batch[i, :, :, : image.shape[1]] = image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+    return batch
+
+
+def ctc_decode(
+    probs: NDArray[np.float32], indices: NDArray[np.int64], starts: NDArray[np.int64], alphabet: str
+) -> list[tuple[str, NDArray[np.float32]]]:
+    """Greedy CTC decode restricted to the plate alphabet.
+
+    Args:
+        probs: (N, T, C) softmax output, class 0 = blank.
+        indices, starts: from ``class_groups``.
+        alphabet: plate characters, in group order.
+
+    Returns:
+        Per row, the text and (len,) per-character confidences (the best frame of each character run).
+    """
+    grouped = np.add.reduceat(probs[:, :, indices], starts, axis=2)  # (N, T, A)
+    blank = probs[:, :, :1]
+    other = np.clip(1.0 - blank - grouped.sum(axis=2, keepdims=True), 0.0, 1.0)
+    full = np.concatenate([blank, grouped, other], axis=2)  # blank=0, alphabet=1..A, other=A+1
+    best = full.argmax(axis=2)
+    score = full.max(axis=2)
+    labels = np.array(["", *alphabet, ""], dtype=object)
+    emit = (best > 0) & (best <= len(alphabet))
+    new_run = np.ones_like(best, bool)
+    new_run[:, 1:] = best[:, 1:] != best[:, :-1]
+    run_id = np.cumsum(new_run, axis=1) - 1
+    out: list[tuple[str, NDArray[np.float32]]] = []
+    for row in range(len(best)):
+        run_best = np.zeros(int(run_id[row, -1]) + 1, np.float32)
+        np.maximum.at(run_best, run_id[row], score[row])
+        starts_row = new_run[row] & emit[row]
+        text = "".join(labels[best[row, starts_row]])
+        out.append((text, run_best[run_id[row, starts_row]]))
+    return out
+
+
+class PlateReader:
+    """Reads plate crops with the PP-OCR recogniser.
+
+    Args:
+        runner: session of the recogniser ONNX (input ``x``, charset in metadata key ``character``).
+        config: pre/post-processing settings.
+    """
+
+    def __init__(self, runner: Runner, config: PlateReaderConfig) -> None:
+        if "character" not in runner.metadata:
+            raise ModelError(f"{runner.name}: no 'character' metadata; is this a PP-OCR recogniser?")
+        charset = ["<blank>", *runner.metadata["character"].splitlines(), " "]
+        self.runner = runner
+        self.config = config
+        self._indices, self._starts = class_groups(charset, config.alphabet)
+
+    def read(self, crop: NDArray[np.uint8]) -> PlateRead:
+        """Read one (H, W, 3) BGR crop."""
+        return self.read_batch([crop])[0]
+
+    def read_batch(self, crops: Sequence[NDArray[np.uint8]]) -> list[PlateRead]:
+        """Read (H, W, 3) BGR plate crops in one inference (every variant of every crop batched)."""
+        usable = [i for i, c in enumerate(crops) if c.ndim == 3 and min(c.shape[:2]) >= 4]
+        results: list[PlateRead] = [_empty_read() for _ in crops]
+        if not usable:
+            return results
+        n_var = len(self.config.variants)
+        images = [v for i in usable for v in crop_variants(crops[i], self.config)]
+        x = preprocess_batch(images, self.config.input_height, self.config.max_width, self.config.side_pad)
+        probs = self.runner.run({INPUT_NAME: x})[0]
+        decoded = ctc_decode(probs, self._indices, self._starts, self.config.alphabet)
+        for k, i in enumerate(usable):
+            results[i] = self._choose(decoded[k * n_var : (k + 1) * n_var])
+        return results
+
+    def _choose(self, reads: list[tuple[str, NDArray[np.float32]]]) -> PlateRead:
+        """Post-process each variant's read and keep the best (grammar-valid first, then most confident).
+
+        A strip-cut read that only drops leading characters of the full read is taken only when those characters
+        were unsure (below ``strip_char_confidence``): the cut must remove a strip, not a confident first letter.
+        """
+        names = list(self.config.variants)
+        if "full" in names and "strip" in names:
+            full_text, full_conf = reads[names.index("full")]
+            strip_text, _ = reads[names.index("strip")]
+            dropped = len(full_text) - len(strip_text)
+            unsure = dropped > 0 and float(full_conf[:dropped].mean()) < self.config.strip_char_confidence
+            if dropped > 0 and full_text.endswith(strip_text) and not unsure:
+                del reads[names.index("strip")]
+                names.remove("strip")
+        candidates = [self._finish(text, conf, name) for (text, conf), name in zip(reads, names, strict=True)]
+        return max(candidates, key=lambda r: (r.valid is not False, r.confidence))
+
+    def _finish(self, raw: str, conf: NDArray[np.float32], variant: str) -> PlateRead:
+        keep = conf >= self.config.min_char_confidence
+        text = "".join(ch for ch, k in zip(raw, keep, strict=True) if k)
+        conf = conf[keep].astype(np.float32)
+        mean = float(conf.mean()) if len(conf) else 0.0
+        if self.config.region == "kz":
+            plate = kz.normalise(text, conf)
+            return PlateRead(
+                plate.text, raw, plate.char_confidence, mean, variant, plate.valid, plate.plate_format, plate.region
+            )
+        if self.config.generic_confusables:
+            text = fix_confusables_generic(text)
+        return PlateRead(text, raw, conf, mean, variant)
+
+
+def _empty_read() -> PlateRead:
+    return PlateRead("", "", np.zeros(0, np.float32), 0.0, "none")
+
+
+def build_reader(config: PlateReaderConfig | None = None) -> PlateReader:
+    """Open the configured recogniser file (default: the one shipped in the ``rapidocr`` package)."""
+    config = config or PlateReaderConfig()
+    path = config.model_path or package_file(RECOGNISER_PACKAGE, RECOGNISER_FILE)
+    runner = Runner(path, config.runner, inputs=[INPUT_NAME], name="plate-recogniser")
+    return PlateReader(runner, config)
+
+
+def as_uint8(image: NDArray[Any]) -> NDArray[np.uint8]:
+    """Grey or BGRA images as 3-channel BGR uint8 (what the reader expects)."""
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return np.ascontiguousarray(image, dtype=np.uint8)

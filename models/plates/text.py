@@ -1,0 +1,59 @@
+"""Plate text helpers that know no national grammar: normalising labels, edit distance, confusable fixes."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+# Letter form -> digit form of the characters plate fonts make ambiguous.
+CONFUSABLE_LETTER_TO_DIGIT: dict[str, str] = {"O": "0", "I": "1", "B": "8", "S": "5", "Z": "2"}
+CONFUSABLE_DIGIT_TO_LETTER: dict[str, str] = {d: c for c, d in CONFUSABLE_LETTER_TO_DIGIT.items()}
+AMBIGUOUS = frozenset(CONFUSABLE_LETTER_TO_DIGIT) | frozenset(CONFUSABLE_DIGIT_TO_LETTER)
+
+_SEPARATORS = re.compile(r"[\s\-.·_]+")
+
+
+def normalise_text(text: str) -> str:
+    """Upper case, spaces/dashes/dots removed: the form labels and reads are compared in."""
+    return _SEPARATORS.sub("", text).upper()
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance; one numpy row per character of ``a`` (plates are short)."""
+    if not a or not b:
+        return max(len(a), len(b))
+    bb = np.frombuffer(b.encode("utf-32-le"), dtype=np.uint32)
+    prev = np.arange(len(b) + 1, dtype=np.int32)
+    for i, ch in enumerate(a, start=1):
+        sub = prev[:-1] + (bb != ord(ch))
+        cur = np.empty_like(prev)
+        cur[0] = i
+        cur[1:] = np.minimum(sub, prev[1:] + 1)
+        # insertion chain: cur[j] = min(cur[j], cur[j-1] + 1), done as a running minimum of (cur - j) + j
+        offsets = np.arange(len(cur), dtype=np.int32)
+        cur = np.minimum.accumulate(cur - offsets) + offsets
+        prev = cur
+    return int(prev[-1])
+
+
+def char_accuracy(prediction: str, truth: str) -> float:
+    """``1 - edit distance / len(truth)``, floored at 0 (EVAL.md)."""
+    if not truth:
+        return 1.0 if not prediction else 0.0
+    return max(0.0, 1.0 - edit_distance(prediction, truth) / len(truth))
+
+
+def fix_confusables_generic(text: str) -> str:
+    """Fix the O/0 and I/1 confusion where no national grammar applies: only at the end of the plate.
+
+    A final ``0`` or ``1`` right after an unambiguous letter becomes ``O`` / ``I`` (``AB0`` -> ``ABO``): plate
+    formats end in a run of letters or a run of digits, and a lone trailing digit after letters is far rarer than a
+    misread trailing letter. Elsewhere the model's choice stands (``BA3020Z`` is ambiguous without a grammar).
+    """
+    if len(text) < 2 or text[-1] not in "01":
+        return text
+    previous = text[-2]
+    if previous.isalpha():
+        return text[:-1] + CONFUSABLE_DIGIT_TO_LETTER[text[-1]]
+    return text
