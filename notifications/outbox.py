@@ -1,0 +1,222 @@
+"""The durable outbox: rows written inside the caller's transaction, delivered later by the worker.
+
+A request handler or an ingest handler only ever calls :func:`enqueue` (no network I/O, no commit); the
+:class:`notifications.worker.OutboxWorker` sends. The unique ``dedupe_key`` makes enqueueing idempotent, so a
+replayed event or a pupil lingering in the doorway yields one message per pass per guardian channel.
+
+Row life cycle: ``pending`` -> ``sending`` (claimed with a lease) -> ``sent``; on a temporary failure back to
+``pending`` with a later ``next_attempt_at``; on a permanent failure or after the last attempt ``dead`` with the
+reason in ``last_error`` (shown to staff through :func:`failed`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Status = Literal["pending", "sending", "sent", "dead"]
+STATUSES: tuple[Status, ...] = ("pending", "sending", "sent", "dead")
+POLICE_CHANNEL = "police_webhook"
+MESSAGE_COLUMNS = "id, dedupe_key, channel, recipient, subject, body, school_id, kind, language, attempts"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One message as a channel sees it (``body`` is plain text; JSON text for the police webhook)."""
+
+    id: int
+    dedupe_key: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    school_id: str | None
+    kind: str
+    language: str
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> OutboxMessage:
+        """Build from a row selected with ``MESSAGE_COLUMNS`` order."""
+        return cls(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """A dead letter, for the staff dashboard: who was not told what, and why."""
+
+    id: int
+    channel: str
+    recipient: str
+    kind: str
+    subject: str
+    attempts: int
+    reason: str
+    created_at: datetime
+    failed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryState:
+    """Where one message stands (for tests, the dashboard and the police review page)."""
+
+    id: int
+    dedupe_key: str
+    channel: str
+    status: Status
+    attempts: int
+    last_error: str | None
+    provider_id: str | None
+    sent_at: datetime | None
+    next_attempt_at: datetime
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def enqueue(
+    conn: sqlite3.Connection,
+    *,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    school_id: str | None,
+    kind: str,
+    language: str,
+    now: float | None = None,
+) -> bool:
+    """Add one message to the outbox inside the caller's transaction (never commits).
+
+    Args:
+        conn: connection with an open transaction (e.g. the ingest transaction).
+        channel: channel name, e.g. ``email``, ``telegram``, ``sms``, ``police_webhook``.
+        recipient: address in the channel's terms (e-mail address, chat id, phone number, receiver name).
+        subject: subject line (e-mail only; other channels send the body).
+        body: the message text (JSON text for the police webhook).
+        dedupe_key: idempotency key, e.g. ``entry:{pupil}:{pass}:{guardian}:{channel}``; a repeat is ignored.
+        school_id: school the message belongs to (None for traffic).
+        kind: template kind (entered, left, late, fever, unknown_face, police_violation).
+        language: ``kk``, ``ru`` or ``en``.
+        now: enqueue time as UNIX seconds (default: the current time).
+
+    Returns:
+        True when a row was added, False when ``dedupe_key`` was already there.
+    """
+    at = time.time() if now is None else now
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO outbox(dedupe_key, channel, recipient, subject, body, school_id, kind, language,"
+        " status, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        (dedupe_key, channel, recipient, subject, body, school_id, kind, language, at, at),
+    )
+    return cursor.rowcount == 1
+
+
+def enqueue_police(
+    conn: sqlite3.Connection,
+    *,
+    violation_id: str,
+    payload: Mapping[str, Any],
+    summary: str,
+    receiver: str = "police",
+    language: str = "ru",
+) -> bool:
+    """Queue one confirmed violation for the police webhook (exactly one row per violation id).
+
+    Args:
+        conn: connection with an open transaction (the review action's).
+        violation_id: id of the confirmed violation; the idempotency key the receiver sees.
+        payload: JSON-serialisable violation record (plate, time, location, evidence hashes, ...).
+        summary: one human-readable line (e.g. from ``render("police_violation", ...)``).
+        receiver: name of the receiving service (the webhook URL comes from the settings).
+        language: language of ``summary``.
+    """
+    body = json.dumps({"violation_id": violation_id, **payload}, sort_keys=True, ensure_ascii=False, default=str)
+    return enqueue(
+        conn,
+        channel=POLICE_CHANNEL,
+        recipient=receiver,
+        subject=summary,
+        body=body,
+        dedupe_key=f"police:{violation_id}",
+        school_id=None,
+        kind="police_violation",
+        language=language,
+    )
+
+
+def failed(conn: sqlite3.Connection, school_id: str | None, limit: int = 200) -> list[FailedDelivery]:
+    """Dead letters of one school (``None``: those without a school, e.g. police), newest first."""
+    rows = conn.execute(
+        "SELECT id, channel, recipient, kind, subject, attempts, COALESCE(last_error, ''), created_at, dead_at"
+        " FROM outbox WHERE status = 'dead' AND school_id IS ? ORDER BY id DESC LIMIT ?",
+        (school_id, limit),
+    ).fetchall()
+    return [
+        FailedDelivery(
+            id=r[0],
+            channel=r[1],
+            recipient=r[2],
+            kind=r[3],
+            subject=r[4],
+            attempts=r[5],
+            reason=r[6],
+            created_at=datetime.fromtimestamp(r[7], UTC),
+            failed_at=_dt(r[8]),
+        )
+        for r in rows
+    ]
+
+
+def _state(row: tuple[Any, ...]) -> DeliveryState:
+    return DeliveryState(
+        id=row[0],
+        dedupe_key=row[1],
+        channel=row[2],
+        status=row[3],
+        attempts=row[4],
+        last_error=row[5],
+        provider_id=row[6],
+        sent_at=_dt(row[7]),
+        next_attempt_at=datetime.fromtimestamp(row[8], UTC),
+    )
+
+
+_STATE_SQL = (
+    "SELECT id, dedupe_key, channel, status, attempts, last_error, provider_id, sent_at, next_attempt_at FROM outbox"
+)
+
+
+def state(conn: sqlite3.Connection, dedupe_key: str) -> DeliveryState | None:
+    """Delivery state of the message with ``dedupe_key`` (None when never enqueued)."""
+    row = conn.execute(f"{_STATE_SQL} WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
+    return None if row is None else _state(row)
+
+
+def states(
+    conn: sqlite3.Connection, *, school_id: str | None = None, status: Status | None = None
+) -> list[DeliveryState]:
+    """Delivery states, optionally of one school and/or one status, oldest first."""
+    where, args = [], []
+    if school_id is not None:
+        where.append("school_id = ?")
+        args.append(school_id)
+    if status is not None:
+        where.append("status = ?")
+        args.append(status)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return [_state(r) for r in conn.execute(f"{_STATE_SQL}{clause} ORDER BY id", args).fetchall()]
+
+
+def counts(conn: sqlite3.Connection, school_id: str | None = None) -> dict[str, int]:
+    """Number of messages per status (every status present, zero when none), optionally of one school."""
+    clause, args = ("WHERE school_id = ?", (school_id,)) if school_id is not None else ("", ())
+    found = dict(conn.execute(f"SELECT status, COUNT(*) FROM outbox {clause} GROUP BY status", args).fetchall())
+    return {s: int(found.get(s, 0)) for s in STATUSES}

@@ -1,0 +1,69 @@
+"""Enqueue in the caller's transaction, idempotent by dedupe key; dead letters and states for the dashboard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backend.db import connect, transaction
+from notifications import outbox
+
+
+def _enqueue(conn, key: str, school: str | None = "s1", channel: str = "email") -> bool:  # type: ignore[no-untyped-def]
+    return outbox.enqueue(
+        conn,
+        channel=channel,
+        recipient="mum@example.kz",
+        subject="A entered school",
+        body="A entered school at 07:52",
+        dedupe_key=key,
+        school_id=school,
+        kind="entered",
+        language="en",
+    )
+
+
+def test_one_row_per_dedupe_key(db_path: Path) -> None:
+    db = connect(db_path)
+    with transaction(db) as conn:
+        added = [_enqueue(conn, k) for k in ("pass:1:g1", "pass:1:g1", "pass:1:g2", "pass:1:g1")]
+    assert added == [True, False, True, False]
+    assert outbox.counts(db.conn) == {"pending": 2, "sending": 0, "sent": 0, "dead": 0}
+    state = outbox.state(db.conn, "pass:1:g1")
+    assert state is not None and state.status == "pending" and state.attempts == 0
+    assert outbox.state(db.conn, "nope") is None
+
+
+def test_rolled_back_transaction_leaves_no_message(db_path: Path) -> None:
+    db = connect(db_path)
+    with pytest.raises(RuntimeError), transaction(db) as conn:
+        _enqueue(conn, "pass:2:g1")
+        raise RuntimeError("ingest failed later in the batch")
+    assert outbox.counts(db.conn)["pending"] == 0
+
+
+def test_failed_lists_dead_letters_of_one_school(db_path: Path) -> None:
+    db = connect(db_path)
+    with transaction(db) as conn:
+        for key, school in [("a", "s1"), ("b", "s1"), ("c", "s2"), ("d", None)]:
+            _enqueue(conn, key, school)
+        conn.execute(
+            "UPDATE outbox SET status = 'dead', last_error = 'smtp: 550 no such mailbox', attempts = 1, dead_at = 5"
+            " WHERE dedupe_key IN ('a', 'c', 'd')"
+        )
+    dead = outbox.failed(db.conn, "s1")
+    assert [(d.channel, d.reason, d.attempts) for d in dead] == [("email", "smtp: 550 no such mailbox", 1)]
+    assert [d.recipient for d in outbox.failed(db.conn, None)] == ["mum@example.kz"]
+    assert [s.dedupe_key for s in outbox.states(db.conn, school_id="s1", status="pending")] == ["b"]
+
+
+def test_police_row_is_unique_per_violation(db_path: Path) -> None:
+    db = connect(db_path)
+    with transaction(db) as conn:
+        first = outbox.enqueue_police(conn, violation_id="v-1", payload={"plate": "123ABC02"}, summary="red light")
+        again = outbox.enqueue_police(conn, violation_id="v-1", payload={"plate": "123ABC02"}, summary="red light")
+    assert (first, again) == (True, False)
+    body = db.conn.execute("SELECT body FROM outbox WHERE dedupe_key = 'police:v-1'").fetchone()[0]
+    assert json.loads(body) == {"violation_id": "v-1", "plate": "123ABC02"}
