@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from notifications.config import NotificationSettings
+
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "admin", "password", "placeholder"})
 
 
@@ -25,6 +27,9 @@ class Settings(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1, max_length=64, description="Bind address of kuzet serve")
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of kuzet serve")
     busy_timeout_ms: int = Field(default=10_000, ge=100, le=120_000, description="SQLite lock wait")
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings, description="Outbox channels, retry and back-off (kuzet notify)"
+    )
 
     @field_validator("admin_token")
     @classmethod
