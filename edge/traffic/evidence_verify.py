@@ -1,0 +1,178 @@
+"""Verification of evidence packages and chains; every problem is one precise, human-readable line.
+
+``verify_package(path, trusted_key)`` checks the manifest signature, the key against a trusted public key,
+and every file's presence, size and SHA-256 (and that no file was added). ``verify_chain(dir, trusted_key)``
+also checks, in folder order, that sequence numbers run 1, 2, 3, ... with folder names agreeing, that each
+``prev_manifest_sha256`` is the SHA-256 of the previous manifest, that the camera and key never change, and that
+``HEAD`` names the last package. An empty list means the evidence is intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edge.traffic.evidence import FORMAT, GENESIS, HEAD, MANIFEST, SIGNATURE
+
+_REQUIRED = ("format", "seq", "prev_manifest_sha256", "camera_id", "public_key", "files")
+
+
+def _short(digest: str) -> str:
+    return digest[:12] + "..."
+
+
+def read_manifest(package: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The parsed manifest, or None with the reason."""
+    path = package / MANIFEST
+    if not path.is_file():
+        return None, [f"{package.name}: {MANIFEST} is missing"]
+    try:
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, [f"{package.name}: {MANIFEST} is not valid JSON ({exc})"]
+    if not isinstance(data, dict):
+        return None, [f"{package.name}: {MANIFEST} is not a JSON object"]
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        return None, [f"{package.name}: {MANIFEST} lacks fields {missing}"]
+    if data["format"] != FORMAT:
+        return None, [f"{package.name}: unknown format {data['format']!r} (expected {FORMAT!r})"]
+    return data, []
+
+
+def _check_signature(package: Path, manifest: dict[str, Any], trusted_key: str | None) -> list[str]:
+    sig_path = package / SIGNATURE
+    if not sig_path.is_file():
+        return [f"{package.name}: {SIGNATURE} is missing (the manifest is unsigned)"]
+    public = str(manifest["public_key"]).lower()
+    problems: list[str] = []
+    if trusted_key is not None and public != trusted_key.lower():
+        problems.append(
+            f"{package.name}: signed with key {_short(public)}, not the camera's trusted key {_short(trusted_key)}"
+        )
+    try:
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+        key.verify(bytes.fromhex(sig_path.read_text().strip()), (package / MANIFEST).read_bytes())
+    except ValueError as exc:
+        problems.append(f"{package.name}: malformed public key or signature ({exc})")
+    except InvalidSignature:
+        problems.append(f"{package.name}: manifest signature is INVALID (manifest.json was changed after signing)")
+    return problems
+
+
+def _check_files(package: Path, manifest: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    listed: set[str] = set()
+    for entry in manifest["files"]:
+        name = str(entry["name"])
+        listed.add(name)
+        path = package / name
+        if "/" in name or "\\" in name or name.startswith("."):
+            problems.append(f"{package.name}: manifest lists an unsafe file name {name!r}")
+            continue
+        if not path.is_file():
+            problems.append(f"{package.name}: file {name} listed in the manifest is missing")
+            continue
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry["sha256"]:
+            problems.append(
+                f"{package.name}: file {name} was modified: SHA-256 {_short(digest)}"
+                f" differs from the manifest's {_short(str(entry['sha256']))}"
+            )
+        elif len(data) != entry["size"]:
+            problems.append(f"{package.name}: file {name} has {len(data)} bytes, manifest says {entry['size']}")
+    extra = sorted(p.name for p in package.iterdir() if p.name not in listed | {MANIFEST, SIGNATURE})
+    problems.extend(f"{package.name}: file {name} is not listed in the manifest" for name in extra)
+    return problems
+
+
+def verify_package(package: Path, trusted_key: str | None = None) -> list[str]:
+    """Problems of one package (empty when intact).
+
+    Args:
+        package: the package folder.
+        trusted_key: the camera's public key as hex, from the registry; None checks self-consistency only.
+    """
+    if not package.is_dir():
+        return [f"{package}: not a package folder"]
+    manifest, problems = read_manifest(package)
+    if manifest is None:
+        return problems
+    return _check_signature(package, manifest, trusted_key) + _check_files(package, manifest)
+
+
+def list_packages(chain_dir: Path) -> list[Path]:
+    """Package folders of a chain in name (= sequence) order; hidden temporary folders are skipped."""
+    return sorted(p for p in chain_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _check_links(packages: list[Path], manifests: list[dict[str, Any] | None]) -> list[str]:
+    problems: list[str] = []
+    prev_hash, prev_name, first = GENESIS, "(start of chain)", None
+    for expected_seq, (package, manifest) in enumerate(zip(packages, manifests, strict=True), start=1):
+        digest = hashlib.sha256((package / MANIFEST).read_bytes()).hexdigest() if manifest else None
+        if manifest is None:
+            prev_hash, prev_name = "unknown", package.name
+            continue
+        seq = int(manifest["seq"])
+        name_seq = package.name.split("_", 1)[0]
+        if not name_seq.isdigit() or int(name_seq) != seq:
+            problems.append(f"{package.name}: folder name says sequence {name_seq}, manifest says {seq} (renamed?)")
+        if seq != expected_seq:
+            problems.append(
+                f"{package.name}: sequence {seq} where {expected_seq} was expected"
+                + (" (a package before it was removed)" if seq > expected_seq else " (packages reordered)")
+            )
+        if prev_hash != "unknown" and manifest["prev_manifest_sha256"] != prev_hash:
+            problems.append(
+                f"{package.name}: prev_manifest_sha256 {_short(str(manifest['prev_manifest_sha256']))} does not"
+                f" match {prev_name} ({_short(prev_hash)}): the chain is broken here"
+            )
+        first = first or manifest
+        for key in ("camera_id", "public_key"):
+            if manifest[key] != first[key]:
+                problems.append(f"{package.name}: {key} {manifest[key]!r} differs from the chain's {first[key]!r}")
+        prev_hash, prev_name = digest or "unknown", package.name
+    return problems
+
+
+def _check_head(chain_dir: Path, packages: list[Path]) -> list[str]:
+    head_path = chain_dir / HEAD
+    if not head_path.is_file():
+        return [f"{chain_dir.name}: {HEAD} is missing"] if packages else []
+    head = json.loads(head_path.read_text())
+    if not packages:
+        return [f"{chain_dir.name}: {HEAD} names package {head['seq']} but the chain is empty"]
+    last = packages[-1]
+    digest = hashlib.sha256((last / MANIFEST).read_bytes()).hexdigest() if (last / MANIFEST).is_file() else ""
+    if digest != head["manifest_sha256"]:
+        return [
+            f"{chain_dir.name}: {HEAD} names package {head['seq']} ({_short(head['manifest_sha256'])}) but the last"
+            f" package is {last.name} ({_short(digest) if digest else 'no manifest'}): the newest manifest"
+            " was changed, or newest package(s) removed or replaced"
+        ]
+    return []
+
+
+def verify_chain(chain_dir: Path, trusted_key: str | None = None) -> list[str]:
+    """Problems of a whole chain folder (empty when intact)."""
+    if not chain_dir.is_dir():
+        return [f"{chain_dir}: not a folder"]
+    packages = list_packages(chain_dir)
+    problems: list[str] = []
+    manifests: list[dict[str, Any] | None] = []
+    for package in packages:
+        problems.extend(verify_package(package, trusted_key))
+        manifests.append(read_manifest(package)[0])
+    return problems + _check_links(packages, manifests) + _check_head(chain_dir, packages)
+
+
+def is_package(path: Path) -> bool:
+    """A folder with a manifest is a package; otherwise it is treated as a chain."""
+    return (path / MANIFEST).is_file()
