@@ -19,10 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from models.lights import LightClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -136,3 +140,72 @@ class ReplaySignalFeed:
     def timeline(self) -> SignalTimeline:
         """All replayed changes."""
         return self._timeline
+
+
+_LABEL_TO_STATE = {"red": SignalState.RED, "yellow": SignalState.AMBER, "green": SignalState.GREEN}
+
+
+class CameraSignalConfig(BaseModel):
+    """How per-frame light labels become phase changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    roi: tuple[int, int, int, int] = Field(description="(x1, y1, x2, y2) pixels of the signal head in the frame")
+    min_consecutive: int = Field(
+        default=3, ge=1, le=100, description="Frames that must agree before a new state is accepted (debounce)"
+    )
+
+
+class CameraSignalSource:
+    """The signal state read off the camera image by the light classifier.
+
+    Args:
+        classifier: a ``models.lights.LightClassifier``.
+        config: the signal-head ROI and debounce.
+    """
+
+    def __init__(self, classifier: LightClassifier, config: CameraSignalConfig) -> None:
+        self.classifier = classifier
+        self.config = config
+        self._changes: list[PhaseChange] = []
+        self._current = SignalState.UNKNOWN
+        self._pending: list[tuple[float, SignalState]] = []
+
+    @property
+    def source(self) -> SignalSource:
+        """Always the classifier."""
+        return SignalSource.CLASSIFIER
+
+    def crop(self, frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        """The ROI of a (H, W, 3) BGR frame, clipped to the frame (may be empty)."""
+        height, width = frame.shape[:2]
+        x1, y1, x2, y2 = self.config.roi
+        x1, x2 = min(max(x1, 0), width), min(max(x2, 0), width)
+        y1, y2 = min(max(y1, 0), height), min(max(y2, 0), height)
+        return frame[y1:y2, x1:x2]
+
+    def observe(self, frame: NDArray[np.uint8], t: float) -> SignalState:
+        """Classify the signal head in one frame at time ``t`` (increasing); returns the debounced state."""
+        roi = self.crop(frame)
+        label = "unknown" if roi.size == 0 else str(self.classifier.predict([roi])[0][0])
+        return self.observe_label(label, t)
+
+    def observe_label(self, label: str, t: float) -> SignalState:
+        """Feed one per-frame label (``red``/``yellow``/``green``/``unknown``); returns the debounced state."""
+        state = _LABEL_TO_STATE.get(label, SignalState.UNKNOWN)
+        if state == self._current:
+            self._pending.clear()
+            return self._current
+        if self._pending and self._pending[-1][1] != state:
+            self._pending.clear()
+        self._pending.append((t, state))
+        if len(self._pending) >= self.config.min_consecutive:
+            self._current = state
+            self._changes.append(PhaseChange(self._pending[0][0], state))
+            logger.debug("signal -> %s at %.3f", state, self._pending[0][0])
+            self._pending.clear()
+        return self._current
+
+    def timeline(self) -> SignalTimeline:
+        """Accepted phase changes so far (each stamped at the first frame that showed it)."""
+        return SignalTimeline(self._changes, SignalSource.CLASSIFIER)
