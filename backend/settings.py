@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -9,6 +11,35 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from notifications.config import NotificationSettings
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "admin", "password", "placeholder"})
+
+
+class SchoolSettings(BaseModel):
+    """Thresholds and lifetimes of the school service."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = Field(
+        default="Asia/Almaty", min_length=1, max_length=64, description="IANA zone of school days and class times"
+    )
+    fever_threshold_c: float = Field(
+        default=37.5, ge=36.0, le=42.0, description="Body temperature above which a pupil is feverish"
+    )
+    late_grace_minutes: int = Field(
+        default=5, ge=0, le=120, description="Minutes after class start before an arrival counts as late"
+    )
+    snapshot_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Days face snapshots are kept before the purge deletes them"
+    )
+    linger_debounce_s: float = Field(
+        default=60.0,
+        ge=0.0,
+        le=3600.0,
+        description="Same-direction passes of a pupil closer than this are one pass (lingering in the doorway)",
+    )
+    session_hours: float = Field(default=12.0, gt=0.0, le=720.0, description="Lifetime of a login session")
+    purge_interval_s: float = Field(
+        default=3600.0, ge=0.0, le=86_400.0, description="Seconds between in-process retention purges (0 = off)"
+    )
 
 
 class Settings(BaseModel):
@@ -30,6 +61,12 @@ class Settings(BaseModel):
     notifications: NotificationSettings = Field(
         default_factory=NotificationSettings, description="Outbox channels, retry and back-off (kuzet notify)"
     )
+    template_key: str = Field(
+        min_length=40,
+        max_length=64,
+        description="Base64 of 32 random bytes; encrypts face templates at rest (`openssl rand -base64 32`)",
+    )
+    school: SchoolSettings = Field(default_factory=SchoolSettings, description="School service settings")
 
     @field_validator("admin_token")
     @classmethod
@@ -37,6 +74,24 @@ class Settings(BaseModel):
         if value.strip().lower() in PLACEHOLDER_SECRETS or "change" in value.lower():
             raise ValueError("admin_token is a placeholder; set a random value (e.g. `openssl rand -hex 24`)")
         return value
+
+    @field_validator("template_key")
+    @classmethod
+    def _real_key(cls, value: str) -> str:
+        if value.strip().lower() in PLACEHOLDER_SECRETS or "change" in value.lower():
+            raise ValueError("template_key is a placeholder; set `openssl rand -base64 32`")
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("template_key is not base64; set `openssl rand -base64 32`") from exc
+        if len(raw) != 32 or len(set(raw)) < 8:
+            raise ValueError("template_key must be 32 random bytes in base64 (`openssl rand -base64 32`)")
+        return value
+
+    @property
+    def template_key_bytes(self) -> bytes:
+        """The 32-byte AES-GCM key of face templates."""
+        return base64.b64decode(self.template_key)
 
     @field_validator("database", "media_dir")
     @classmethod

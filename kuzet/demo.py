@@ -3,6 +3,7 @@ and print what the backend stored. Every stage is real code on real media; nothi
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import shutil
@@ -139,6 +140,7 @@ def run_demo(work_dir: Path) -> int:
         database=work_dir / "backend.sqlite",
         media_dir=work_dir / "media",
         admin_token=token,
+        template_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         port=free_port(),
     )
     backend = BackendThread(settings).start()

@@ -13,6 +13,7 @@ from backend.app import create_app
 from backend.settings import Settings
 
 ADMIN = "a-very-random-admin-token-0123"
+TEMPLATE_KEY = "q3b7mZ0pXo1Jv5wLk9Yt2sRfA8dHcE4uN6gTiP0eWzM="
 
 
 @dataclass
@@ -36,6 +37,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
         database=tmp_path / "k.sqlite",
         media_dir=tmp_path / "media",
         admin_token=ADMIN,
+        template_key=TEMPLATE_KEY,
         max_upload_bytes=50_000,
     )
     with TestClient(create_app(settings)) as client:

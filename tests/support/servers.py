@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import signal
@@ -36,6 +37,7 @@ class BackendProcess:
                     "database": str(root / "backend.sqlite"),
                     "media_dir": str(root / "media"),
                     "admin_token": self.admin_token,
+                    "template_key": base64.b64encode(secrets.token_bytes(32)).decode(),
                     "port": self.port,
                     "max_upload_bytes": 200_000,
                 }

@@ -1,0 +1,41 @@
+"""Attendance of a school-day (the dashboard's data, also its live-update feed) and unknown-face snapshots."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from backend.deps import DbDep, SettingsDep
+from backend.routes.media import media_path
+from backend.services.auth import StaffOf, audit
+from backend.services.dashboard import DaySummary, summary, today
+from backend.services.records import one
+
+router = APIRouter(prefix="/api/v1/schools/{school_id}", tags=["attendance"])
+Day = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Local date; default today")]
+
+
+@router.get("/attendance", response_model=DaySummary)
+def attendance(school_id: str, db: DbDep, settings: SettingsDep, who: StaffOf, day: Day = None) -> DaySummary:
+    """Inside now, late, feverish, unknown faces, per class and failed deliveries of a day."""
+    day = day or today(settings.school.timezone)
+    audit(db.conn, who, school_id, "view_attendance", f"day:{day}", quiet_minutes=10)
+    return summary(db.conn, school_id, day, settings.school.timezone)
+
+
+@router.get("/unknown/{event_id}/snapshot")
+def unknown_snapshot(school_id: str, event_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> FileResponse:
+    """The snapshot of an unknown face at this school's door (until the retention purge removes it)."""
+    row = one(
+        db.conn,
+        "SELECT u.snapshot_sha256, m.media_type FROM unknown_faces u JOIN media m ON m.sha256 = u.snapshot_sha256"
+        " WHERE u.event_id = ? AND u.school_id = ?",
+        (event_id, school_id),
+        "snapshot of this unknown face",
+    )
+    audit(db.conn, who, school_id, "view_unknown_snapshot", f"event:{event_id}")
+    return FileResponse(
+        media_path(settings.media_dir, row[0]), media_type=row[1], headers={"Cache-Control": "no-store"}
+    )

@@ -1,0 +1,47 @@
+"""Pages: login, the staff dashboard (live via short polling of the attendance API) and the parents' view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from backend.deps import DbDep, SettingsDep
+from backend.routes.parents import children, passes
+from backend.services.auth import GuardianDep, StaffOf, audit
+from backend.services.dashboard import summary, today
+from backend.services.records import one
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates"))
+POLL_SECONDS = 1
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    """The login form (it posts to the auth API, which sets the session cookie)."""
+    return TEMPLATES.TemplateResponse(request, "login.html", {})
+
+
+@router.get("/schools/{school_id}/dashboard", response_class=HTMLResponse)
+def dashboard_page(request: Request, school_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> HTMLResponse:
+    """The staff dashboard of today."""
+    name = one(db.conn, "SELECT name FROM schools WHERE school_id = ?", (school_id,), "school")[0]
+    day = today(settings.school.timezone)
+    audit(db.conn, who, school_id, "view_attendance", f"day:{day}", quiet_minutes=10)
+    data = summary(db.conn, school_id, day, settings.school.timezone)
+    return TEMPLATES.TemplateResponse(
+        request, "dashboard.html", {"school_name": name, "data": data.model_dump(), "poll_seconds": POLL_SECONDS}
+    )
+
+
+@router.get("/parents", response_class=HTMLResponse)
+def parents_page(request: Request, db: DbDep, settings: SettingsDep, who: GuardianDep) -> HTMLResponse:
+    """A guardian's children and their recent entries and exits."""
+    kids = [
+        {"pupil_id": c.pupil_id, "name": c.name, "passes": passes(c.pupil_id, db, settings, who)}
+        for c in children(db, who)
+    ]
+    return TEMPLATES.TemplateResponse(request, "parents.html", {"children": kids})

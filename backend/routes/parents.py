@@ -1,0 +1,63 @@
+"""The parents' view: a guardian sees only their own children and those children's entries and exits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from backend.deps import DbDep, SettingsDep
+from backend.services.attendance import local
+from backend.services.auth import GuardianDep, audit
+from backend.services.records import pupil_of_guardian
+
+router = APIRouter(prefix="/api/v1/parents", tags=["parents"])
+
+
+class Child(BaseModel):
+    """A child of the guardian."""
+
+    pupil_id: str = Field(description="Pupil")
+    name: str = Field(description="Name")
+
+
+class PassLine(BaseModel):
+    """One entry or exit."""
+
+    day: str = Field(description="Local date")
+    time: str = Field(description="Local HH:MM")
+    direction: str = Field(description="entered or left")
+
+
+@router.get("/children", response_model=list[Child])
+def children(db: DbDep, who: GuardianDep) -> list[Child]:
+    """The guardian's children."""
+    rows = db.execute(
+        "SELECT p.pupil_id, p.name FROM guardian_pupils gp JOIN pupils p ON p.pupil_id = gp.pupil_id"
+        " WHERE gp.guardian_id = ? ORDER BY p.name",
+        (who.guardian_id,),
+    ).fetchall()
+    return [Child(pupil_id=r[0], name=r[1]) for r in rows]
+
+
+@router.get("/children/{pupil_id}/passes", response_model=list[PassLine])
+def passes(
+    pupil_id: str,
+    db: DbDep,
+    settings: SettingsDep,
+    who: GuardianDep,
+    days: Annotated[int, Query(ge=1, le=92, description="How many recent days")] = 14,
+) -> list[PassLine]:
+    """Entries and exits of one of the guardian's children (one line per pass, lingering folded)."""
+    assert who.guardian_id is not None
+    _, _, school_id = pupil_of_guardian(db.conn, who.guardian_id, pupil_id)
+    zone = ZoneInfo(settings.school.timezone)
+    rows = db.execute(
+        "SELECT day, captured_at, direction FROM school_passes WHERE pupil_id = ? AND new_pass = 1"
+        " AND direction IN ('entered', 'left') AND day >= date('now', ?) ORDER BY captured_at DESC",
+        (pupil_id, f"-{days} days"),
+    ).fetchall()
+    audit(db.conn, who, school_id, "view_child_passes", f"pupil:{pupil_id}")
+    return [PassLine(day=r[0], time=local(r[1], zone).strftime("%H:%M"), direction=r[2]) for r in rows]

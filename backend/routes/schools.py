@@ -1,0 +1,168 @@
+"""Schools, their user accounts, door cameras and the audit log."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.db import transaction
+from backend.deps import DbDep
+from backend.errors import Problem
+from backend.services.auth import AdminOf, BootstrapOf, MemberOf, PlatformAdmin, StaffOf, audit, hash_password
+from backend.services.records import one
+
+router = APIRouter(prefix="/api/v1/schools", tags=["schools"])
+SchoolId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="School id")
+
+
+class SchoolCreate(BaseModel):
+    """A school to create (platform admin)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    school_id: str = SchoolId
+    name: str = Field(min_length=1, max_length=200, description="Name for people")
+
+
+class SchoolPublic(BaseModel):
+    """A school."""
+
+    school_id: str = Field(description="School id (= the site of its door cameras)")
+    name: str = Field(description="Name")
+
+
+class UserCreate(BaseModel):
+    """An account in a school; a guardian account names its guardian (family)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$", description="Login name")
+    password: str = Field(min_length=10, max_length=200, description="Password (10+ characters)")
+    role: Literal["school_admin", "staff", "guardian"] = Field(description="Role")
+    guardian_id: str | None = Field(default=None, max_length=64, description="Family of a guardian account")
+    email: str | None = Field(default=None, max_length=200, description="Where staff alerts go (staff/admins)")
+    language: Literal["kk", "ru", "en"] = Field(default="ru", description="Language of alerts")
+
+
+class UserPublic(BaseModel):
+    """An account (never the password hash)."""
+
+    user_id: str = Field(description="User id")
+    username: str = Field(description="Login name")
+    role: str = Field(description="Role")
+    guardian_id: str | None = Field(description="Family of a guardian account")
+
+
+class CameraPublic(BaseModel):
+    """A door camera of the school."""
+
+    camera_id: str = Field(description="Camera id")
+    description: str = Field(description="Where it hangs")
+    last_seen_at: str | None = Field(description="Last upload")
+    revoked: bool = Field(description="Key revoked")
+
+
+class AuditPublic(BaseModel):
+    """One audit record."""
+
+    at: str = Field(description="When (UTC)")
+    actor: str = Field(description="User id")
+    role: str = Field(description="Role of the actor")
+    action: str = Field(description="What was done")
+    subject: str = Field(description="Whose data")
+
+
+@router.post("", status_code=201, response_model=SchoolPublic)
+def create_school(body: SchoolCreate, db: DbDep, _: PlatformAdmin) -> SchoolPublic:
+    """Create a school (its id is the ``site`` its door cameras are registered with)."""
+    with transaction(db) as conn:
+        try:
+            conn.execute(
+                "INSERT INTO schools(school_id, name, created_at) VALUES (?, ?, ?)",
+                (body.school_id, body.name, datetime.now(UTC).isoformat()),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Problem(409, "School exists", f"school {body.school_id!r} exists") from exc
+    return SchoolPublic(school_id=body.school_id, name=body.name)
+
+
+@router.get("/{school_id}", response_model=SchoolPublic)
+def get_school(school_id: str, db: DbDep, _: MemberOf) -> SchoolPublic:
+    """The caller's school."""
+    row = one(db.conn, "SELECT school_id, name FROM schools WHERE school_id = ?", (school_id,), "school")
+    return SchoolPublic(school_id=row[0], name=row[1])
+
+
+@router.post("/{school_id}/users", status_code=201, response_model=UserPublic)
+def create_user(school_id: str, body: UserCreate, db: DbDep, who: BootstrapOf) -> UserPublic:
+    """Create an account: the platform admin makes school admins, a school admin makes staff and guardians."""
+    if who.role == "platform_admin" and body.role != "school_admin":
+        raise Problem(403, "Not allowed", "the platform admin creates school admins only; they create the rest")
+    if (body.role == "guardian") != (body.guardian_id is not None):
+        raise Problem(422, "Guardian account", "a guardian account needs guardian_id; other roles must not have one")
+    user_id = uuid.uuid4().hex[:12]
+    with transaction(db) as conn:
+        one(conn, "SELECT 1 FROM schools WHERE school_id = ?", (school_id,), "school")
+        if body.guardian_id is not None:
+            one(
+                conn,
+                "SELECT 1 FROM guardians WHERE guardian_id = ? AND school_id = ?",
+                (body.guardian_id, school_id),
+                "guardian in this school",
+            )
+        try:
+            conn.execute(
+                "INSERT INTO users(user_id, username, password_hash, role, school_id, guardian_id, email, language,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id,
+                    body.username,
+                    hash_password(body.password),
+                    body.role,
+                    school_id,
+                    body.guardian_id,
+                    body.email,
+                    body.language,
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Problem(409, "User exists", f"user name {body.username!r} is taken") from exc
+        audit(conn, who, school_id, "create_user", f"user:{user_id}:{body.role}")
+    return UserPublic(user_id=user_id, username=body.username, role=body.role, guardian_id=body.guardian_id)
+
+
+@router.get("/{school_id}/users", response_model=list[UserPublic])
+def list_users(school_id: str, db: DbDep, _: AdminOf) -> list[UserPublic]:
+    """Accounts of the school."""
+    rows = db.execute(
+        "SELECT user_id, username, role, guardian_id FROM users WHERE school_id = ? ORDER BY username", (school_id,)
+    ).fetchall()
+    return [UserPublic(user_id=r[0], username=r[1], role=r[2], guardian_id=r[3]) for r in rows]
+
+
+@router.get("/{school_id}/cameras", response_model=list[CameraPublic])
+def list_cameras(school_id: str, db: DbDep, _: StaffOf) -> list[CameraPublic]:
+    """Door cameras registered with ``site`` = this school (registration itself is the platform admin's)."""
+    rows = db.execute(
+        "SELECT camera_id, description, last_seen_at, revoked_at FROM devices WHERE kind = 'school' AND site = ?"
+        " ORDER BY camera_id",
+        (school_id,),
+    ).fetchall()
+    return [CameraPublic(camera_id=r[0], description=r[1], last_seen_at=r[2], revoked=r[3] is not None) for r in rows]
+
+
+@router.get("/{school_id}/audit", response_model=list[AuditPublic])
+def audit_log(school_id: str, db: DbDep, who: AdminOf, limit: int = 200) -> list[AuditPublic]:
+    """Who viewed, exported or changed whose data, newest first."""
+    rows = db.execute(
+        "SELECT at, actor, role, action, subject FROM audit_log WHERE school_id = ? ORDER BY audit_id DESC LIMIT ?",
+        (school_id, max(1, min(limit, 5000))),
+    ).fetchall()
+    audit(db.conn, who, school_id, "view_audit", "audit_log")
+    return [AuditPublic(at=r[0], actor=r[1], role=r[2], action=r[3], subject=r[4]) for r in rows]

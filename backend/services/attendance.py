@@ -1,0 +1,256 @@
+"""Attendance derived from entry events, in capture order (never arrival order).
+
+Every known-pupil event of a school door is kept in ``school_passes``; after each ingest the affected pupil-days are
+recomputed from all their events sorted by ``captured_at`` (then event id), so a replayed or late-arriving event
+gives the same state as in-order delivery. A pass is a new pass unless the previous event of that pupil-day had the
+same direction less than ``linger_debounce_s`` earlier (a pupil lingering in the doorway is one pass). Guardians get
+one message per new pass; staff get fever and unknown-face alerts. Messages are outbox rows written in the ingest
+transaction: a request never waits on a channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from backend.services import messages
+from backend.settings import SchoolSettings
+from kuzet.contracts import EntryEvent, EventBase
+
+logger = logging.getLogger(__name__)
+
+
+def local(moment: datetime | str, zone: ZoneInfo) -> datetime:
+    """A UTC datetime (or ISO string) in the school's zone."""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(zone)
+
+
+@dataclass(frozen=True, slots=True)
+class PupilDay:
+    """The derived attendance of one pupil on one school day."""
+
+    state: str
+    first_in: str | None
+    last_out: str | None
+    late: bool
+    feverish: bool
+    max_temperature_c: float | None
+    passes: int
+    new_pass_ids: frozenset[str]
+    members: dict[str, tuple[str, ...]]
+
+
+def derive(
+    rows: Sequence[tuple[str, str, str, float | None]], start_time: str | None, settings: SchoolSettings
+) -> PupilDay:
+    """Attendance of a pupil-day from its events.
+
+    Args:
+        rows: (event_id, captured_at ISO UTC, direction, temperature_c) in any order.
+        start_time: the class start ``HH:MM`` local time, None when the pupil has no class.
+        settings: thresholds.
+    """
+    zone = ZoneInfo(settings.timezone)
+    ordered = sorted(rows, key=lambda r: (r[1], r[0]))
+    state, first_in, last_out = "absent", None, None
+    new_ids: set[str] = set()
+    members: dict[str, list[str]] = {}
+    leader = ""
+    previous: tuple[datetime, str] | None = None
+    for event_id, captured, direction, _ in ordered:
+        if direction not in ("entered", "left"):
+            continue
+        at = datetime.fromisoformat(captured)
+        linger = previous is not None and previous[1] == direction
+        if not (linger and previous is not None and at - previous[0] < timedelta(seconds=settings.linger_debounce_s)):
+            new_ids.add(event_id)
+            leader = event_id
+        members.setdefault(leader, []).append(event_id)
+        previous = (at, direction)
+        state = "inside" if direction == "entered" else "left"
+        if direction == "entered" and first_in is None:
+            first_in = captured
+        if direction == "left":
+            last_out = captured
+    temps = [r[3] for r in rows if r[3] is not None]
+    late = False
+    if first_in is not None and start_time is not None:
+        arrived = local(first_in, zone)
+        hour, minute = (int(x) for x in start_time.split(":"))
+        deadline = arrived.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        late = arrived > deadline + timedelta(minutes=settings.late_grace_minutes)
+    return PupilDay(
+        state=state,
+        first_in=first_in,
+        last_out=last_out,
+        late=late,
+        feverish=any(t > settings.fever_threshold_c for t in temps),
+        max_temperature_c=max(temps) if temps else None,
+        passes=len(new_ids),
+        new_pass_ids=frozenset(new_ids),
+        members={k: tuple(v) for k, v in members.items()},
+    )
+
+
+def recompute(conn: sqlite3.Connection, pupil_id: str, day: str, settings: SchoolSettings) -> PupilDay:
+    """Recompute and store one pupil-day from all its stored events."""
+    rows = conn.execute(
+        "SELECT event_id, captured_at, direction, temperature_c FROM school_passes WHERE pupil_id = ? AND day = ?",
+        (pupil_id, day),
+    ).fetchall()
+    meta = conn.execute(
+        "SELECT p.school_id, c.start_time FROM pupils p LEFT JOIN classes c ON c.class_id = p.class_id"
+        " WHERE p.pupil_id = ?",
+        (pupil_id,),
+    ).fetchone()
+    result = derive(rows, meta[1], settings)
+    conn.execute(
+        "INSERT INTO attendance(pupil_id, day, school_id, state, first_in, last_out, late, feverish,"
+        " max_temperature_c, passes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pupil_id, day) DO UPDATE SET"
+        " state=excluded.state, first_in=excluded.first_in, last_out=excluded.last_out, late=excluded.late,"
+        " feverish=excluded.feverish, max_temperature_c=excluded.max_temperature_c, passes=excluded.passes",
+        (
+            pupil_id,
+            day,
+            meta[0],
+            result.state,
+            result.first_in,
+            result.last_out,
+            int(result.late),
+            int(result.feverish),
+            result.max_temperature_c,
+            result.passes,
+        ),
+    )
+    conn.executemany(
+        "UPDATE school_passes SET new_pass = ? WHERE event_id = ?",
+        [(int(r[0] in result.new_pass_ids), r[0]) for r in rows],
+    )
+    return result
+
+
+class AttendanceHandler:
+    """The ingest ``EventHandler`` of the school service (entry events only)."""
+
+    kinds = frozenset({"entry"})
+
+    def __init__(self, settings: SchoolSettings) -> None:
+        self.settings = settings
+        self.zone = ZoneInfo(settings.timezone)
+
+    def handle(self, conn: sqlite3.Connection, events: Sequence[EventBase]) -> None:
+        """Store the passes, recompute the touched pupil-days and write the messages of new passes."""
+        touched: dict[tuple[str, str], list[EntryEvent]] = {}
+        for event in events:
+            if not isinstance(event, EntryEvent):
+                continue
+            site = conn.execute("SELECT site FROM devices WHERE camera_id = ?", (event.camera_id,)).fetchone()[0]
+            day = local(event.captured_at, self.zone).date().isoformat()
+            known = event.identity == "known" and event.pupil_id is not None
+            if (
+                known
+                and not conn.execute(
+                    "SELECT 1 FROM pupils WHERE pupil_id = ? AND school_id = ?", (event.pupil_id, site)
+                ).fetchone()
+            ):
+                logger.warning("event %s names pupil %s not enrolled at %s", event.event_id, event.pupil_id, site)
+                known = False
+            if not known:
+                self._unknown(conn, event, site, day)
+                continue
+            assert event.pupil_id is not None
+            conn.execute(
+                "INSERT OR IGNORE INTO school_passes(event_id, school_id, pupil_id, day, captured_at, direction,"
+                " temperature_c) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(event.event_id),
+                    site,
+                    event.pupil_id,
+                    day,
+                    event.captured_at.isoformat(),
+                    event.direction,
+                    event.temperature_c,
+                ),
+            )
+            touched.setdefault((event.pupil_id, day), []).append(event)
+        for (pupil_id, day), mine in touched.items():
+            result = recompute(conn, pupil_id, day, self.settings)
+            for event in mine:
+                if self._first_notice_of_pass(conn, result, str(event.event_id)):
+                    self._tell_guardians(conn, event, pupil_id)
+                if event.temperature_c is not None and event.temperature_c > self.settings.fever_threshold_c:
+                    self._tell_staff(conn, event, "fever_alert", pupil_id)
+
+    @staticmethod
+    def _first_notice_of_pass(conn: sqlite3.Connection, result: PupilDay, event_id: str) -> bool:
+        """A new pass whose other events (a late-arriving earlier copy of the same lingering) were not told yet."""
+        if event_id not in result.new_pass_ids:
+            return False
+        others = [m for m in result.members.get(event_id, ()) if m != event_id]
+        return not any(
+            conn.execute("SELECT 1 FROM school_notices WHERE dedupe_key LIKE ?", (f"pass:{m}:%",)).fetchone()
+            for m in others
+        )
+
+    def _unknown(self, conn: sqlite3.Connection, event: EntryEvent, site: str, day: str) -> None:
+        snapshot = next((a.sha256 for a in event.attachments if a.role == "snapshot"), None)
+        if snapshot is None and event.attachments:
+            snapshot = event.attachments[0].sha256
+        conn.execute(
+            "INSERT OR IGNORE INTO unknown_faces(event_id, school_id, day, captured_at, camera_id, snapshot_sha256)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (str(event.event_id), site, day, event.captured_at.isoformat(), event.camera_id, snapshot),
+        )
+        self._tell_staff(conn, event, "unknown_face", None)
+
+    def _time(self, event: EntryEvent) -> str:
+        return local(event.captured_at, self.zone).strftime("%H:%M")
+
+    def _tell_guardians(self, conn: sqlite3.Connection, event: EntryEvent, pupil_id: str) -> None:
+        if event.direction not in ("entered", "left"):
+            return
+        kind = "pupil_entered" if event.direction == "entered" else "pupil_left"
+        rows = conn.execute(
+            "SELECT g.guardian_id, g.language, g.channel, g.address, p.name, p.school_id FROM guardian_pupils gp"
+            " JOIN guardians g ON g.guardian_id = gp.guardian_id JOIN pupils p ON p.pupil_id = gp.pupil_id"
+            " WHERE gp.pupil_id = ? ORDER BY g.guardian_id",
+            (pupil_id,),
+        ).fetchall()
+        for guardian_id, language, channel, address, name, school_id in rows:
+            subject, body = messages.render(kind, language, pupil=name, time=self._time(event))
+            messages.enqueue(
+                conn,
+                messages.Message(
+                    f"pass:{event.event_id}:{guardian_id}", school_id, kind, channel, address, language, subject, body
+                ),
+            )
+
+    def _tell_staff(self, conn: sqlite3.Connection, event: EntryEvent, kind: str, pupil_id: str | None) -> None:
+        site = conn.execute("SELECT site FROM devices WHERE camera_id = ?", (event.camera_id,)).fetchone()[0]
+        name = "?"
+        if pupil_id is not None:
+            name = conn.execute("SELECT name FROM pupils WHERE pupil_id = ?", (pupil_id,)).fetchone()[0]
+        staff = conn.execute(
+            "SELECT user_id, email, language FROM users WHERE school_id = ? AND role IN ('school_admin', 'staff')"
+            " AND email IS NOT NULL ORDER BY user_id",
+            (site,),
+        ).fetchall()
+        fields = {
+            "pupil": name,
+            "time": self._time(event),
+            "camera": event.camera_id,
+            "temperature": f"{event.temperature_c:.1f}" if event.temperature_c is not None else "",
+        }
+        for user_id, email, language in staff:
+            subject, body = messages.render(kind, language, **fields)
+            messages.enqueue(
+                conn,
+                messages.Message(
+                    f"{kind}:{event.event_id}:{user_id}", site, kind, "email", email, language, subject, body
+                ),
+            )

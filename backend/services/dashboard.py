@@ -1,0 +1,164 @@
+"""What the staff dashboard shows for one school-day: inside now, late, feverish, unknown faces, per class, failed
+deliveries. One function builds it, so the page, its live-update endpoint and the CSV export agree."""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from backend.services.attendance import local
+
+
+class PupilLine(BaseModel):
+    """A pupil on the dashboard."""
+
+    pupil_id: str = Field(description="Pupil")
+    name: str = Field(description="Name")
+    class_name: str | None = Field(description="Class")
+    state: str = Field(description="inside, left or absent")
+    first_in: str | None = Field(description="First entry, local HH:MM")
+    last_out: str | None = Field(description="Last exit, local HH:MM")
+    late: bool = Field(description="Arrived after class start + grace")
+    feverish: bool = Field(description="Temperature above the threshold")
+    max_temperature_c: float | None = Field(description="Highest temperature measured")
+
+
+class UnknownLine(BaseModel):
+    """An unknown face at a door."""
+
+    event_id: str = Field(description="Event")
+    time: str = Field(description="Local HH:MM:SS")
+    camera_id: str = Field(description="Door camera")
+    snapshot: bool = Field(description="A snapshot is still kept")
+
+
+class ClassLine(BaseModel):
+    """Attendance of one class."""
+
+    class_id: str = Field(description="Class")
+    name: str = Field(description="Name")
+    pupils: int = Field(description="Pupils in the class")
+    present: int = Field(description="Pupils who entered today")
+
+
+class Failed(BaseModel):
+    """A message that could not be delivered (dead letter)."""
+
+    recipient: str = Field(description="Where it should have gone")
+    channel: str = Field(description="Channel")
+    reason: str = Field(description="Why it failed")
+
+
+class DaySummary(BaseModel):
+    """Everything on the dashboard for one day."""
+
+    school_id: str = Field(description="School")
+    day: str = Field(description="Local date YYYY-MM-DD")
+    inside: list[PupilLine] = Field(description="Inside now")
+    late: list[PupilLine] = Field(description="Late today")
+    feverish: list[PupilLine] = Field(description="Feverish today")
+    pupils: list[PupilLine] = Field(description="Every pupil of the school with today's state")
+    unknown: list[UnknownLine] = Field(description="Unknown faces today")
+    classes: list[ClassLine] = Field(description="Per-class attendance")
+    failed: list[Failed] = Field(description="Failed deliveries")
+
+
+def today(zone: str) -> str:
+    """The current local date of the school."""
+    return datetime.now(ZoneInfo(zone)).date().isoformat()
+
+
+def _hm(value: str | None, zone: ZoneInfo) -> str | None:
+    return None if value is None else local(value, zone).strftime("%H:%M")
+
+
+def pupil_lines(conn: sqlite3.Connection, school_id: str, day: str, zone: ZoneInfo) -> list[PupilLine]:
+    """Every pupil of the school with the day's derived attendance (absent when no event)."""
+    rows = conn.execute(
+        "SELECT p.pupil_id, p.name, c.name, COALESCE(a.state, 'absent'), a.first_in, a.last_out,"
+        " COALESCE(a.late, 0), COALESCE(a.feverish, 0), a.max_temperature_c FROM pupils p"
+        " LEFT JOIN classes c ON c.class_id = p.class_id"
+        " LEFT JOIN attendance a ON a.pupil_id = p.pupil_id AND a.day = ?"
+        " WHERE p.school_id = ? ORDER BY c.name, p.name",
+        (day, school_id),
+    ).fetchall()
+    return [
+        PupilLine(
+            pupil_id=r[0],
+            name=r[1],
+            class_name=r[2],
+            state=r[3],
+            first_in=_hm(r[4], zone),
+            last_out=_hm(r[5], zone),
+            late=bool(r[6]),
+            feverish=bool(r[7]),
+            max_temperature_c=r[8],
+        )
+        for r in rows
+    ]
+
+
+def failed_deliveries(conn: sqlite3.Connection, school_id: str) -> list[Failed]:
+    """Dead letters from the notifications outbox (empty until the notifications package provides ``failed``)."""
+    try:
+        outbox = importlib.import_module("notifications.outbox")
+    except ModuleNotFoundError:
+        return []
+    if not hasattr(outbox, "failed"):
+        return []
+    lines: list[Failed] = []
+    for item in outbox.failed(conn, school_id):
+        get: Any = item.get if isinstance(item, dict) else lambda k, d="", it=item: getattr(it, k, d)
+        lines.append(
+            Failed(
+                recipient=str(get("recipient", "")),
+                channel=str(get("channel", "")),
+                reason=str(get("last_error", "") or get("reason", "") or get("error", "")),
+            )
+        )
+    return lines
+
+
+def summary(conn: sqlite3.Connection, school_id: str, day: str, zone_name: str) -> DaySummary:
+    """The dashboard of ``school_id`` on ``day``."""
+    zone = ZoneInfo(zone_name)
+    pupils = pupil_lines(conn, school_id, day, zone)
+    unknown = [
+        UnknownLine(
+            event_id=r[0],
+            time=local(r[1], zone).strftime("%H:%M:%S"),
+            camera_id=r[2],
+            snapshot=r[3] is not None,
+        )
+        for r in conn.execute(
+            "SELECT event_id, captured_at, camera_id, snapshot_sha256 FROM unknown_faces WHERE school_id = ?"
+            " AND day = ? ORDER BY captured_at DESC LIMIT 100",
+            (school_id, day),
+        )
+    ]
+    classes = [
+        ClassLine(class_id=r[0], name=r[1], pupils=r[2], present=r[3] or 0)
+        for r in conn.execute(
+            "SELECT c.class_id, c.name, COUNT(p.pupil_id), SUM(a.first_in IS NOT NULL) FROM classes c"
+            " LEFT JOIN pupils p ON p.class_id = c.class_id"
+            " LEFT JOIN attendance a ON a.pupil_id = p.pupil_id AND a.day = ?"
+            " WHERE c.school_id = ? GROUP BY c.class_id ORDER BY c.name",
+            (day, school_id),
+        )
+    ]
+    return DaySummary(
+        school_id=school_id,
+        day=day,
+        inside=[p for p in pupils if p.state == "inside"],
+        late=[p for p in pupils if p.late],
+        feverish=[p for p in pupils if p.feverish],
+        pupils=pupils,
+        unknown=unknown,
+        classes=classes,
+        failed=failed_deliveries(conn, school_id),
+    )

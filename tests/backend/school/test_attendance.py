@@ -1,0 +1,148 @@
+"""Attendance derived from events in capture order; replay, out-of-order, late, fever, lingering, messages."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from backend.services.attendance import derive
+from backend.settings import SchoolSettings
+from kuzet.contracts import EntryEvent
+from tests.backend.school.conftest import World
+from tests.support.events import T0, entry
+
+# T0 = 2026-09-01 02:50 UTC = 07:50 in Asia/Almaty (UTC+5); class 5A starts 08:00, grace 5 min.
+SETTINGS = SchoolSettings(linger_debounce_s=60.0, late_grace_minutes=5, fever_threshold_c=37.5)
+
+
+def ev(minutes: float, direction: str = "entered", pupil: str = "p1", **fields: object) -> EntryEvent:
+    return entry(
+        "door-1",
+        0,
+        captured_at=T0 + timedelta(minutes=minutes),
+        pupil_id=pupil,
+        direction=direction,
+        **fields,
+    )
+
+
+def rows(events: list[EntryEvent]) -> list[tuple[str, str, str, float | None]]:
+    return [(str(e.event_id), e.captured_at.isoformat(), e.direction, e.temperature_c) for e in events]
+
+
+@pytest.mark.parametrize(
+    ("name", "timeline", "state", "late", "feverish", "passes"),
+    [
+        ("absent", [], "absent", False, False, 0),
+        ("on time, inside", [(2, "entered", None)], "inside", False, False, 1),
+        ("within grace", [(14.9, "entered", None)], "inside", False, False, 1),
+        ("late", [(16, "entered", None)], "inside", True, False, 1),
+        ("in then out", [(0, "entered", None), (400, "left", None)], "left", False, False, 2),
+        ("lingering is one pass", [(0, "entered", None), (0.5, "entered", None), (0.9, "entered", None)],
+         "inside", False, False, 1),
+        ("same way again later is a new pass", [(0, "entered", None), (5, "entered", None)],
+         "inside", False, False, 2),
+        ("feverish", [(0, "entered", 37.9)], "inside", False, True, 1),
+        ("at the threshold is not feverish", [(0, "entered", 37.5)], "inside", False, False, 1),
+        ("direction unknown changes nothing", [(0, "unknown", None)], "absent", False, False, 0),
+    ],
+)  # fmt: skip
+def test_derive_table(name: str, timeline: list[tuple[float, str, float | None]], state: str, late: bool,
+                      feverish: bool, passes: int) -> None:  # fmt: skip
+    events = [ev(m, d, temperature_c=t) for m, d, t in timeline]
+    result = derive(rows(events), "08:00", SETTINGS)
+    assert (result.state, result.late, result.feverish, result.passes) == (state, late, feverish, passes), name
+
+
+def test_any_arrival_order_gives_the_same_state() -> None:
+    events = [ev(0), ev(0.3), ev(200, "left"), ev(230, "entered", temperature_c=36.6), ev(420, "left")]
+    expected = derive(rows(events), "08:00", SETTINGS)
+    assert (expected.state, expected.passes) == ("left", 4)
+    for seed in range(10):
+        shuffled = rows(events)
+        random.Random(seed).shuffle(shuffled)
+        assert derive(shuffled, "08:00", SETTINGS) == expected
+
+
+def attendance(world: World) -> list[tuple[object, ...]]:
+    return world.rows("SELECT pupil_id, day, state, first_in, last_out, late, feverish, passes FROM attendance"
+                      " ORDER BY pupil_id")  # fmt: skip
+
+
+def test_out_of_order_and_replayed_ingest_gives_same_state_and_messages(world: World, tmp_path_factory) -> None:
+    events = [ev(0), ev(0.4), ev(300, "left"), ev(1, pupil="p2"), ev(20, "entered", pupil="p2", temperature_c=38.2)]
+    world.post_events(events)
+    in_order = attendance(world)
+    notices = world.rows("SELECT dedupe_key, body FROM school_notices ORDER BY dedupe_key")
+
+    from tests.backend.school.conftest import build_world
+
+    other = build_world(tmp_path_factory.mktemp("other"), linger_debounce_s=60.0, purge_interval_s=0)
+    second = next(other)
+    try:
+        for event in reversed(events):  # newest first, one batch each: arrival order is the reverse of capture
+            second.post_events([event])
+        second.post_events(events)  # a full replay stores and sends nothing twice
+        assert attendance(second) == in_order
+        again = second.rows("SELECT dedupe_key, body FROM school_notices ORDER BY dedupe_key")
+        assert sorted(n[1] for n in again) == sorted(n[1] for n in notices)
+    finally:
+        other.close()
+    assert [r[2] for r in in_order] == ["left", "inside"]
+
+
+def test_replay_triggers_nothing_twice(world: World) -> None:
+    events = [ev(0), ev(300, "left")]
+    world.post_events(events)
+    before = world.rows("SELECT COUNT(*) FROM school_notices")[0][0]
+    reply = world.post_events(events)
+    assert len(reply["duplicates"]) == 2  # type: ignore[arg-type]
+    assert world.rows("SELECT COUNT(*) FROM school_notices")[0][0] == before == 2
+
+
+def test_lingering_in_the_doorway_is_one_message(world: World) -> None:
+    world.post_events([ev(0), ev(0.2), ev(0.5)])
+    world.post_events([ev(0.8)])
+    bodies = world.rows("SELECT recipient, body FROM school_notices WHERE kind = 'pupil_entered'")
+    assert len(bodies) == 1
+    recipient, body = bodies[0]
+    assert recipient == "aigerim@example.kz"
+    assert "Aruzhan" in str(body) and "07:50" in str(body)
+
+
+def test_late_arriving_earlier_copy_of_a_pass_is_not_a_second_message(world: World) -> None:
+    world.post_events([ev(0.5)])
+    world.post_events([ev(0.0)])  # captured earlier, arrives later: same pass
+    assert world.rows("SELECT COUNT(*) FROM school_notices WHERE kind = 'pupil_entered'")[0][0] == 1
+
+
+def test_message_per_guardian_language_and_channel(world: World) -> None:
+    world.post_events([ev(2, pupil="p2")])
+    (row,) = world.rows("SELECT channel, recipient, language, body FROM school_notices WHERE kind = 'pupil_entered'")
+    assert row[:3] == ("telegram", "100200", "ru")
+    assert "Timur" in str(row[3]) and "07:52" in str(row[3])
+
+
+def test_late_fever_and_unknown_face_reach_dashboard_and_staff(world: World) -> None:
+    world.post_events([
+        ev(16, temperature_c=38.1),
+        entry("door-1", 3, identity="unknown", pupil_id=None, captured_at=T0 + timedelta(minutes=17)),
+    ])  # fmt: skip
+    data = world.client.get("/api/v1/schools/school-1/attendance?day=2026-09-01", headers=world.auth("staff_a")).json()
+    assert [p["name"] for p in data["late"]] == ["Aruzhan"]
+    assert [p["name"] for p in data["feverish"]] == ["Aruzhan"]
+    assert [p["name"] for p in data["inside"]] == ["Aruzhan"]
+    assert len(data["unknown"]) == 1
+    assert {c["name"]: (c["present"], c["pupils"]) for c in data["classes"]} == {"5A": (1, 2)}
+    staff = world.rows("SELECT kind, recipient FROM school_notices WHERE kind IN ('fever_alert', 'unknown_face')")
+    assert sorted(staff) == sorted(
+        (k, r) for k in ("fever_alert", "unknown_face") for r in ("admin_a@s.kz", "staff_a@s.kz")
+    )
+
+
+def test_event_for_a_pupil_of_another_school_is_an_unknown_face(world: World) -> None:
+    world.post_events([ev(0, pupil="q1")])
+    assert attendance(world) == []
+    assert world.rows("SELECT school_id FROM unknown_faces") == [("school-1",)]
