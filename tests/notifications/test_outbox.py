@@ -11,7 +11,7 @@ from backend.db import connect, transaction
 from notifications import outbox
 
 
-def _enqueue(conn, key: str, school: str | None = "s1", channel: str = "email") -> bool:  # type: ignore[no-untyped-def]
+def _enqueue(conn, key: str, school: str | None = "s1", channel: str = "email") -> bool:
     return outbox.enqueue(
         conn,
         channel=channel,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from notifications.templates import KINDS, LANGUAGES, TemplateError, kk_locative
 
 # 02:52 UTC is 07:52 in Asia/Almaty (UTC+5).
 T = datetime(2026, 9, 1, 2, 52, tzinfo=UTC)
-FIELDS = {
+FIELDS: dict[str, dict[str, Any]] = {
     "entered": {"name": "Aruzhan"},
     "left": {"name": "Aruzhan"},
     "late": {"name": "Aruzhan", "minutes_late": 12},
@@ -99,7 +100,7 @@ def test_timezone_is_configurable() -> None:
         ("entered", "en", {"name": "A", "time": datetime(2026, 9, 1, 7, 52)}, "timezone-aware"),
     ],
 )
-def test_errors(kind: str, language: str, fields: dict[str, object], message: str) -> None:
+def test_errors(kind: str, language: str, fields: dict[str, Any], message: str) -> None:
     with pytest.raises(TemplateError, match=message.replace("[", r"\[").replace("]", r"\]")):
         render(kind, language, **fields)
 
