@@ -25,7 +25,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +64,9 @@ class EvidenceConfig(StrictModel):
     key_dir: Path = Field(description="Folder of camera signing keys (created 0700)")
     jpeg_quality: int = Field(default=92, ge=50, le=100, description="JPEG quality of evidence frames")
     max_frames: int = Field(default=9, ge=1, le=30, description="Frames kept per package")
+    context_s: float = Field(
+        default=1.0, gt=0.0, le=30.0, description="The 'before' and 'after' frames are this far from the offence"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,3 +322,53 @@ def build_package(
 def manifest_sha256(package: Path) -> str:
     """SHA-256 of a package's manifest bytes (the value chained and sent as ``evidence_sha256``)."""
     return hashlib.sha256((package / MANIFEST).read_bytes()).hexdigest()
+
+
+FrameGetter = Callable[[int], NDArray[np.uint8] | None]
+PlateGetter = Callable[[Violation, TrackView], PlateEvidence | None]
+
+
+def pick_frames(violation: Violation, track: TrackView, context_s: float) -> list[tuple[str, int, float]]:
+    """``(role, frame_index, t)`` of the frames before / at / after a violation, from the track's samples."""
+    if track.frame_index is None:
+        raise ValueError(f"track {track.track_id} has no frame_index; evidence needs the source frames")
+    at = min(violation.index, len(track) - 1)
+    before = int(np.argmin(np.abs(track.t - (track.t[at] - context_s))))
+    after = int(np.argmin(np.abs(track.t - (track.t[at] + context_s))))
+    picks = [("before", before), ("at", at), ("after", after)]
+    return [(role, int(track.frame_index[i]), float(track.t[i])) for role, i in picks if role == "at" or i != at]
+
+
+def package_violations(
+    violations: Sequence[Violation],
+    tracks: Mapping[int, TrackView],
+    scene: SceneConfig,
+    frame_at: FrameGetter,
+    context: EvidenceContext,
+    config: EvidenceConfig,
+    plate_for: PlateGetter | None = None,
+) -> list[Path]:
+    """One package per violation, frames fetched by source index (``frame_at`` returns None when gone).
+
+    Args:
+        violations: from ``evaluate_rules``.
+        tracks: track id -> the ``TrackView`` the violation came from.
+        scene: the camera's scene (drawn on the annotated frame, stored as ``scene.json``).
+        frame_at: source frame index -> (H, W, 3) BGR frame.
+        context: camera facts (id, clock, calibration version, model files).
+        config: where and how to write.
+        plate_for: the plate crop and read of a violation's vehicle, or None.
+    """
+    key = load_or_create_key(config.key_dir, context.camera_id)
+    written: list[Path] = []
+    for violation in violations:
+        track = tracks[violation.track_id]
+        frames = []
+        for role, index, t in pick_frames(violation, track, config.context_s):
+            image = frame_at(index)
+            if image is not None:
+                frames.append(EvidenceFrame(role, index, t, image))
+        plate = plate_for(violation, track) if plate_for is not None else None
+        item = EvidenceItem(violation=violation, track=track, scene=scene, frames=frames, plate=plate)
+        written.append(build_package(item, context, config, key))
+    return written

@@ -1,0 +1,82 @@
+"""``kuzet evidence verify`` on the demo's real package, tampered copies and bad usage; the demo hook itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kuzet.cli import main
+from kuzet.commands.violations import demo_violations
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    work = tmp_path_factory.mktemp("demo")
+    return work, demo_violations(Path("samples"), work)
+
+
+@pytest.fixture
+def chain(demo: tuple[Path, list[str]], tmp_path: Path) -> tuple[Path, Path]:
+    work, _ = demo
+    shutil.copytree(work, tmp_path / "work")
+    return tmp_path / "work" / "evidence" / "demo-junction", tmp_path / "work" / "keys" / "demo-junction.ed25519.pub"
+
+
+def verify(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["evidence", "verify", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_demo_builds_a_verified_red_light_package(demo: tuple[Path, list[str]]) -> None:
+    work, lines = demo
+    text = "\n".join(lines)
+    assert "violation red_light" in text and "signal red" in text
+    assert text.endswith("OK")
+    (package,) = sorted((work / "evidence" / "demo-junction").glob("0*"))
+    manifest = json.loads((package / "manifest.json").read_text())
+    assert manifest["signal"] == {"state": "red", "source": "classifier"}
+    assert manifest["plate"]["normalised"] == "123ABC02"  # read by the real recogniser from the rendered plate
+    assert set(manifest["models"]) == {"light_classifier", "plate_recogniser"}
+
+
+def test_verify_chain_package_and_trusted_key(chain: tuple[Path, Path]) -> None:
+    chain_dir, pub = chain
+    package = next(chain_dir.glob("0*"))
+    for args in ([str(chain_dir)], [str(package)], [str(chain_dir), "--trusted-key", str(pub)]):
+        code, out, err = verify(*args, "--json")
+        assert code == 0, out + err
+        assert json.loads(out.strip().splitlines()[-1])["ok"] is True
+    code, out, _ = verify(str(chain_dir), "--trusted-key", "ab" * 32)
+    assert code == 1
+    assert "not the camera's trusted key" in out
+
+
+def test_tampered_package_exits_1_with_the_reason(chain: tuple[Path, Path]) -> None:
+    chain_dir, _ = chain
+    package = next(chain_dir.glob("0*"))
+    (package / "plate_crop.jpg").write_bytes(b"swapped")
+    code, out, _ = verify(str(chain_dir))
+    assert code == 1
+    assert "FAIL 00000001_red_light: file plate_crop.jpg was modified" in out
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("missing", [], "is not a folder"),
+        ("empty", [], "holds no evidence packages"),
+        ("chain", ["--trusted-key", "xyz"], "--trusted-key must be 64 hex"),
+    ],
+)
+def test_bad_usage_exits_2(chain: tuple[Path, Path], tmp_path: Path, setup: str, args: list[str], message: str) -> None:
+    target = {"missing": tmp_path / "nope", "empty": tmp_path, "chain": chain[0]}[setup]
+    if setup == "empty":
+        target = tmp_path / "empty"
+        target.mkdir()
+    code, _, err = verify(str(target), *args)
+    assert code == 2
+    assert message in err
