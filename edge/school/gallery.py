@@ -153,7 +153,7 @@ class Gallery:
         keep = self.pupil_ids != pupil_id
         ids = [f"{pupil_id}:{self.version + 1}:{i}" for i in range(len(vectors))]
         self.templates = np.concatenate([self.templates[keep], vectors])
-        self.pupil_ids = np.concatenate([self.pupil_ids[keep], np.full(len(vectors), pupil_id, dtype=np.str_)])
+        self.pupil_ids = np.concatenate([self.pupil_ids[keep], np.asarray([pupil_id] * len(vectors), dtype=np.str_)])
         self.template_ids = np.concatenate([self.template_ids[keep], np.asarray(ids, np.str_)])
         self.version += 1
         if name is not None:

@@ -62,18 +62,20 @@ def test_deltas_apply_only_changes_and_refuse_gaps() -> None:
 def test_persisted_copy_survives_offline_restart(tmp_path: Path) -> None:
     gallery = Gallery.empty()
     gallery.add("A", unit(1, 2), name="Aigerim")
+    gallery.add("pupil-0042", unit(5), name="Dias")
     gallery.thumbnails["A"] = b"\xff\xd8small-jpeg"
     path = tmp_path / "var" / "gallery.npz"
     gallery.save(path)
     loaded = Gallery.load(path)
-    assert loaded.version == 1 and loaded.names == {"A": "Aigerim"}
+    assert loaded.version == 2 and loaded.names == {"A": "Aigerim", "pupil-0042": "Dias"}
+    assert loaded.identify(unit(5), 0.99).pupil_ids == ["pupil-0042"]
     assert loaded.thumbnails == {"A": b"\xff\xd8small-jpeg"}
     np.testing.assert_allclose(loaded.templates, gallery.templates)
     assert loaded.identify(unit(1, 2), 0.99).pupil_ids == ["A", "A"]
     assert Gallery.load_or_empty(tmp_path / "missing.npz").version == 0
     roundtrip = Gallery.empty()
     roundtrip.apply(loaded.to_delta("s1"))
-    assert roundtrip.version == 1 and len(roundtrip) == 2
+    assert roundtrip.version == 2 and len(roundtrip) == 3
 
 
 @pytest.mark.parametrize(
