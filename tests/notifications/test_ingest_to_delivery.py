@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from notifications.channels.base import Channel
 from notifications.channels.sms_http import SmsHttpChannel
 from notifications.channels.smtp import SmtpChannel
 from notifications.channels.telegram import TelegramChannel
@@ -37,7 +38,7 @@ def receivers() -> Iterator[tuple[SmtpServer, TelegramServer, SmsGatewayServer]]
 
 def _drain(world: World, receivers: tuple[SmtpServer, TelegramServer, SmsGatewayServer]) -> int:
     smtp, telegram, sms = receivers
-    channels = {
+    channels: dict[str, Channel] = {
         "email": SmtpChannel(SmtpConfig(host="127.0.0.1", port=smtp.port, sender="kuzet@school.kz", starttls=False)),
         "telegram": TelegramChannel(TelegramConfig(base_url=telegram.url, token=TOKEN)),
         "sms": SmsHttpChannel(SmsConfig(url=f"{sms.url}/api/v1/send", api_key=SMS_KEY)),
