@@ -4,20 +4,25 @@
 and every file's presence, size and SHA-256 (and that no file was added). ``verify_chain(dir, trusted_key)``
 also checks, in folder order, that sequence numbers run 1, 2, 3, ... with folder names agreeing, that each
 ``prev_manifest_sha256`` is the SHA-256 of the previous manifest, that the camera and key never change, and that
-``HEAD`` names the last package. An empty list means the evidence is intact.
+``HEAD`` names the last package. An empty list means the evidence is intact. ``violation_event(package)``
+turns a package into its wire event and media for the spool.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from edge.traffic.evidence import FORMAT, GENESIS, HEAD, MANIFEST, SIGNATURE
+from edge.spool import make_attachment
+from edge.traffic.evidence import FORMAT, GENESIS, HEAD, MANIFEST, SIGNATURE, manifest_sha256
+from kuzet.contracts import ClockSource, ViolationEvent
 
 _REQUIRED = ("format", "seq", "prev_manifest_sha256", "camera_id", "public_key", "files")
 
@@ -176,3 +181,43 @@ def verify_chain(chain_dir: Path, trusted_key: str | None = None) -> list[str]:
 def is_package(path: Path) -> bool:
     """A folder with a manifest is a package; otherwise it is treated as a chain."""
     return (path / MANIFEST).is_file()
+
+
+_MEDIA_TYPES = {".jpg": "image/jpeg", ".json": "application/json"}
+
+
+def violation_event(package: Path) -> tuple[ViolationEvent, dict[str, bytes]]:
+    """The wire event of a written package and its media by SHA-256, ready for ``Spool.put(event, media)``.
+
+    Every package file travels as an attachment (the manifest and its signature included), so the backend can
+    re-verify the package; ``evidence_sha256`` is the manifest hash that the chain links.
+    """
+    manifest = json.loads((package / MANIFEST).read_bytes())
+    media: dict[str, bytes] = {}
+    attachments = []
+    for name in [*(f["name"] for f in manifest["files"]), MANIFEST, SIGNATURE]:
+        data = (package / name).read_bytes()
+        role = "manifest" if name == MANIFEST else "signature" if name == SIGNATURE else Path(name).stem
+        kind = _MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream")
+        attachment = make_attachment(data, kind, role[:32])
+        attachments.append(attachment)
+        media[attachment.sha256] = data
+    v, plate = manifest["violation"], manifest["plate"] or {}
+    event = ViolationEvent(
+        event_id=uuid.UUID(manifest["package_id"]),
+        camera_id=manifest["camera_id"],
+        captured_at=datetime.fromisoformat(manifest["captured_at"]),
+        clock_source=ClockSource(manifest["clock_source"]),
+        attachments=tuple(attachments),
+        violation=v["kind"],
+        track_id=v["track_id"],
+        vehicle_class=v["vehicle_class"],
+        plate_raw=plate.get("raw"),
+        plate_normalised=plate.get("normalised"),
+        speed_kmh=manifest["speed"]["kmh"],
+        signal_state=manifest["signal"]["state"],
+        signal_source=manifest["signal"]["source"],
+        evidence_sha256=manifest_sha256(package),
+        location=manifest["location"] or None,
+    )
+    return event, media

@@ -211,3 +211,23 @@ def test_package_needs_the_frame_at_the_offence(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'at'"):
         build_package(no_at, context, config)
     assert not any((tmp_path / "chain").iterdir())  # nothing half-written
+
+
+def test_violation_event_goes_into_a_real_spool(chain: tuple[Path, str], tmp_path: Path) -> None:
+    from edge.spool import Spool
+    from edge.traffic.evidence_verify import violation_event
+
+    package = list_packages(chain[0])[0]
+    event, media = violation_event(package)
+    assert event.violation == "red_light" and event.signal_state == "red" and event.signal_source == "controller"
+    assert event.evidence_sha256 == manifest_sha256(package)
+    assert event.plate_normalised == "123ABC02" and event.speed_kmh == 45.0
+    roles = {a.role for a in event.attachments}
+    assert {"manifest", "signature", "frame_01_at", "plate_crop", "track"} <= roles
+    assert {a.sha256 for a in event.attachments} == set(media)
+    spool = Spool(tmp_path / "spool.sqlite")
+    try:
+        assert spool.put(event, media) is True
+        assert spool.depth() == 1
+    finally:
+        spool.close()
