@@ -123,18 +123,6 @@ TABLES = (
         snapshot_sha256 TEXT
     )""",
     "CREATE INDEX unknown_faces_school_day ON unknown_faces(school_id, day)",
-    """CREATE TABLE school_notices (
-        notice_id INTEGER PRIMARY KEY AUTOINCREMENT,
-        dedupe_key TEXT NOT NULL UNIQUE,
-        school_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        recipient TEXT NOT NULL,
-        language TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        body TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    )""",
     """CREATE TABLE audit_log (
         audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
         at TEXT NOT NULL,

@@ -192,10 +192,7 @@ class AttendanceHandler:
         if event_id not in result.new_pass_ids:
             return False
         others = [m for m in result.members.get(event_id, ()) if m != event_id]
-        return not any(
-            conn.execute("SELECT 1 FROM school_notices WHERE dedupe_key LIKE ?", (f"pass:{m}:%",)).fetchone()
-            for m in others
-        )
+        return not any(messages.already_told(conn, f"pass:{m}:") for m in others)
 
     def _unknown(self, conn: sqlite3.Connection, event: EntryEvent, site: str, day: str) -> None:
         snapshot = next((a.sha256 for a in event.attachments if a.role == "snapshot"), None)
@@ -208,9 +205,6 @@ class AttendanceHandler:
         )
         self._tell_staff(conn, event, "unknown_face", None)
 
-    def _time(self, event: EntryEvent) -> str:
-        return local(event.captured_at, self.zone).strftime("%H:%M")
-
     def _tell_guardians(self, conn: sqlite3.Connection, event: EntryEvent, pupil_id: str) -> None:
         if event.direction not in ("entered", "left"):
             return
@@ -222,13 +216,10 @@ class AttendanceHandler:
             (pupil_id,),
         ).fetchall()
         for guardian_id, language, channel, address, name, school_id in rows:
-            subject, body = messages.render(kind, language, pupil=name, time=self._time(event))
-            messages.enqueue(
-                conn,
-                messages.Message(
-                    f"pass:{event.event_id}:{guardian_id}", school_id, kind, channel, address, language, subject, body
-                ),
+            message = messages.Message(
+                f"pass:{event.event_id}:{guardian_id}", school_id, kind, channel, address, language
             )
+            messages.enqueue(conn, message, self.settings.timezone, event.captured_at, pupil=name)
 
     def _tell_staff(self, conn: sqlite3.Connection, event: EntryEvent, kind: str, pupil_id: str | None) -> None:
         site = conn.execute("SELECT site FROM devices WHERE camera_id = ?", (event.camera_id,)).fetchone()[0]
@@ -242,15 +233,9 @@ class AttendanceHandler:
         ).fetchall()
         fields = {
             "pupil": name,
-            "time": self._time(event),
             "camera": event.camera_id,
             "temperature": f"{event.temperature_c:.1f}" if event.temperature_c is not None else "",
         }
         for user_id, email, language in staff:
-            subject, body = messages.render(kind, language, **fields)
-            messages.enqueue(
-                conn,
-                messages.Message(
-                    f"{kind}:{event.event_id}:{user_id}", site, kind, "email", email, language, subject, body
-                ),
-            )
+            message = messages.Message(f"{kind}:{event.event_id}:{user_id}", site, kind, "email", email, language)
+            messages.enqueue(conn, message, self.settings.timezone, event.captured_at, **fields)

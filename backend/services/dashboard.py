@@ -3,15 +3,14 @@ deliveries. One function builds it, so the page, its live-update endpoint and th
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from backend.services.attendance import local
+from notifications import outbox
 
 
 class PupilLine(BaseModel):
@@ -52,6 +51,7 @@ class Failed(BaseModel):
     recipient: str = Field(description="Where it should have gone")
     channel: str = Field(description="Channel")
     reason: str = Field(description="Why it failed")
+    kind: str = Field(description="Message kind")
 
 
 class DaySummary(BaseModel):
@@ -104,24 +104,11 @@ def pupil_lines(conn: sqlite3.Connection, school_id: str, day: str, zone: ZoneIn
 
 
 def failed_deliveries(conn: sqlite3.Connection, school_id: str) -> list[Failed]:
-    """Dead letters from the notifications outbox (empty until the notifications package provides ``failed``)."""
-    try:
-        outbox = importlib.import_module("notifications.outbox")
-    except ModuleNotFoundError:
-        return []
-    if not hasattr(outbox, "failed"):
-        return []
-    lines: list[Failed] = []
-    for item in outbox.failed(conn, school_id):
-        get: Any = item.get if isinstance(item, dict) else lambda k, d="", it=item: getattr(it, k, d)
-        lines.append(
-            Failed(
-                recipient=str(get("recipient", "")),
-                channel=str(get("channel", "")),
-                reason=str(get("last_error", "") or get("reason", "") or get("error", "")),
-            )
-        )
-    return lines
+    """Dead letters of the notifications outbox, with the reason."""
+    return [
+        Failed(recipient=f.recipient, channel=f.channel, reason=f.reason, kind=f.kind)
+        for f in outbox.failed(conn, school_id, limit=50)
+    ]
 
 
 def summary(conn: sqlite3.Connection, school_id: str, day: str, zone_name: str) -> DaySummary:

@@ -1,64 +1,18 @@
-"""Message text and the outbox hand-off of the school service.
+"""The hand-off of the school service to the notifications outbox.
 
-The notifications package owns the durable outbox, the channels and the kk/ru/en templates
-(``notifications.outbox.enqueue`` and ``notifications.templates.render``). This module calls them inside the ingest
-transaction, and keeps its own ``school_notices`` record of every message it asked for (what the dashboard, the
-demo and the tests read). Until the notifications package provides those functions, the built-in texts below are
-used and only ``school_notices`` is written; a warning says so once.
+Messages are rendered by ``notifications.templates.render`` (kk/ru/en) and written by
+``notifications.outbox.enqueue`` inside the caller's (ingest) transaction: no network I/O here, and the unique
+dedupe key makes a repeat a no-op. The worker of the notifications package delivers them.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import ModuleType
+from datetime import datetime
+from typing import Any
 
-logger = logging.getLogger(__name__)
-
-FALLBACK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
-    "pupil_entered": {
-        "en": ("{pupil} entered school", "{pupil} entered school at {time}."),
-        "ru": ("{pupil} пришёл(ла) в школу", "{pupil} вошёл(ла) в школу в {time}."),
-        "kk": ("{pupil} мектепке келді", "{pupil} мектепке {time} кірді."),
-    },
-    "pupil_left": {
-        "en": ("{pupil} left school", "{pupil} left school at {time}."),
-        "ru": ("{pupil} ушёл(ла) из школы", "{pupil} вышел(ла) из школы в {time}."),
-        "kk": ("{pupil} мектептен кетті", "{pupil} мектептен {time} шықты."),
-    },
-    "fever_alert": {
-        "en": ("Fever: {pupil}", "{pupil} measured {temperature} °C at the door at {time}."),
-        "ru": ("Температура: {pupil}", "У {pupil} {temperature} °C на входе в {time}."),
-        "kk": ("Қызба: {pupil}", "{pupil} есікте {time} кезінде {temperature} °C."),
-    },
-    "unknown_face": {
-        "en": ("Unknown face at the door", "An unknown person passed {camera} at {time}."),
-        "ru": ("Неизвестное лицо у входа", "Неизвестный человек прошёл {camera} в {time}."),
-        "kk": ("Есікте бейтаныс адам", "Бейтаныс адам {camera} арқылы {time} өтті."),
-    },
-}
-
-
-def _optional(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
-
-
-def render(kind: str, language: str, **fields: str) -> tuple[str, str]:
-    """(subject, body) of a message in ``language`` (kk/ru/en), by the notifications templates when present."""
-    templates = _optional("notifications.templates")
-    if templates is not None and hasattr(templates, "render"):
-        subject, body = templates.render(kind, language, **fields)
-        return str(subject), str(body)
-    subject, body = FALLBACK_TEXTS[kind].get(language, FALLBACK_TEXTS[kind]["en"])
-    return subject.format(**fields), body.format(**fields)
+from notifications import outbox, templates
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,50 +25,39 @@ class Message:
     channel: str
     recipient: str
     language: str
-    subject: str
-    body: str
 
 
-_warned: list[bool] = []
+def enqueue(conn: sqlite3.Connection, message: Message, zone: str, when: datetime, **fields: str) -> bool:
+    """Render ``message.kind`` in the recipient's language and queue it; True when it was new.
 
-
-def enqueue(conn: sqlite3.Connection, message: Message) -> bool:
-    """Record the message and hand it to the notifications outbox in the caller's transaction.
-
-    Returns:
-        True when it was new (not a duplicate of ``dedupe_key``).
+    Args:
+        conn: the open ingest transaction.
+        message: recipient and kind.
+        zone: the school's timezone (times are shown in it).
+        when: capture time of the event (timezone-aware).
+        **fields: template fields (``pupil``, ``camera``, ``temperature``).
     """
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO school_notices(dedupe_key, school_id, kind, channel, recipient, language, subject,"
-        " body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            message.dedupe_key,
-            message.school_id,
-            message.kind,
-            message.channel,
-            message.recipient,
-            message.language,
-            message.subject,
-            message.body,
-            datetime.now(UTC).isoformat(),
-        ),
+    values: dict[str, Any] = dict(fields)
+    subject, body = templates.render(message.kind, message.language, tz=zone, time=when, **values)
+    return outbox.enqueue(
+        conn,
+        channel=message.channel,
+        recipient=message.recipient,
+        subject=subject,
+        body=body,
+        dedupe_key=message.dedupe_key,
+        school_id=message.school_id,
+        kind=message.kind,
+        language=message.language,
     )
-    outbox = _optional("notifications.outbox")
-    if outbox is None or not hasattr(outbox, "enqueue"):
-        if not _warned:
-            logger.warning("notifications.outbox is not available: messages are recorded but not delivered")
-            _warned.append(True)
-        return cursor.rowcount == 1
-    return bool(
-        outbox.enqueue(
-            conn,
-            channel=message.channel,
-            recipient=message.recipient,
-            subject=message.subject,
-            body=message.body,
-            dedupe_key=message.dedupe_key,
-            school_id=message.school_id,
-            kind=message.kind,
-            language=message.language,
-        )
+
+
+def already_told(conn: sqlite3.Connection, prefix: str) -> bool:
+    """Whether any message with a dedupe key starting with ``prefix`` was queued (uses the unique index)."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return (
+        conn.execute(
+            "SELECT 1 FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? LIMIT 1", (prefix, upper)
+        ).fetchone()
+        is not None
     )

@@ -64,9 +64,9 @@ SCHOOLS = {
     "school-2": {
         "name": "School No. 2",
         "class": ("7b", "7B", "08:30"),
-        "pupils": [("q1", "Zarina-LEAKB")],
-        "guardians": [("h1", "Bolat-LEAKB", "en", "sms", "+77010000000", "q1")],
-        "users": {"admin_b": None, "staff_b": None, "guardian_b": "h1"},
+        "pupils": [("qleakb1", "Zarina-LEAKB")],
+        "guardians": [("hleakb1", "Bolat-LEAKB", "en", "sms", "+77010000000", "qleakb1")],
+        "users": {"admin_b": None, "staff_b": None, "guardian_b": "hleakb1"},
         "device": ("door-2", "device_b"),
     },
 }
