@@ -1,0 +1,96 @@
+"""The staff dashboard in a real headless browser (Debian chromium via playwright) against a real backend process.
+
+A pupil entering (an EntryEvent POSTed through the real API with the door camera's key) must appear in "inside
+now" without a page reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.events import entry
+from tests.support.servers import BackendProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "e2e staff password"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (run tests/e2e/install_browser.sh)"),
+]
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[tuple[BackendProcess, str]]:
+    server = BackendProcess(tmp_path / "backend").start()
+    try:
+        key = server.register("door-1", "school", "school-1")
+        admin = {"Authorization": f"Bearer {server.admin_token}"}
+        url = server.url
+        posts = [
+            ("/api/v1/schools", {"school_id": "school-1", "name": "School No. 1"}, admin),
+            (
+                "/api/v1/schools/school-1/users",
+                {"username": "head", "password": PASSWORD, "role": "school_admin"},
+                admin,
+            ),
+        ]
+        for path, body, headers in posts:
+            httpx.post(url + path, json=body, headers=headers).raise_for_status()
+        token = httpx.post(url + "/api/v1/auth/login", json={"username": "head", "password": PASSWORD}).json()["token"]
+        head = {"Authorization": f"Bearer {token}"}
+        for path, body in [
+            ("/api/v1/schools/school-1/classes", {"class_id": "5a", "name": "5A", "start_time": "08:00"}),
+            ("/api/v1/schools/school-1/pupils", {"pupil_id": "p1", "name": "Aruzhan", "class_id": "5a"}),
+            ("/api/v1/schools/school-1/users", {"username": "teacher", "password": PASSWORD, "role": "staff"}),
+        ]:
+            httpx.post(url + path, json=body, headers=head).raise_for_status()
+        yield server, key
+    finally:
+        server.stop()
+
+
+def test_pupil_entering_appears_inside_now_without_reload(backend: tuple[BackendProcess, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, key = backend
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server.url + "/login")
+            page.fill("#username", "teacher")
+            page.fill("#password", PASSWORD)
+            page.click("#submit")
+            page.wait_for_url("**/schools/school-1/dashboard")
+            assert page.locator("#inside li").count() == 0
+            page.evaluate("window.__noReload = 'still the same page'")
+
+            event = entry("door-1", 0, pupil_id="p1", direction="entered", captured_at=datetime.now(UTC))
+            reply = httpx.post(
+                server.url + "/api/v1/events",
+                json={"events": [event.model_dump(mode="json")]},
+                headers={"X-API-Key": key},
+            )
+            assert reply.status_code == 200, reply.text
+
+            page.wait_for_selector('#inside li[data-pupil="p1"]', timeout=15_000)
+            assert "Aruzhan" in page.inner_text("#inside")
+            assert page.inner_text("#inside-count") == "1"
+            assert page.evaluate("window.__noReload") == "still the same page"
+        finally:
+            browser.close()
