@@ -20,7 +20,7 @@ class TrackerConfig(StrictModel):
         default=10, ge=0, le=300, description="Processed frames a track survives without a detection (blur, turning)"
     )
     min_hits: int = Field(
-        default=3, ge=1, le=100, description="Detections a track needs to become a pass (filters false faces)"
+        default=5, ge=1, le=100, description="Detections a track needs to become a pass (filters false faces)"
     )
     scene_cut: float | None = Field(
         default=20.0,
@@ -137,7 +137,10 @@ class SchoolConfig(StrictModel):
         default=Path("var/gallery.npz"),
         description="Local copy of the school's gallery (kept for offline use)",
     )
-    detector: FaceDetectorConfig = Field(default_factory=FaceDetectorConfig, description="Face detector")
+    detector: FaceDetectorConfig = Field(
+        default_factory=lambda: FaceDetectorConfig(input_max_side=480),
+        description="Face detector; at a door faces are large, so the network sees the frame at 480 px",
+    )
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="Face embedder")
     mask: MaskConfig = Field(
         default_factory=MaskConfig, description="Mask classifier; its threshold is the P(mask) that means a mask"

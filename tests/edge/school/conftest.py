@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge.school.pipeline import FaceModels
-from models.faces.config import EmbedderConfig, FaceDetectorConfig
+from edge.school.config import SchoolConfig
 
 
 @pytest.fixture(scope="session")
@@ -14,4 +14,5 @@ def face_models() -> FaceModels:
     from models.faces.detector import build_face_detector
     from models.faces.embedder import build_embedder
 
-    return FaceModels(build_face_detector(FaceDetectorConfig()), build_embedder(EmbedderConfig()), None)
+    config = SchoolConfig(school_id="test")
+    return FaceModels(build_face_detector(config.detector), build_embedder(config.embedder), None)

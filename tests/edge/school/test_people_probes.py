@@ -1,5 +1,5 @@
 """Enrol every person of faces/people, then find them in faces/probes through the whole pipeline (each probe
-photo shown as a person standing in front of the camera for three frames); lin-manuel-miranda is not enrolled
+photo shown as a person standing in front of the camera for six frames); lin-manuel-miranda is not enrolled
 and must come out unknown. The threshold is the config default (FAR 1e-3 on wild_lag_cn impostors)."""
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def test_probe_identities(probe: str, gallery: Gallery, face_models: FaceModels)
     pipeline = SchoolPipeline(SchoolConfig(school_id="s"), face_models, gallery)
     start = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
     results = []
-    for i in range(3):
+    for i in range(6):
         frame = Frame(np.asarray(image), i, start + timedelta(seconds=i / 10), ClockSource.FILE)
         results += pipeline.process(frame)
     results += pipeline.flush()
