@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.school.pipeline import FaceModels
 from edge.school.config import SchoolConfig
+from edge.school.pipeline import FaceModels
 
 
 @pytest.fixture(scope="session")
