@@ -55,8 +55,9 @@ def _check_signature(package: Path, manifest: dict[str, Any], trusted_key: str |
     if not sig_path.is_file():
         return [f"{package.name}: {SIGNATURE} is missing (the manifest is unsigned)"]
     public = str(manifest["public_key"]).lower()
+    trusted_key = None if trusted_key is None else trusted_key.strip().lower()
     problems: list[str] = []
-    if trusted_key is not None and public != trusted_key.lower():
+    if trusted_key is not None and public != trusted_key:
         problems.append(
             f"{package.name}: signed with key {_short(public)}, not the camera's trusted key {_short(trusted_key)}"
         )

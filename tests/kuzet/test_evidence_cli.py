@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from kuzet.cli import main
-from kuzet.commands.violations import demo_violations
+from kuzet.commands.violations_demo import clip_demo, rendered_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     work = tmp_path_factory.mktemp("demo")
-    return work, demo_violations(Path("samples"), work)
+    return work, rendered_demo(work)
 
 
 @pytest.fixture
@@ -80,3 +80,20 @@ def test_bad_usage_exits_2(chain: tuple[Path, Path], tmp_path: Path, setup: str,
     code, _, err = verify(str(target), *args)
     assert code == 2
     assert message in err
+
+
+@pytest.mark.slow
+def test_clip_demo_real_tracks_fire_on_red_not_on_amber(tmp_path: Path, samples: Path) -> None:
+    if not (samples / "traffic" / "ozlu.yaml").is_file():
+        pytest.skip("samples/traffic/ozlu.yaml is absent")
+    lines = clip_demo(samples, tmp_path)
+    red = [line for line in lines if "clip violation red_light" in line]
+    assert red, lines
+    # the phase plan has amber from 3.5 s and red from 6.0 s: every red-light crossing is after 6.5 s (grace)
+    times = [float(line.split(" t+")[1].split(" s")[0]) for line in red]
+    assert min(times) >= 6.5
+    assert lines[-1].endswith(": OK"), lines[-1]
+    chain = tmp_path / "evidence" / "demo-ozlu-street"
+    pub = tmp_path / "keys" / "demo-ozlu-street.ed25519.pub"
+    code, out, _ = verify(str(chain), "--trusted-key", str(pub))
+    assert code == 0, out
