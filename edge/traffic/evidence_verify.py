@@ -47,7 +47,35 @@ def read_manifest(package: Path) -> tuple[dict[str, Any] | None, list[str]]:
         return None, [f"{package.name}: {MANIFEST} lacks fields {missing}"]
     if data["format"] != FORMAT:
         return None, [f"{package.name}: unknown format {data['format']!r} (expected {FORMAT!r})"]
+    bad = _bad_fields(data)
+    if bad:
+        return None, [f"{package.name}: {MANIFEST} has malformed {bad}"]
     return data, []
+
+
+def _is_hex(value: object, length: int) -> bool:
+    return isinstance(value, str) and len(value) == length and all(c in "0123456789abcdef" for c in value)
+
+
+def _bad_fields(data: dict[str, Any]) -> list[str]:
+    """Names of required manifest fields whose type or form is wrong."""
+    bad = []
+    if not isinstance(data["seq"], int) or isinstance(data["seq"], bool) or data["seq"] < 1:
+        bad.append("seq")
+    if not _is_hex(data["prev_manifest_sha256"], 64):
+        bad.append("prev_manifest_sha256")
+    if not _is_hex(data["public_key"], 64):
+        bad.append("public_key")
+    files = data["files"]
+    if not isinstance(files, list) or not all(
+        isinstance(f, dict)
+        and isinstance(f.get("name"), str)
+        and _is_hex(f.get("sha256"), 64)
+        and isinstance(f.get("size"), int)
+        for f in files
+    ):
+        bad.append("files")
+    return bad
 
 
 def _check_signature(package: Path, manifest: dict[str, Any], trusted_key: str | None) -> list[str]:
@@ -152,14 +180,18 @@ def _check_head(chain_dir: Path, packages: list[Path]) -> list[str]:
     head_path = chain_dir / HEAD
     if not head_path.is_file():
         return [f"{chain_dir.name}: {HEAD} is missing"] if packages else []
-    head = json.loads(head_path.read_text())
+    try:
+        head = json.loads(head_path.read_text())
+        head_seq, head_hash = int(head["seq"]), str(head["manifest_sha256"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+        return [f"{chain_dir.name}: {HEAD} is malformed ({exc!r})"]
     if not packages:
-        return [f"{chain_dir.name}: {HEAD} names package {head['seq']} but the chain is empty"]
+        return [f"{chain_dir.name}: {HEAD} names package {head_seq} but the chain is empty"]
     last = packages[-1]
     digest = hashlib.sha256((last / MANIFEST).read_bytes()).hexdigest() if (last / MANIFEST).is_file() else ""
-    if digest != head["manifest_sha256"]:
+    if digest != head_hash:
         return [
-            f"{chain_dir.name}: {HEAD} names package {head['seq']} ({_short(head['manifest_sha256'])}) but the last"
+            f"{chain_dir.name}: {HEAD} names package {head_seq} ({_short(head_hash)}) but the last"
             f" package is {last.name} ({_short(digest) if digest else 'no manifest'}): the newest manifest"
             " was changed, or newest package(s) removed or replaced"
         ]

@@ -231,3 +231,34 @@ def test_violation_event_goes_into_a_real_spool(chain: tuple[Path, str], tmp_pat
         assert spool.depth() == 1
     finally:
         spool.close()
+
+
+def set_field(package: Path, key: str, value: object) -> None:
+    manifest = json.loads((package / "manifest.json").read_text())
+    manifest[key] = value
+    (package / "manifest.json").write_text(json.dumps(manifest))
+
+
+HOSTILE: list[tuple[str, Callable[[Path, list[Path]], None], str]] = [
+    ("seq is text", lambda c, p: set_field(p[0], "seq", "one"), "malformed ['seq']"),
+    ("files not a list", lambda c, p: set_field(p[1], "files", {"a": 1}), "malformed ['files']"),
+    (
+        "file path escapes",
+        lambda c, p: set_field(p[1], "files", [{"name": "../x", "sha256": "0" * 64, "size": 1}]),
+        "unsafe file name '../x'",
+    ),
+    ("unknown format", lambda c, p: set_field(p[2], "format", "other/9"), "unknown format 'other/9'"),
+    ("manifest missing", lambda c, p: (p[0] / "manifest.json").unlink(), "manifest.json is missing"),
+    ("HEAD is garbage", lambda c, p: (c / "HEAD").write_text("{"), "HEAD is malformed"),
+    ("HEAD removed", lambda c, p: (c / "HEAD").unlink(), "HEAD is missing"),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "message"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_malformed_evidence_is_reported_not_crashed(
+    chain: tuple[Path, str], name: str, damage: Callable[[Path, list[Path]], None], message: str
+) -> None:
+    chain_dir, trusted = chain
+    damage(chain_dir, list_packages(chain_dir))
+    problems = verify_chain(chain_dir, trusted)
+    assert any(message in p for p in problems), f"{name}: {problems}"
