@@ -9,6 +9,7 @@ and jitter; permanent ones, and the last failed attempt, become dead letters wit
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
@@ -17,8 +18,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +95,8 @@ class OutboxWorker:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="outbox")
 
-    def claim(self) -> list[OutboxMessage]:
-        """Atomically mark up to ``batch_size`` due rows ``sending`` under this worker's lease."""
+    def claim(self, limit: int | None = None) -> list[OutboxMessage]:
+        """Atomically mark up to ``limit`` (default ``batch_size``) due rows ``sending`` under this worker's lease."""
         now = self.clock()
         names = sorted(self.channels)
         marks = ",".join("?" * len(names))
@@ -113,7 +114,7 @@ class OutboxWorker:
                     self.config.max_attempts,
                     now,
                     now,
-                    self.config.batch_size,
+                    self.config.batch_size if limit is None else limit,
                 ),
             ).fetchall()
         return sorted((OutboxMessage.from_row(r) for r in rows), key=lambda m: m.id)
@@ -129,58 +130,90 @@ class OutboxWorker:
             (now, now, self.config.max_attempts, *names),
         )
 
-    def record(self, outcome: Outcome) -> None:
-        """Write one send's outcome, unless this worker's lease on the row was lost meanwhile."""
-        message, now = outcome.message, self.clock()
+    def _apply(self, conn: sqlite3.Connection, outcome: Outcome, now: float) -> int:
+        message = outcome.message
         mine = " WHERE id = ? AND status = 'sending' AND lease_owner = ?"
+        if outcome.error is None:
+            assert outcome.receipt is not None
+            return conn.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, provider_id = ?, lease_owner = NULL,"
+                " lease_until = NULL, last_error = NULL" + mine,
+                (now, outcome.receipt.provider_id, message.id, self.owner),
+            ).rowcount
+        if isinstance(outcome.error, PermanentFailure) or message.attempts >= self.config.max_attempts:
+            reason = outcome.error.reason
+            if isinstance(outcome.error, TemporaryFailure):
+                reason = f"gave up after {message.attempts} attempts: {reason}"
+            logger.warning("outbox row %s (%s) dead: %s", message.id, message.channel, reason)
+            return conn.execute(
+                "UPDATE outbox SET status = 'dead', dead_at = ?, last_error = ?, lease_owner = NULL,"
+                " lease_until = NULL" + mine,
+                (now, reason, message.id, self.owner),
+            ).rowcount
+        delay = backoff_delay(message.attempts, self.config, self.rng, outcome.error.retry_after_s)
+        logger.info("outbox row %s retry in %.1f s: %s", message.id, delay, outcome.error.reason)
+        return conn.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL,"
+            " lease_until = NULL" + mine,
+            (now + delay, outcome.error.reason, message.id, self.owner),
+        ).rowcount
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Write the sends' outcomes in one transaction, except where this worker's lease was lost meanwhile."""
+        if not outcomes:
+            return
+        now = self.clock()
         with transaction(self.db) as conn:
-            if outcome.error is None:
-                assert outcome.receipt is not None
-                cursor = conn.execute(
-                    "UPDATE outbox SET status = 'sent', sent_at = ?, provider_id = ?, lease_owner = NULL,"
-                    " lease_until = NULL, last_error = NULL" + mine,
-                    (now, outcome.receipt.provider_id, message.id, self.owner),
-                )
-            elif isinstance(outcome.error, PermanentFailure) or message.attempts >= self.config.max_attempts:
-                reason = outcome.error.reason
-                if isinstance(outcome.error, TemporaryFailure):
-                    reason = f"gave up after {message.attempts} attempts: {reason}"
-                cursor = conn.execute(
-                    "UPDATE outbox SET status = 'dead', dead_at = ?, last_error = ?, lease_owner = NULL,"
-                    " lease_until = NULL" + mine,
-                    (now, reason, message.id, self.owner),
-                )
-                logger.warning("outbox row %s (%s) dead: %s", message.id, message.channel, reason)
-            else:
-                delay = backoff_delay(message.attempts, self.config, self.rng, outcome.error.retry_after_s)
-                cursor = conn.execute(
-                    "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL,"
-                    " lease_until = NULL" + mine,
-                    (now + delay, outcome.error.reason, message.id, self.owner),
-                )
-                logger.info("outbox row %s retry in %.1f s: %s", message.id, delay, outcome.error.reason)
-        if cursor.rowcount != 1:
-            logger.warning("outbox row %s: lease lost before the outcome was recorded", message.id)
+            lost = [o.message.id for o in outcomes if self._apply(conn, o, now) != 1]
+        if lost:
+            logger.warning("outbox rows %s: lease lost before the outcome was recorded", lost)
 
     def run_once(self) -> int:
         """Claim one batch, send it in parallel, record every outcome; returns how many rows were claimed."""
         messages = self.claim()
-        futures: list[Future[Outcome]] = [self.pool.submit(_send, self.channels[m.channel], m) for m in messages]
-        for future in as_completed(futures):
-            self.record(future.result())
+        futures = [self.pool.submit(_send, self.channels[m.channel], m) for m in messages]
+        self.record([future.result() for future in futures])
         return len(messages)
 
     def run(self, stop: threading.Event) -> None:
-        """Deliver until ``stop`` is set; waits ``poll_interval_s`` when nothing was due."""
+        """Deliver until ``stop`` is set, keeping up to ``concurrency`` sends in flight.
+
+        Due rows are claimed as soon as a send slot is free (no waiting for a whole batch); when nothing was due
+        the next claim waits ``poll_interval_s``. Outcomes are recorded as sends finish; at stop the sends in
+        flight are finished and recorded.
+        """
         logger.info("outbox worker %s delivering %s", self.owner, sorted(self.channels))
+        inflight: set[Future[Outcome]] = set()
+        next_claim = 0.0
         while not stop.is_set():
+            free = self.config.concurrency - len(inflight)
+            if free > 0 and time.monotonic() >= next_claim:
+                try:
+                    claimed = self.claim(min(free, self.config.batch_size))
+                except sqlite3.OperationalError as exc:  # e.g. locked longer than busy_timeout: try again
+                    logger.error("outbox worker: database error, retrying: %s", exc)
+                    claimed = []
+                inflight.update(self.pool.submit(_send, self.channels[m.channel], m) for m in claimed)
+                if not claimed:
+                    next_claim = time.monotonic() + self.config.poll_interval_s
+            if not inflight:
+                stop.wait(max(next_claim - time.monotonic(), 0.0))
+                continue
+            done, inflight = wait(inflight, timeout=self.config.poll_interval_s, return_when=FIRST_COMPLETED)
+            self._record_retrying([future.result() for future in done])
+        self._record_retrying([future.result() for future in inflight])
+
+    def _record_retrying(self, outcomes: Sequence[Outcome]) -> None:
+        """Record, retrying while the database is locked: an unrecorded send would be sent again later."""
+        for attempt in itertools.count(1):
             try:
-                claimed = self.run_once()
-            except sqlite3.OperationalError as exc:  # e.g. locked for longer than busy_timeout: try again
-                logger.error("outbox worker: database error, retrying: %s", exc)
-                claimed = 0
-            if claimed == 0:
-                stop.wait(self.config.poll_interval_s)
+                self.record(outcomes)
+                return
+            except sqlite3.OperationalError as exc:
+                if attempt >= self.config.max_attempts:
+                    raise
+                logger.error("outbox worker: cannot record %d outcomes (try %d): %s", len(outcomes), attempt, exc)
+                time.sleep(self.config.poll_interval_s)
 
     def close(self) -> None:
         """Stop the send threads and close the database and the channels."""

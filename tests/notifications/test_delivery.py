@@ -216,3 +216,27 @@ def test_many_messages_many_recipients_each_once(db_path: Path, setup: Setup) ->
     worker.close()
     assert total == 30
     assert len(setup.server.received) == 30
+
+
+def test_background_loop_delivers_as_rows_arrive(db_path: Path, setup: Setup) -> None:
+    import threading
+    import time
+
+    clock = Clock()
+    worker = _worker(db_path, setup, clock, CONFIG.model_copy(update={"poll_interval_s": 0.02}))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    for n in range(12):
+        _enqueue(db_path, setup, setup.good, f"loop:{n}", clock)
+    deadline = time.monotonic() + 20
+    while len(setup.server.received) < 12 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(10)
+    worker.close()
+    assert not thread.is_alive()
+    assert len(setup.server.received) == 12
+    db = connect(db_path)
+    assert outbox.counts(db.conn) == {"pending": 0, "sending": 0, "sent": 12, "dead": 0}
+    db.conn.close()
