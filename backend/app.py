@@ -10,9 +10,10 @@ from fastapi import FastAPI
 
 from backend import errors
 from backend.db import connect, migrate
-from backend.routes import devices, events, health, media
+from backend.routes import devices, events, health, media, review, violations
 from backend.services import school_app
 from backend.services.ingest import EventHandler, IngestService
+from backend.services.violations import ViolationEventHandler
 from backend.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -42,9 +43,10 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="Kuzet backend", version="0.1.0")
     app.state.settings = settings
-    app.state.services = Services(ingest=IngestService([*handlers, school_app.attendance_handler(settings)]))
+    builtin = (school_app.attendance_handler(settings), ViolationEventHandler(settings.media_dir))
+    app.state.services = Services(ingest=IngestService([*handlers, *builtin]))
     errors.install(app)
-    for router in (health.router, devices.router, events.router, media.router):
+    for router in (health.router, devices.router, events.router, media.router, violations.router, review.router):
         app.include_router(router)
     school_app.install(app, settings)
     return app

@@ -1,0 +1,75 @@
+"""Operator review pages (server-rendered): login, the district's queue, and the evidence viewer.
+
+The viewer shows the frames before / at / after the offence, the plate crop, and the track path drawn as an SVG
+polyline over the frame at the offence (coordinates from the package's ``track.json``, frame size from
+``scene.json``). The buttons call the JSON API in ``backend.routes.violations`` with the session cookie.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from backend.db import transaction
+from backend.deps import DbDep, SettingsDep
+from backend.services import violations as vio
+from backend.services.operators import Operator, operator_for_token
+
+router = APIRouter(prefix="/review", tags=["review"], include_in_schema=False)
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates" / "review"))
+
+
+def _operator(db: DbDep, token: str | None) -> Operator | None:
+    return None if not token else operator_for_token(db.conn, token)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    """The login form (it posts JSON to /api/v1/operators/login and comes back to the queue)."""
+    return TEMPLATES.TemplateResponse(request, "login.html", {})
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(request: Request, db: DbDep, kuzet_operator: Annotated[str | None, Cookie()] = None) -> Response:
+    """The district's queue, oldest first, and the recent decisions."""
+    operator = _operator(db, kuzet_operator)
+    if operator is None:
+        return RedirectResponse("/review/login", status_code=303)
+    queued = vio.list_violations(db.conn, operator.district, ("queued",))
+    decided = vio.list_violations(db.conn, operator.district, ("confirmed", "rejected"), limit=50)
+    context = {"operator": operator, "queued": queued, "decided": decided[::-1]}
+    return TEMPLATES.TemplateResponse(request, "queue.html", context)
+
+
+@router.get("/{violation_id}", response_class=HTMLResponse)
+def violation_page(
+    violation_id: str,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    kuzet_operator: Annotated[str | None, Cookie()] = None,
+) -> Response:
+    """The evidence viewer with the decision buttons (audited as a view)."""
+    operator = _operator(db, kuzet_operator)
+    if operator is None:
+        return RedirectResponse("/review/login", status_code=303)
+    with transaction(db) as conn:
+        record = vio.get_violation(conn, operator, violation_id)
+        vio.audit(conn, operator, "view", violation_id)
+    files = vio.evidence_files(db.conn, violation_id)
+    frames = [f for f in files if f.role.startswith("frame_") and f.media_type.startswith("image/")]
+    context = {
+        "v": record,
+        "base": f"/api/v1/violations/{violation_id}",
+        "frames": frames,
+        "at_frame": next((f for f in frames if f.role.endswith("_at")), None),
+        "crop": next((f for f in files if f.role == "plate_crop"), None),
+        "overlay": vio.track_overlay(settings.media_dir, files),
+        "delivery": vio.delivery(db.conn, violation_id),
+        "audit": vio.audit_trail(db.conn, violation_id),
+    }
+    return TEMPLATES.TemplateResponse(request, "violation.html", context)

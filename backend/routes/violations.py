@@ -1,0 +1,181 @@
+"""Operator API: accounts (created by the platform admin), login, the district's violation queue and decisions.
+
+Every route is scoped to the operator's district: a violation of another district answers 404 as if it did not
+exist. Viewing, confirming, rejecting and correcting the plate are each recorded in the audit trail. Posting
+decisions needs a JSON body, so a cross-site form cannot submit them with the cookie.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.db import transaction
+from backend.deps import AdminDep, DbDep, SettingsDep
+from backend.errors import Problem
+from backend.routes.media import ShaPath, media_path
+from backend.services import operators as ops
+from backend.services import violations as vio
+from backend.services.operators import OPERATOR_COOKIE, OperatorDep
+
+router = APIRouter(tags=["violations"])
+
+
+class OperatorCreate(BaseModel):
+    """A new operator account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=2, max_length=64, description="Login name")
+    password: str = Field(min_length=ops.MIN_PASSWORD, max_length=200, description="Password (10+ characters)")
+    district: str = Field(min_length=1, max_length=64, description="Traffic district (the cameras' site)")
+
+
+class OperatorPublic(BaseModel):
+    """An operator; ``token`` only in the login reply."""
+
+    operator_id: str = Field(description="Operator id")
+    username: str = Field(description="Login name")
+    district: str = Field(description="District whose cameras the operator reviews")
+    token: str | None = Field(default=None, description="Session token: 'Authorization: Bearer <token>'")
+
+
+class Credentials(BaseModel):
+    """A user name and password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64, description="User name")
+    password: str = Field(min_length=1, max_length=200, description="Password")
+
+
+class ConfirmBody(BaseModel):
+    """Confirmation of a violation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(default="", max_length=500, description="Optional note for the audit trail")
+
+
+class RejectBody(BaseModel):
+    """Rejection of a violation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500, description="Why the evidence does not show a violation")
+
+
+class PlateBody(BaseModel):
+    """The plate as the operator reads it on the evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plate: str = Field(min_length=4, max_length=20, description="Plate text, e.g. 123ABC02")
+
+
+def _public(record: vio.ViolationRecord) -> dict[str, Any]:
+    return {**{k: getattr(record, k) for k in record.__dataclass_fields__}, "plate": record.plate}
+
+
+@router.post("/api/v1/operators", status_code=201, response_model=OperatorPublic)
+def create_operator(body: OperatorCreate, db: DbDep, _: AdminDep) -> OperatorPublic:
+    """Create an operator of a district (platform admin token only)."""
+    with transaction(db) as conn:
+        operator = ops.create_operator(conn, body.username, body.password, body.district)
+    return OperatorPublic(operator_id=operator.operator_id, username=operator.username, district=operator.district)
+
+
+@router.post("/api/v1/operators/login", response_model=OperatorPublic)
+def log_in(body: Credentials, db: DbDep, settings: SettingsDep, response: Response) -> OperatorPublic:
+    """Open an operator session; also sets the ``kuzet_operator`` cookie (HttpOnly, SameSite=Strict)."""
+    hours = settings.school.session_hours
+    with transaction(db) as conn:
+        token, operator = ops.login_operator(conn, body.username, body.password, hours)
+    response.set_cookie(OPERATOR_COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict")
+    return OperatorPublic(
+        operator_id=operator.operator_id, username=operator.username, district=operator.district, token=token
+    )
+
+
+@router.post("/api/v1/operators/logout", status_code=204)
+def log_out(operator: OperatorDep, db: DbDep, response: Response) -> Response:
+    """End every session of the operator and clear the cookie."""
+    with transaction(db) as conn:
+        ops.logout_operator(conn, operator.operator_id)
+    response.status_code = 204
+    response.delete_cookie(OPERATOR_COOKIE)
+    return response
+
+
+@router.get("/api/v1/violations")
+def list_queue(
+    operator: OperatorDep,
+    db: DbDep,
+    state: Literal["queued", "confirmed", "rejected", "all"] = "queued",
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """The operator's district's violations in one state (default: the queue), oldest first."""
+    states = ("queued", "confirmed", "rejected") if state == "all" else (state,)
+    return [_public(r) for r in vio.list_violations(db.conn, operator.district, states, max(1, min(limit, 1000)))]
+
+
+@router.get("/api/v1/violations/{violation_id}")
+def get_one(violation_id: str, operator: OperatorDep, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
+    """One violation with its evidence files, track overlay, police delivery and audit trail (audited: view)."""
+    with transaction(db) as conn:
+        record = vio.get_violation(conn, operator, violation_id)
+        vio.audit(conn, operator, "view", violation_id)
+    files = vio.evidence_files(db.conn, violation_id)
+    return {
+        **_public(record),
+        "files": [{"role": f.role, "sha256": f.sha256, "media_type": f.media_type} for f in files],
+        "overlay": vio.track_overlay(settings.media_dir, files),
+        "delivery": vio.delivery(db.conn, violation_id),
+        "audit": vio.audit_trail(db.conn, violation_id),
+    }
+
+
+@router.get("/api/v1/violations/{violation_id}/media/{sha256}")
+def media(violation_id: str, sha256: ShaPath, operator: OperatorDep, db: DbDep, settings: SettingsDep) -> FileResponse:
+    """An evidence file of a violation of the operator's district."""
+    vio.get_violation(db.conn, operator, violation_id)
+    row = db.execute(
+        "SELECT media_type FROM violation_files WHERE violation_id = ? AND sha256 = ?", (violation_id, sha256)
+    ).fetchone()
+    if row is None:
+        raise Problem(404, "Unknown evidence file", f"{sha256} is not evidence of violation {violation_id}")
+    return FileResponse(media_path(settings.media_dir, sha256), media_type=row[0])
+
+
+@router.post("/api/v1/violations/{violation_id}/confirm")
+def confirm(violation_id: str, body: ConfirmBody, operator: OperatorDep, db: DbDep) -> dict[str, Any]:
+    """Confirm: the violation goes to the police through the outbox (one signed webhook, tracked)."""
+    with transaction(db) as conn:
+        record = vio.confirm(conn, operator, violation_id, body.note)
+    return {**_public(record), "delivery": vio.delivery(db.conn, violation_id)}
+
+
+@router.post("/api/v1/violations/{violation_id}/reject")
+def reject(violation_id: str, body: RejectBody, operator: OperatorDep, db: DbDep) -> dict[str, Any]:
+    """Reject with a reason; nothing is sent to the police."""
+    with transaction(db) as conn:
+        record = vio.reject(conn, operator, violation_id, body.reason.strip())
+    return _public(record)
+
+
+@router.post("/api/v1/violations/{violation_id}/plate")
+def correct_plate(violation_id: str, body: PlateBody, operator: OperatorDep, db: DbDep) -> dict[str, Any]:
+    """Correct the plate of a queued violation; the camera's original read is kept."""
+    with transaction(db) as conn:
+        record = vio.correct_plate(conn, operator, violation_id, body.plate)
+    return _public(record)
+
+
+@router.get("/api/v1/violations/{violation_id}/audit")
+def audit(violation_id: str, operator: OperatorDep, db: DbDep) -> list[dict[str, str]]:
+    """Who did what to this violation, and when."""
+    vio.get_violation(db.conn, operator, violation_id)
+    return vio.audit_trail(db.conn, violation_id)

@@ -1,0 +1,188 @@
+"""Operator review API on a real app and SQLite file: ingest, district isolation, decisions, audit, outbox."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from backend.services.violations import VERIFIED
+from tests.backend.violations.conftest import PASSWORD, Traffic, upload
+
+
+def _rows(traffic: Traffic, sql: str, *args: object) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(traffic.settings.database)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def test_ingested_violation_is_queued_with_verified_evidence(traffic: Traffic) -> None:
+    vid, event, _ = traffic.post("cam-a")
+    queue = traffic.client.get("/api/v1/violations", headers=traffic.auth("op-a")).json()
+    assert [v["violation_id"] for v in queue] == [vid]
+    one = traffic.client.get(f"/api/v1/violations/{vid}", headers=traffic.auth("op-a")).json()
+    assert one["state"] == "queued" and one["district"] == "almaty-1"
+    assert one["evidence_status"] == VERIFIED and one["evidence_sha256"] == event.evidence_sha256
+    assert {"frame_01_at", "plate_crop", "manifest", "signature", "track"} <= {f["role"] for f in one["files"]}
+    assert len(one["overlay"]["path"]) == 13 and (one["overlay"]["width"], one["overlay"]["height"]) == (640, 360)
+    crop = next(f for f in one["files"] if f["role"] == "plate_crop")
+    image = traffic.client.get(f"/api/v1/violations/{vid}/media/{crop['sha256']}", headers=traffic.auth("op-a"))
+    assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"
+
+
+def test_replayed_violation_event_is_stored_once(traffic: Traffic) -> None:
+    vid, event, media = traffic.post("cam-a")
+    again = upload(traffic.client, traffic.keys["cam-a"], event, media)
+    assert again == {"accepted": [], "duplicates": [vid]}
+    assert _rows(traffic, "SELECT COUNT(*) FROM violations WHERE violation_id = ?", vid) == [(1,)]
+    assert len(traffic.client.get("/api/v1/violations", headers=traffic.auth("op-a")).json()) == 1
+
+
+def test_tampered_evidence_is_flagged_not_verified(traffic: Traffic) -> None:
+    from tests.backend.violations.evidence import make_package
+
+    event, media = make_package(traffic.root, "cam-a")
+    other, _ = make_package(traffic.root, "cam-a")
+    forged = event.model_copy(update={"evidence_sha256": other.evidence_sha256})
+    upload(traffic.client, traffic.keys["cam-a"], forged, media)
+    one = traffic.client.get(f"/api/v1/violations/{event.event_id}", headers=traffic.auth("op-a")).json()
+    assert one["evidence_status"] == "the manifest attachment is not the package named by evidence_sha256"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "", None),
+        ("get", "/audit", None),
+        ("post", "/confirm", {}),
+        ("post", "/reject", {"reason": "not mine"}),
+        ("post", "/plate", {"plate": "777AAA01"}),
+    ],
+)
+def test_other_district_operator_sees_nothing(
+    traffic: Traffic, method: str, path: str, body: dict[str, str] | None
+) -> None:
+    vid, _, _ = traffic.post("cam-a")
+    assert traffic.client.get("/api/v1/violations?state=all", headers=traffic.auth("op-b")).json() == []
+    kwargs = {"json": body} if body is not None else {}
+    response = getattr(traffic.client, method)(
+        f"/api/v1/violations/{vid}{path}", headers=traffic.auth("op-b"), **kwargs
+    )
+    assert response.status_code in (403, 404), response.text
+    assert _rows(traffic, "SELECT state, plate_corrected FROM violations") == [("queued", None)]
+    assert _rows(traffic, "SELECT COUNT(*) FROM outbox") == [(0,)]
+    assert _rows(traffic, "SELECT COUNT(*) FROM violation_audit") == [(0,)]
+
+
+def test_other_district_cannot_fetch_evidence_media(traffic: Traffic) -> None:
+    vid, event, _ = traffic.post("cam-a")
+    sha = event.attachments[0].sha256
+    response = traffic.client.get(f"/api/v1/violations/{vid}/media/{sha}", headers=traffic.auth("op-b"))
+    assert response.status_code == 404
+
+
+def test_each_operator_sees_only_their_district(traffic: Traffic) -> None:
+    a, _, _ = traffic.post("cam-a")
+    b, _, _ = traffic.post("cam-b")
+    assert [
+        v["violation_id"] for v in traffic.client.get("/api/v1/violations", headers=traffic.auth("op-a")).json()
+    ] == [a]
+    assert [
+        v["violation_id"] for v in traffic.client.get("/api/v1/violations", headers=traffic.auth("op-b")).json()
+    ] == [b]
+
+
+def test_requests_without_a_session_are_refused(traffic: Traffic) -> None:
+    assert traffic.client.get("/api/v1/violations").status_code == 401
+    assert traffic.client.get("/api/v1/violations", headers={"Authorization": "Bearer nope"}).status_code == 401
+    bad = traffic.client.post("/api/v1/operators/login", json={"username": "op-a", "password": PASSWORD + "x"})
+    assert bad.status_code == 401
+
+
+def test_confirm_queues_exactly_one_police_message(traffic: Traffic) -> None:
+    vid, event, _ = traffic.post("cam-a")
+    response = traffic.client.post(
+        f"/api/v1/violations/{vid}/confirm", json={"note": "clear"}, headers=traffic.auth("op-a")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "confirmed" and response.json()["delivery"]["status"] == "pending"
+    again = traffic.client.post(f"/api/v1/violations/{vid}/confirm", json={}, headers=traffic.auth("op-a"))
+    assert again.status_code == 409
+    rows = _rows(traffic, "SELECT channel, dedupe_key, body FROM outbox")
+    assert [(r[0], r[1]) for r in rows] == [("police_webhook", f"police:{vid}")]
+    body = json.loads(str(rows[0][2]))
+    assert body["violation_id"] == vid and body["plate"] == "123ABC02" and body["confirmed_by"] == "op-a"
+    assert body["evidence_sha256"] == event.evidence_sha256 and body["district"] == "almaty-1"
+    assert traffic.client.get("/api/v1/violations", headers=traffic.auth("op-a")).json() == []
+
+
+def test_reject_with_reason_sends_nothing(traffic: Traffic) -> None:
+    vid, _, _ = traffic.post("cam-a")
+    short = traffic.client.post(f"/api/v1/violations/{vid}/reject", json={"reason": ""}, headers=traffic.auth("op-a"))
+    assert short.status_code == 422
+    response = traffic.client.post(
+        f"/api/v1/violations/{vid}/reject", json={"reason": "emergency vehicle"}, headers=traffic.auth("op-a")
+    )
+    assert response.status_code == 200
+    assert (response.json()["state"], response.json()["reject_reason"]) == ("rejected", "emergency vehicle")
+    assert (
+        traffic.client.post(f"/api/v1/violations/{vid}/confirm", json={}, headers=traffic.auth("op-a")).status_code
+        == 409
+    )
+    assert _rows(traffic, "SELECT COUNT(*) FROM outbox") == [(0,)]
+    rejected = traffic.client.get("/api/v1/violations?state=rejected", headers=traffic.auth("op-a")).json()
+    assert [v["violation_id"] for v in rejected] == [vid]
+
+
+def test_plate_correction_keeps_the_original_read(traffic: Traffic) -> None:
+    vid, _, _ = traffic.post("cam-a", plate="123ABC02")
+    bad = traffic.client.post(
+        f"/api/v1/violations/{vid}/plate", json={"plate": "12 ?? 3"}, headers=traffic.auth("op-a")
+    )
+    assert bad.status_code == 422
+    response = traffic.client.post(
+        f"/api/v1/violations/{vid}/plate", json={"plate": "128 abc-02"}, headers=traffic.auth("op-a")
+    )
+    assert response.status_code == 200, response.text
+    one = response.json()
+    assert (one["plate_read"], one["plate_corrected"], one["plate"]) == ("123ABC02", "128ABC02", "128ABC02")
+    traffic.client.post(f"/api/v1/violations/{vid}/confirm", json={}, headers=traffic.auth("op-a"))
+    body = json.loads(str(_rows(traffic, "SELECT body FROM outbox")[0][0]))
+    assert (body["plate"], body["plate_read"], body["plate_corrected_by_operator"]) == ("128ABC02", "123ABC02", True)
+    late = traffic.client.post(
+        f"/api/v1/violations/{vid}/plate", json={"plate": "999ZZZ01"}, headers=traffic.auth("op-a")
+    )
+    assert late.status_code == 409
+
+
+def test_every_action_is_audited_with_who_and_when(traffic: Traffic) -> None:
+    first, _, _ = traffic.post("cam-a")
+    second, _, _ = traffic.post("cam-a")
+    auth = traffic.auth("op-a")
+    traffic.client.get(f"/api/v1/violations/{first}", headers=auth)
+    traffic.client.post(f"/api/v1/violations/{first}/plate", json={"plate": "555KKK05"}, headers=auth)
+    traffic.client.post(f"/api/v1/violations/{first}/confirm", json={"note": "ok"}, headers=auth)
+    traffic.client.post(f"/api/v1/violations/{second}/reject", json={"reason": "blurred"}, headers=auth)
+    trail = traffic.client.get(f"/api/v1/violations/{first}/audit", headers=auth).json()
+    assert [(a["username"], a["action"], a["detail"]) for a in trail] == [
+        ("op-a", "view", ""),
+        ("op-a", "correct_plate", "123ABC02 -> 555KKK05"),
+        ("op-a", "confirm", "ok"),
+    ]
+    assert all(a["at"] and a["district"] == "almaty-1" for a in trail)
+    assert [
+        (a["action"], a["detail"])
+        for a in traffic.client.get(f"/api/v1/violations/{second}/audit", headers=auth).json()
+    ] == [("reject", "blurred")]
+
+
+def test_operator_creation_needs_the_admin_token(traffic: Traffic) -> None:
+    body = {"username": "op-c", "password": PASSWORD, "district": "almaty-1"}
+    assert traffic.client.post("/api/v1/operators", json=body).status_code == 401
+    assert traffic.client.post("/api/v1/operators", json=body, headers=traffic.auth("op-a")).status_code == 401
+    duplicate = {**body, "username": "op-a"}
+    admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
+    assert traffic.client.post("/api/v1/operators", json=duplicate, headers=admin).status_code == 409
