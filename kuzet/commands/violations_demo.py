@@ -133,18 +133,11 @@ def _demo_plate(frames: list[Any]) -> Any:
 
 
 def rendered_demo(work_dir: Path) -> list[str]:
-    """Build and verify real evidence from a rendered junction clip (no sample media needed).
-
-    The 10 s clip is rendered offline (signal green -> yellow -> red, one car crossing the stop line on red).
-    Everything downstream is the production code on its pixels: the light classifier reads the signal head in
-    the scene's ROI, a background-difference tracker measures the car, the rules fire, the plate recogniser
-    reads the plate crop, and a signed, chained package is written under ``work_dir/evidence`` and verified.
-    """
-    from edge.traffic.evidence import EvidenceConfig, EvidenceContext, package_violations
+    """Build and verify real evidence from the rendered junction clip through ``ViolationStage``."""
+    from edge.traffic.evidence import EvidenceConfig, EvidenceContext
     from edge.traffic.evidence_verify import verify_chain
-    from edge.traffic.rules import RulesConfig, evaluate_rules
+    from edge.traffic.rules.stage import ViolationsConfig, ViolationStage
     from edge.traffic.scene import SceneConfig
-    from hardware.signal import CameraSignalConfig, CameraSignalSource
     from kuzet.contracts import ClockSource
     from models.lights import default_model_path, load_light_classifier
     from models.plates.ocr import RECOGNISER_FILE, RECOGNISER_PACKAGE
@@ -152,13 +145,6 @@ def rendered_demo(work_dir: Path) -> list[str]:
 
     scene = SceneConfig.model_validate(DEMO_SCENE)
     frames = [render_demo_frame(k) for k in range(DEMO_FRAMES)]
-    assert scene.signal_roi is not None
-    camera = CameraSignalSource(load_light_classifier(), CameraSignalConfig(roi=scene.signal_roi))
-    for k, frame in enumerate(frames):
-        camera.observe(frame, DEMO_T0 + k / DEMO_FPS)
-    signal = camera.timeline()  # this camera has no controller feed: choose_signal(None, camera) is the classifier
-    track = demo_track(frames)
-    violations = evaluate_rules([track], scene, signal, RulesConfig())
     context = EvidenceContext(
         camera_id="demo-junction",
         clock_source=ClockSource.FILE,
@@ -169,17 +155,23 @@ def rendered_demo(work_dir: Path) -> list[str]:
             "plate_recogniser": package_file(RECOGNISER_PACKAGE, RECOGNISER_FILE),
         },
     )
-    config = EvidenceConfig(chain_dir=work_dir / "evidence" / "demo-junction", key_dir=work_dir / "keys")
-    packages = package_violations(
-        violations, {track.track_id: track}, scene, lambda i: frames[i], context, config, _demo_plate(frames)
+    evidence = EvidenceConfig(chain_dir=work_dir / "evidence" / "demo-junction", key_dir=work_dir / "keys")
+    stage = ViolationStage(
+        scene, ViolationsConfig(evidence=evidence), context, None, load_light_classifier(), _demo_plate(frames)
     )
-    trusted = (config.key_dir / "demo-junction.ed25519.pub").read_text().strip()
-    problems = verify_chain(config.chain_dir, trusted)
-    lines = [f"signal (camera classifier): {[(round(c.t - DEMO_T0, 1), c.state.value) for c in signal.changes]}"]
+    for k, frame in enumerate(frames):  # no controller log: the camera classifier reads the signal head
+        stage.on_frame(frame, DEMO_T0 + k / DEMO_FPS, k)
+    track = demo_track(frames)
+    packages = stage.on_track(track)
+    signal = stage.signal()
+    assert signal is not None
+    trusted = (evidence.key_dir / "demo-junction.ed25519.pub").read_text().strip()
+    problems = verify_chain(evidence.chain_dir, trusted)
+    lines = [f"signal ({signal.source.value}): {[(round(c.t - DEMO_T0, 1), c.state.value) for c in signal.changes]}"]
     lines.append(f"track 1: {len(track)} samples, speed {track.speed_kmh:.1f} ± {track.speed_sigma_kmh:.1f} km/h")
-    for v, package in zip(violations, packages, strict=True):
+    for v, package in zip(stage.violations, packages, strict=True):
         lines.append(f"violation {v.kind} at t+{v.t - DEMO_T0:.2f} s, signal {v.signal_state} -> {package}")
-    lines.append(f"evidence verify {config.chain_dir}: " + ("OK" if not problems else "; ".join(problems)))
+    lines.append(f"evidence verify {evidence.chain_dir}: " + ("OK" if not problems else "; ".join(problems)))
     return lines
 
 

@@ -1,0 +1,161 @@
+"""The violation stage of a traffic camera: signal source, frame buffer, rules, evidence and spool in one place.
+
+Wiring (per camera): call ``on_frame(frame, t, index)`` for every decoded frame (it keeps a short JPEG ring buffer
+for the evidence and feeds the camera signal source when there is no controller log), and ``on_track(view)`` with
+each finished confirmed ``TrackView``; it evaluates the rules, writes one signed package per violation and puts
+its ``ViolationEvent`` with every evidence file into the spool.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field
+
+from edge.config import StrictModel
+from edge.spool import Spool
+from edge.traffic.evidence import EvidenceConfig, EvidenceContext, PlateGetter, package_violations, pick_frames
+from edge.traffic.evidence_verify import violation_event
+from edge.traffic.rules import evaluate_rules
+from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, choose_signal
+from edge.traffic.scene import SceneConfig
+from hardware.signal import CameraSignalConfig, CameraSignalSource, ReplaySignalFeed
+from models.lights import LightClassifier
+
+logger = logging.getLogger(__name__)
+
+
+class SignalConfig(StrictModel):
+    """Where the signal state comes from."""
+
+    controller_log: Path | None = Field(
+        default=None, description="Controller phase log (CSV t,state) replayed as the feed; None = camera classifier"
+    )
+    min_consecutive: int = Field(default=3, ge=1, le=100, description="Frames agreeing before a camera phase change")
+
+
+class ViolationsConfig(StrictModel):
+    """The violations section of a traffic device file."""
+
+    rules: RulesConfig = Field(default_factory=RulesConfig, description="Rule thresholds")
+    evidence: EvidenceConfig = Field(description="Where packages and keys live")
+    signal: SignalConfig = Field(default_factory=SignalConfig, description="Signal source")
+    buffer_s: float = Field(default=15.0, gt=0.0, le=120.0, description="Seconds of frames kept for evidence")
+    buffer_jpeg_quality: int = Field(default=95, ge=50, le=100, description="JPEG quality of buffered frames")
+
+
+class FrameBuffer:
+    """The last frames as JPEG bytes by source index (bounded by age in seconds)."""
+
+    def __init__(self, seconds: float, quality: int) -> None:
+        self.seconds = seconds
+        self.quality = quality
+        self._frames: OrderedDict[int, tuple[float, bytes]] = OrderedDict()
+
+    def put(self, index: int, t: float, frame: NDArray[np.uint8]) -> None:
+        """Store one frame and drop the ones older than ``seconds`` before ``t``."""
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:
+            raise ValueError(f"could not encode frame {index}")
+        self._frames[index] = (t, bytes(buf.tobytes()))
+        while self._frames and next(iter(self._frames.values()))[0] < t - self.seconds:
+            self._frames.popitem(last=False)
+
+    def get(self, index: int) -> NDArray[np.uint8] | None:
+        """The decoded frame, or None when it already left the buffer."""
+        item = self._frames.get(index)
+        if item is None:
+            return None
+        return np.asarray(cv2.imdecode(np.frombuffer(item[1], np.uint8), cv2.IMREAD_COLOR), dtype=np.uint8)
+
+    def has(self, index: int) -> bool:
+        """Whether the frame is still buffered."""
+        return index in self._frames
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
+class ViolationStage:
+    """Rules + evidence + spool for one camera.
+
+    Args:
+        scene: the camera's geometry (its ``signal_roi`` enables the camera signal source).
+        config: the violations section.
+        context: camera id, clock, calibration version, model files for the evidence.
+        spool: where ``ViolationEvent``s go (None: packages only).
+        classifier: the light classifier for the camera signal source (None: no camera source).
+        plate_for: the plate crop and read of a violation's vehicle (None: packages without a plate).
+    """
+
+    def __init__(
+        self,
+        scene: SceneConfig,
+        config: ViolationsConfig,
+        context: EvidenceContext,
+        spool: Spool | None = None,
+        classifier: LightClassifier | None = None,
+        plate_for: PlateGetter | None = None,
+    ) -> None:
+        self.scene, self.config, self.context, self.spool = scene, config, context, spool
+        self.plate_for = plate_for
+        log = config.signal.controller_log
+        self.controller = ReplaySignalFeed.from_csv(log) if log is not None else None
+        self.camera: CameraSignalSource | None = None
+        if self.controller is None and classifier is not None and scene.signal_roi is not None:
+            camera_config = CameraSignalConfig(roi=scene.signal_roi, min_consecutive=config.signal.min_consecutive)
+            self.camera = CameraSignalSource(classifier, camera_config)
+        self.frames = FrameBuffer(config.buffer_s, config.buffer_jpeg_quality)
+        self.violations: list[Violation] = []
+        self.missing_evidence = 0
+
+    def signal(self) -> SignalTimeline | None:
+        """The controller timeline when configured, else the camera's, else None."""
+        return choose_signal(self.controller, self.camera)
+
+    def on_frame(self, frame: NDArray[np.uint8], t: float, index: int) -> None:
+        """Buffer one frame and read the signal head from it when the camera is the signal source."""
+        self.frames.put(index, t, frame)
+        if self.camera is not None:
+            self.camera.observe(frame, t)
+
+    def _at_frame_buffered(self, violation: Violation, view: TrackView, context_s: float) -> bool:
+        return any(role == "at" and self.frames.has(i) for role, i, _ in pick_frames(violation, view, context_s))
+
+    def on_track(self, view: TrackView) -> list[Path]:
+        """Evaluate one finished track; returns the packages written (each also spooled)."""
+        found = evaluate_rules([view], self.scene, self.signal(), self.config.rules)
+        context_s = self.config.evidence.context_s
+        kept = [v for v in found if self._at_frame_buffered(v, view, context_s)]
+        if len(kept) < len(found):
+            self.missing_evidence += len(found) - len(kept)
+            logger.error(
+                "track %d: %d violation(s) dropped, their frames left the %.0f s buffer (raise buffer_s)",
+                view.track_id,
+                len(found) - len(kept),
+                self.config.buffer_s,
+            )
+        found = kept
+        if not found:
+            return []
+        packages = package_violations(
+            found,
+            {view.track_id: view},
+            self.scene,
+            self.frames.get,
+            self.context,
+            self.config.evidence,
+            self.plate_for,
+        )
+        for package in packages:
+            if self.spool is not None:
+                event, media = violation_event(package)
+                self.spool.put(event, media)
+        self.violations.extend(found)
+        logger.info("track %d: %s", view.track_id, [v.kind for v in found])
+        return packages
