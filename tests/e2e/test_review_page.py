@@ -1,0 +1,158 @@
+"""The operator review page in a real headless browser (Debian chromium via playwright) against a real backend.
+
+A traffic camera posts a signed violation package through the real API (media, then the ViolationEvent); an
+operator of the camera's district logs in, sees it in the queue, opens the evidence viewer (frames, plate crop,
+the track path drawn over the frame), confirms it; the outbox worker then delivers exactly one signed webhook to a
+local police receiver, whose signature verifies, and the page shows the delivery as sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from notifications.channels.police_webhook import DELIVERY, PoliceWebhookChannel, verify
+from notifications.config import PoliceWebhookConfig, WorkerConfig
+from notifications.worker import OutboxWorker
+from tests.backend.violations.evidence import make_package
+from tests.notifications.servers import PoliceReceiver
+from tests.support.servers import BackendProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "e2e operator password"
+SECRET = "police-shared-secret-0123456789abcdef"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (run tests/e2e/install_browser.sh)"),
+]
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[tuple[BackendProcess, str]]:
+    server = BackendProcess(tmp_path / "backend").start()
+    try:
+        admin = {"Authorization": f"Bearer {server.admin_token}"}
+        for name, district in (("aigerim", "almaty-1"), ("other", "astana-2")):
+            body = {"username": name, "password": PASSWORD, "district": district}
+            httpx.post(server.url + "/api/v1/operators", json=body, headers=admin).raise_for_status()
+        yield server, server.register("junction-7", "traffic", "almaty-1")
+    finally:
+        server.stop()
+
+
+def _post_violation(server: BackendProcess, key: str, root: Path) -> str:
+    event, media = make_package(root, "junction-7", plate="123ABC02")
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as client:
+        for attachment in event.attachments:
+            client.put(
+                f"/api/v1/media/{attachment.sha256}",
+                content=media[attachment.sha256],
+                headers={"Content-Type": attachment.media_type},
+            ).raise_for_status()
+        reply = client.post("/api/v1/events", json={"events": [event.model_dump(mode="json")]})
+        reply.raise_for_status()
+    assert reply.json()["accepted"] == [str(event.event_id)]
+    return str(event.event_id)
+
+
+def _deliver(server: BackendProcess, receiver: PoliceReceiver) -> int:
+    config = PoliceWebhookConfig.model_validate({"url": receiver.url + "/violations", "secret": SECRET})
+    worker = OutboxWorker(
+        server.root / "backend.sqlite",
+        {"police_webhook": PoliceWebhookChannel(config)},
+        WorkerConfig(max_attempts=3, backoff_initial_s=0.1),
+    )
+    try:
+        return worker.run_once() + worker.run_once()
+    finally:
+        worker.close()
+
+
+def test_operator_confirms_and_police_get_one_signed_webhook(
+    backend: tuple[BackendProcess, str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, key = backend
+    vid = _post_violation(server, key, tmp_path / "edge")
+    receiver = PoliceReceiver(secret=SECRET).start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(server.url + "/review")
+                page.wait_for_url("**/review/login")
+                page.fill("#username", "aigerim")
+                page.fill("#password", PASSWORD)
+                page.click("#login-button")
+                page.wait_for_url("**/review")
+                assert page.locator("#queue tr.violation").count() == 1
+                page.click(f"tr[data-id='{vid}'] a")
+                page.wait_for_url(f"**/review/{vid}")
+                page.wait_for_function(
+                    "['at-frame', 'plate-crop'].every(id => document.getElementById(id).naturalWidth > 0)"
+                )
+                points = page.get_attribute("#track-path", "points") or ""
+                assert len(points.split()) == 13
+                assert page.inner_text("#evidence").startswith("verified")
+                assert page.inner_text("#plate") == "123ABC02"
+                page.click("#confirm")
+                page.wait_for_function("document.getElementById('state').textContent.startsWith('confirmed')")
+                assert page.inner_text("#delivery").startswith("pending")
+
+                assert _deliver(server, receiver) == 1
+                page.reload()
+                assert page.inner_text("#delivery").startswith("sent")
+                assert page.locator("#confirm").count() == 0
+                page.goto(server.url + "/review")
+                assert page.locator("#queue tr.violation").count() == 0
+            finally:
+                browser.close()
+    finally:
+        receiver.stop()
+
+    assert receiver.rejected == [] and receiver.requests == 1
+    assert [r.recipient for r in receiver.received] == [f"police:{vid}"]
+    got = receiver.received[0]
+    verify(got.text.encode(), got.headers, secret=SECRET)  # the receiver's own check, repeated here: must not raise
+    assert got.headers[DELIVERY] == f"police:{vid}"
+    body = json.loads(got.text)
+    assert (body["violation_id"], body["violation"], body["plate"]) == (vid, "red_light", "123ABC02")
+    assert (body["district"], body["camera_id"], body["confirmed_by"]) == ("almaty-1", "junction-7", "aigerim")
+    assert body["evidence_status"] == "verified"
+
+
+def test_operator_of_another_district_sees_an_empty_queue(backend: tuple[BackendProcess, str], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, key = backend
+    vid = _post_violation(server, key, tmp_path / "edge")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(server.url + "/review/login")
+            page.fill("#username", "other")
+            page.fill("#password", PASSWORD)
+            page.click("#login-button")
+            page.wait_for_url("**/review")
+            assert page.locator("#empty").count() == 1
+            response = page.goto(f"{server.url}/review/{vid}")
+            assert response is not None and response.status == 404
+        finally:
+            browser.close()
