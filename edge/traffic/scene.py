@@ -28,9 +28,7 @@ from edge.config import StrictModel
 
 Point = tuple[float, float]
 _COORD = Field(description="(x, y) in image pixels")
-SceneId = Field(
-    min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Identifier"
-)
+SceneId = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Identifier")
 
 
 class LaneKind(StrEnum):
@@ -134,9 +132,7 @@ class SceneConfig(StrictModel):
 
     image_size: tuple[int, int] = Field(description="(width, height) of the frames the geometry refers to")
     lanes: tuple[Lane, ...] = Field(default=(), max_length=32, description="Traffic lanes")
-    lines: tuple[Line, ...] = Field(
-        default=(), max_length=64, description="Stop, solid, dashed and counting lines"
-    )
+    lines: tuple[Line, ...] = Field(default=(), max_length=64, description="Stop, solid, dashed and counting lines")
     signal_roi: tuple[int, int, int, int] | None = Field(
         default=None, description="(x1, y1, x2, y2) pixels of the signal head for the camera-based classifier"
     )
@@ -159,9 +155,7 @@ class SceneConfig(StrictModel):
             unknown = sorted(set(line.lanes) - lane_ids)
             if unknown:
                 raise ValueError(f"line {line.id!r} names unknown lanes {unknown}")
-        points = [p for lane in self.lanes for p in lane.polygon] + [
-            p for b in self.lines for p in (b.p1, b.p2)
-        ]
+        points = [p for lane in self.lanes for p in lane.polygon] + [p for b in self.lines for p in (b.p1, b.p2)]
         if self.signal_roi is not None:
             x1, y1, x2, y2 = self.signal_roi
             if not (x2 > x1 and y2 > y1):

@@ -67,9 +67,7 @@ def test_points_in_polygon_concave_and_empty() -> None:
         ([(50, 40)], [], []),
     ],
 )
-def test_path_crossings_table(
-    path: list[tuple[float, float]], index: list[int], direction: list[int]
-) -> None:
+def test_path_crossings_table(path: list[tuple[float, float]], index: list[int], direction: list[int]) -> None:
     idx, sign = path_crossings(np.array(path, dtype=np.float64), HLINE)
     assert idx.tolist() == index
     assert sign.tolist() == direction
@@ -131,9 +129,7 @@ def test_scene_is_frozen_and_kinds() -> None:
         sc.image_size = (1, 1)  # type: ignore[misc]
     assert sc.lines[0].kind is LineKind.STOP
     assert (
-        Lane.model_validate(
-            {"id": "bus", "polygon": [(0, 0), (1, 0), (1, 1)], "direction_deg": 0, "kind": "bus"}
-        ).kind
+        Lane.model_validate({"id": "bus", "polygon": [(0, 0), (1, 0), (1, 1)], "direction_deg": 0, "kind": "bus"}).kind
         is LaneKind.BUS
     )
     assert Line.model_validate({"id": "s", "p1": (0, 0), "p2": (5, 0), "kind": "stop"}).beyond_sign == 1
