@@ -1,10 +1,10 @@
-"""What every traffic rule takes and returns: ``TrackView`` in, ``Violation`` out, thresholds in
-``RulesConfig``.
+"""What every traffic rule takes and returns: ``TrackView`` in, ``Violation`` out, ``RulesConfig`` thresholds.
 
 A rule is a small pure function ``rule(track, scene, signal, config) -> list[Violation]``; it never sees
 frames and keeps no state, so the same track always gives the same verdict. The perception pipeline
 converts its tracks into ``TrackView`` (one per track, the whole path so far) and calls
-``edge.traffic.rules.evaluate_rules``."""
+``edge.traffic.rules.evaluate_rules``.
+"""
 
 from __future__ import annotations
 
