@@ -15,6 +15,7 @@ from backend.services import school_app
 from backend.services.ingest import EventHandler, IngestService
 from backend.services.violations import ViolationEventHandler
 from backend.settings import Settings
+from notifications.service import WorkerThread
 
 logger = logging.getLogger(__name__)
 
@@ -49,4 +50,8 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
     for router in (health.router, devices.router, events.router, media.router, violations.router, review.router):
         app.include_router(router)
     school_app.install(app, settings)
+    if settings.notifications.run_in_backend:
+        outbox_worker = WorkerThread(settings.database, settings.notifications, settings.busy_timeout_ms)
+        app.router.on_startup.append(outbox_worker.start)
+        app.router.on_shutdown.append(outbox_worker.stop)
     return app

@@ -174,3 +174,33 @@ def test_permanent_refusal_is_shown_on_the_dashboard(
     )
     assert other.status_code == 200, other.text
     assert "aigerim@example.kz" not in other.text
+
+
+def test_worker_inside_the_backend_delivers_without_kuzet_notify(tmp_path: Path) -> None:
+    import time
+
+    smtp = SmtpServer().start()
+    fields: dict[str, Any] = {
+        "database": tmp_path / "k.sqlite",
+        "media_dir": tmp_path / "media",
+        "admin_token": ADMIN,
+        "notifications": {
+            "run_in_backend": True,
+            "smtp": {"host": "127.0.0.1", "port": smtp.port, "sender": "k@s.kz", "starttls": False},
+            "worker": {"poll_interval_s": 0.05},
+        },
+    }
+    if "template_key" in Settings.model_fields:
+        fields["template_key"] = TEMPLATE_KEY
+    settings = Settings.model_validate(fields)
+    try:
+        with TestClient(create_app(settings)) as client:
+            world = World(client, settings, {}, {})
+            _school(client, world, "sch-n1", SCHOOLS["sch-n1"])
+            world.post("sch-n1", [entry(SCHOOLS["sch-n1"]["door"], n=0, pupil_id="n1p1", school_id="sch-n1")])
+            deadline = time.monotonic() + 10
+            while not smtp.received and time.monotonic() < deadline:
+                time.sleep(0.02)
+    finally:
+        smtp.stop()
+    assert [r.recipient for r in smtp.received] == ["aigerim@example.kz"]
