@@ -82,11 +82,35 @@ class PlateReaderConfig(PlateStrictModel):
         le=1.0,
         description="The strip-cut read may drop leading characters of the full read only below this confidence",
     )
-    variants: tuple[Literal["full", "strip", "contrast"], ...] = Field(
-        default=("full", "strip"),
+    clean_saturation: float = Field(
+        default=80.0,
+        ge=0.0,
+        le=255.0,
+        description="Clean variant: pixels more saturated than this (and 3x the plate median) are painted over",
+    )
+    clean_value: float = Field(
+        default=80.0, ge=0.0, le=255.0, description="Clean variant: only pixels brighter than this are painted"
+    )
+    clean_dilate: int = Field(
+        default=3, ge=1, le=15, description="Clean variant: painted marks are grown by this kernel size (pixels)"
+    )
+    clean_fill_boxes: bool = Field(
+        default=False, description="Clean variant: paint the whole bounding box of each coloured mark"
+    )
+    clean_max_fraction: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Clean variant is skipped when more of the plate than this is colour"
+    )
+    variants: tuple[Literal["full", "strip", "clean", "clean_strip", "contrast"], ...] = Field(
+        default=("full", "strip", "clean", "clean_strip"),
         min_length=1,
-        max_length=3,
+        max_length=5,
         description="Crop variants read per plate; the most confident read wins",
+    )
+    width_step: int = Field(
+        default=8, ge=1, le=256, description="Inputs are zero-padded to a multiple of this width (pixels)"
+    )
+    max_batch: int = Field(
+        default=16, ge=1, le=256, description="Most crop variants per inference (similar widths are batched)"
     )
     min_char_confidence: float = Field(
         default=0.0, ge=0.0, le=1.0, description="Characters below this confidence are dropped from the read"

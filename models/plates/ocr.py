@@ -39,7 +39,7 @@ class PlateRead:
         raw: the decoder's text before any confusable fix or grammar.
         char_confidence: (len(text),) float32 per-character confidence in [0, 1].
         confidence: mean character confidence (0 for an empty read).
-        variant: which crop variant produced the read ("full", "strip", "contrast").
+        variant: which crop variant produced the read ("full", "strip", "contrast", "clean", "clean_strip").
         valid: True/False when a grammar applied (fits a format or not), None without grammar.
         plate_format: name of the matched grammar format, or None.
         region: region name of a matched national plate, or None.
@@ -98,6 +98,43 @@ def find_strip_end(image: NDArray[np.uint8], max_fraction: float, column_fractio
     return last + 1 if columns[: last + 1].mean() >= 0.5 else 0
 
 
+def remove_strip(image: NDArray[np.uint8], config: PlateReaderConfig) -> NDArray[np.uint8]:
+    """The crop without its left country strip: cut at a detected blue band, else a fixed fraction."""
+    end = find_strip_end(image, config.strip_max, config.strip_column_fraction)
+    cut = end if end > 0 else int(image.shape[1] * config.strip_cut)
+    return image[:, cut:] if image.shape[1] - cut >= 8 else image
+
+
+def paint_colour(image: NDArray[np.uint8], config: PlateReaderConfig) -> NDArray[np.uint8]:
+    """Paint saturated marks (inspection stickers, emblems, coloured strips) with the plate background.
+
+    Characters are dark and grey; stickers between them are coloured and read as a spurious character (two stacked
+    circles look like an ``8``). Pixels both brighter than ``clean_value`` and more saturated than
+    ``clean_saturation`` (and 3x the plate's median saturation) are replaced by the bright background colour.
+    """
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    saturation = hsv[..., 1].astype(np.float32)
+    threshold = max(config.clean_saturation, 3.0 * float(np.median(saturation)))
+    mask = (saturation > threshold) & (hsv[..., 2] > config.clean_value)
+    mask = cv2.dilate(mask.astype(np.uint8), np.ones((config.clean_dilate, config.clean_dilate), np.uint8)) > 0
+    if mask.mean() > config.clean_max_fraction:
+        return image
+    if config.clean_fill_boxes:
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+        for x, y, w, h, _area in stats[1:count]:
+            mask[y : y + h, x : x + w] = True
+    out = image.copy()
+    out[mask] = np.percentile(image.reshape(-1, 3), 80, axis=0).astype(np.uint8)
+    return out
+
+
+def stretch_contrast(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """CLAHE on the lightness channel."""
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
+    lab[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(2, 8)).apply(lab[..., 0])
+    return np.asarray(cv2.cvtColor(lab, cv2.COLOR_LAB2BGR), np.uint8)
+
+
 def crop_variants(image: NDArray[np.uint8], config: PlateReaderConfig) -> list[NDArray[np.uint8]]:
     """The crop variants of one plate, in ``config.variants`` order."""
     out: list[NDArray[np.uint8]] = []
@@ -105,36 +142,31 @@ def crop_variants(image: NDArray[np.uint8], config: PlateReaderConfig) -> list[N
         if name == "full":
             out.append(image)
         elif name == "strip":
-            end = find_strip_end(image, config.strip_max, config.strip_column_fraction)
-            cut = end if end > 0 else int(image.shape[1] * config.strip_cut)
-            out.append(image[:, cut:] if image.shape[1] - cut >= 8 else image)
+            out.append(remove_strip(image, config))
+        elif name == "clean":
+            out.append(paint_colour(image, config))
+        elif name == "clean_strip":
+            out.append(paint_colour(remove_strip(image, config), config))
         else:
-            lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
-            lab[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(2, 8)).apply(lab[..., 0])
-            out.append(np.asarray(cv2.cvtColor(lab, cv2.COLOR_LAB2BGR), np.uint8))
+            out.append(stretch_contrast(image))
     return out
 
 
-def preprocess_batch(
-    crops: Sequence[NDArray[np.uint8]], height: int, max_width: int, side_pad: float
+def resize_crop(
+    crop: NDArray[np.uint8], height: int, max_width: int, side_pad: float, step: int
 ) -> NDArray[np.float32]:
-    """Resize crops to ``height`` keeping aspect, add side borders, normalise and pad to one width.
-
-    Returns:
-        (N, 3, height, W) float32 BGR in [-1, 1]; padding is 0 (mid grey), as PP-OCR pads.
-    """
+    """One crop as (3, height, W) float32 in [-1, 1]: resized keeping aspect, side borders, zero-padded to a
+    multiple of ``step`` (the padding depends on the crop alone, so a read never depends on its batch)."""
+    h, w = crop.shape[:2]
+    new_w = int(np.clip(round(height * w / max(h, 1)), 8, max_width))
+    image = cv2.resize(crop, (new_w, height), interpolation=cv2.INTER_LINEAR)
     pad = round(side_pad * height)
-    resized = []
-    for crop in crops:
-        h, w = crop.shape[:2]
-        new_w = int(np.clip(round(height * w / max(h, 1)), 8, max_width))
-        image = cv2.resize(crop, (new_w, height), interpolation=cv2.INTER_LINEAR)
-        resized.append(cv2.copyMakeBorder(image, 0, 0, pad, pad, cv2.BORDER_REPLICATE) if pad else image)
-    width = max(r.shape[1] for r in resized)
-    batch = np.zeros((len(resized), 3, height, width), np.float32)
-    for i, image in enumerate(resized):
-        batch[i, :, :, : image.shape[1]] = image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
-    return batch
+    if pad:
+        image = cv2.copyMakeBorder(image, 0, 0, pad, pad, cv2.BORDER_REPLICATE)
+    width = -(-image.shape[1] // step) * step
+    out = np.zeros((3, height, width), np.float32)
+    out[:, :, : image.shape[1]] = image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+    return out
 
 
 def ctc_decode(
@@ -199,12 +231,26 @@ class PlateReader:
             return results
         n_var = len(self.config.variants)
         images = [v for i in usable for v in crop_variants(crops[i], self.config)]
-        x = preprocess_batch(images, self.config.input_height, self.config.max_width, self.config.side_pad)
-        probs = self.runner.run({INPUT_NAME: x})[0]
-        decoded = ctc_decode(probs, self._indices, self._starts, self.config.alphabet)
+        decoded = self._infer(images)
         for k, i in enumerate(usable):
             results[i] = self._choose(decoded[k * n_var : (k + 1) * n_var])
         return results
+
+    def _infer(self, images: list[NDArray[np.uint8]]) -> list[tuple[str, NDArray[np.float32]]]:
+        """Decode every image; inputs of equal padded width share an inference (at most ``max_batch``)."""
+        cfg = self.config
+        tensors = [resize_crop(i, cfg.input_height, cfg.max_width, cfg.side_pad, cfg.width_step) for i in images]
+        widths = np.asarray([t.shape[2] for t in tensors])
+        decoded: list[tuple[str, NDArray[np.float32]]] = [("", np.zeros(0, np.float32))] * len(images)
+        for width in np.unique(widths):
+            same = np.nonzero(widths == width)[0]
+            for start in range(0, len(same), cfg.max_batch):
+                chunk = same[start : start + cfg.max_batch]
+                probs = self.runner.run({INPUT_NAME: np.stack([tensors[i] for i in chunk])})[0]
+                reads = ctc_decode(probs, self._indices, self._starts, cfg.alphabet)
+                for i, read in zip(chunk, reads, strict=True):
+                    decoded[int(i)] = read
+        return decoded
 
     def _choose(self, reads: list[tuple[str, NDArray[np.float32]]]) -> PlateRead:
         """Post-process each variant's read and keep the best (grammar-valid first, then most confident).
@@ -213,16 +259,23 @@ class PlateReader:
         were unsure (below ``strip_char_confidence``): the cut must remove a strip, not a confident first letter.
         """
         names = list(self.config.variants)
-        if "full" in names and "strip" in names:
+        kept = list(zip(reads, names, strict=True))
+        if "full" in names:
             full_text, full_conf = reads[names.index("full")]
-            strip_text, _ = reads[names.index("strip")]
-            dropped = len(full_text) - len(strip_text)
-            unsure = dropped > 0 and float(full_conf[:dropped].mean()) < self.config.strip_char_confidence
-            if dropped > 0 and full_text.endswith(strip_text) and not unsure:
-                del reads[names.index("strip")]
-                names.remove("strip")
-        candidates = [self._finish(text, conf, name) for (text, conf), name in zip(reads, names, strict=True)]
+            kept = [
+                (read, name)
+                for read, name in kept
+                if name == "full" or not self._drops_sure_prefix(full_text, full_conf, read[0])
+            ]
+        candidates = [self._finish(text, conf, name) for (text, conf), name in kept]
         return max(candidates, key=lambda r: (r.valid is not False, r.confidence))
+
+    def _drops_sure_prefix(self, full_text: str, full_conf: NDArray[np.float32], text: str) -> bool:
+        """Whether ``text`` is ``full_text`` minus leading characters the full read was sure of."""
+        dropped = len(full_text) - len(text)
+        if dropped <= 0 or not full_text.endswith(text):
+            return False
+        return float(full_conf[:dropped].mean()) >= self.config.strip_char_confidence
 
     def _finish(self, raw: str, conf: NDArray[np.float32], variant: str) -> PlateRead:
         keep = conf >= self.config.min_char_confidence

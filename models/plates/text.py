@@ -45,15 +45,16 @@ def char_accuracy(prediction: str, truth: str) -> float:
 
 
 def fix_confusables_generic(text: str) -> str:
-    """Fix the O/0 and I/1 confusion where no national grammar applies: only at the end of the plate.
+    """Fix the O/0 and I/1 confusion at the end of a plate, where no national grammar applies.
 
-    A final ``0`` or ``1`` right after an unambiguous letter becomes ``O`` / ``I`` (``AB0`` -> ``ABO``): plate
-    formats end in a run of letters or a run of digits, and a lone trailing digit after letters is far rarer than a
-    misread trailing letter. Elsewhere the model's choice stands (``BA3020Z`` is ambiguous without a grammar).
+    Only one rule: a final ``0``/``1`` right after a letter is the letter ``O``/``I`` (``AB0`` -> ``ABO``); plate
+    formats end in a run of letters or a run of digits, and a lone final digit after letters is far rarer than a
+    misread final letter. Elsewhere the model's choice stands: without a grammar ``BA3020Z`` is ambiguous. (A rule
+    pulling a digit into a single final letter, ``BA2681M`` -> ``BA268IM``, won one EU plate and lost three US
+    ones such as ``26A178N``, so it is not applied.)
     """
-    if len(text) < 2 or text[-1] not in "01":
+    if len(text) < 2:
         return text
-    previous = text[-2]
-    if previous.isalpha():
+    if text[-1] in "01" and text[-2].isalpha():
         return text[:-1] + CONFUSABLE_DIGIT_TO_LETTER[text[-1]]
     return text
