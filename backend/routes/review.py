@@ -40,8 +40,9 @@ def queue_page(request: Request, db: DbDep, kuzet_operator: Annotated[str | None
     if operator is None:
         return RedirectResponse("/review/login", status_code=303)
     queued = vio.list_violations(db.conn, operator.district, ("queued",))
-    decided = vio.list_violations(db.conn, operator.district, ("confirmed", "rejected"), limit=50)
-    context = {"operator": operator, "queued": queued, "decided": decided[::-1]}
+    decided = vio.list_violations(db.conn, operator.district, ("confirmed", "rejected"), 50, newest_first=True)
+    deliveries = {v.violation_id: vio.delivery(db.conn, v.violation_id) for v in decided if v.state == "confirmed"}
+    context = {"operator": operator, "queued": queued, "decided": decided, "deliveries": deliveries}
     return TEMPLATES.TemplateResponse(request, "queue.html", context)
 
 

@@ -132,7 +132,12 @@ class ViolationEventHandler:
         for event in events:
             if not isinstance(event, ViolationEvent):
                 continue
-            site = conn.execute("SELECT site FROM devices WHERE camera_id = ?", (event.camera_id,)).fetchone()
+            site, kind = conn.execute(
+                "SELECT site, kind FROM devices WHERE camera_id = ?", (event.camera_id,)
+            ).fetchone()
+            if kind != "traffic":
+                logger.warning("violation %s from %s camera %s not queued", event.event_id, kind, event.camera_id)
+                continue
             status = check_evidence(event, self.media_dir)
             if status != VERIFIED:
                 logger.warning("violation %s: evidence %s", event.event_id, status)
@@ -140,7 +145,7 @@ class ViolationEventHandler:
             conn.execute(
                 f"INSERT OR IGNORE INTO violations({_COLUMNS}) VALUES ({','.join('?' * 22)})",
                 (
-                    *(vid, event.camera_id, site[0], event.violation, event.vehicle_class, event.track_id),
+                    *(vid, event.camera_id, site, event.violation, event.vehicle_class, event.track_id),
                     *(event.captured_at.isoformat(), event.clock_source.value, now, event.location),
                     *(event.speed_kmh, event.signal_state, event.signal_source, event.plate_raw),
                     *(event.plate_normalised, None, event.evidence_sha256, status, "queued", None, None, None),
@@ -153,13 +158,18 @@ class ViolationEventHandler:
 
 
 def list_violations(
-    conn: sqlite3.Connection, district: str, states: Sequence[str] = ("queued",), limit: int = 200
+    conn: sqlite3.Connection,
+    district: str,
+    states: Sequence[str] = ("queued",),
+    limit: int = 200,
+    newest_first: bool = False,
 ) -> list[ViolationRecord]:
-    """Violations of one district in the given states, oldest capture first (the queue order)."""
+    """Violations of one district in the given states, oldest capture first (the queue order) unless asked."""
     marks = ",".join("?" * len(states))
+    order = "DESC" if newest_first else "ASC"
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM violations WHERE district = ? AND state IN ({marks})"
-        " ORDER BY captured_at, violation_id LIMIT ?",
+        f" ORDER BY captured_at {order}, violation_id {order} LIMIT ?",
         (district, *states, limit),
     ).fetchall()
     return [ViolationRecord(*r) for r in rows]

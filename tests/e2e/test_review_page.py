@@ -89,6 +89,7 @@ def test_operator_confirms_and_police_get_one_signed_webhook(
 
     server, key = backend
     vid = _post_violation(server, key, tmp_path / "edge")
+    blurred = _post_violation(server, key, tmp_path / "edge")
     receiver = PoliceReceiver(secret=SECRET).start()
     try:
         with sync_playwright() as pw:
@@ -101,7 +102,16 @@ def test_operator_confirms_and_police_get_one_signed_webhook(
                 page.fill("#password", PASSWORD)
                 page.click("#login-button")
                 page.wait_for_url("**/review")
-                assert page.locator("#queue tr.violation").count() == 1
+                assert page.locator("#queue tr.violation").count() == 2
+
+                page.click(f"tr[data-id='{blurred}'] a")
+                page.wait_for_url(f"**/review/{blurred}")
+                page.fill("#reason", "plate unreadable, glare")
+                page.click("#reject")
+                page.wait_for_function("document.getElementById('state').textContent.startsWith('rejected')")
+                assert "plate unreadable, glare" in page.inner_text("#state")
+
+                page.goto(server.url + "/review")
                 page.click(f"tr[data-id='{vid}'] a")
                 page.wait_for_url(f"**/review/{vid}")
                 page.wait_for_function(
@@ -111,9 +121,15 @@ def test_operator_confirms_and_police_get_one_signed_webhook(
                 assert len(points.split()) == 13
                 assert page.inner_text("#evidence").startswith("verified")
                 assert page.inner_text("#plate") == "123ABC02"
+                page.fill("#plate-input", "128 ABC 02")
+                page.click("#correct")
+                page.wait_for_function("document.getElementById('plate').textContent === '128ABC02'")
+                assert page.inner_text("#plate-read").startswith("123ABC02")
                 page.click("#confirm")
                 page.wait_for_function("document.getElementById('state').textContent.startsWith('confirmed')")
                 assert page.inner_text("#delivery").startswith("pending")
+                actions = page.locator("#audit td:nth-child(3)").all_inner_texts()
+                assert [a for a in actions if a != "view"] == ["correct_plate", "confirm"]
 
                 assert _deliver(server, receiver) == 1
                 page.reload()
@@ -132,7 +148,8 @@ def test_operator_confirms_and_police_get_one_signed_webhook(
     verify(got.text.encode(), got.headers, secret=SECRET)  # the receiver's own check, repeated here: must not raise
     assert got.headers[DELIVERY] == f"police:{vid}"
     body = json.loads(got.text)
-    assert (body["violation_id"], body["violation"], body["plate"]) == (vid, "red_light", "123ABC02")
+    assert (body["violation_id"], body["violation"], body["plate"]) == (vid, "red_light", "128ABC02")
+    assert (body["plate_read"], body["plate_corrected_by_operator"]) == ("123ABC02", True)
     assert (body["district"], body["camera_id"], body["confirmed_by"]) == ("almaty-1", "junction-7", "aigerim")
     assert body["evidence_status"] == "verified"
 

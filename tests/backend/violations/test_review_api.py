@@ -186,3 +186,26 @@ def test_operator_creation_needs_the_admin_token(traffic: Traffic) -> None:
     duplicate = {**body, "username": "op-a"}
     admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
     assert traffic.client.post("/api/v1/operators", json=duplicate, headers=admin).status_code == 409
+
+
+def test_a_violation_from_a_school_camera_is_not_queued(traffic: Traffic) -> None:
+    admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
+    body = {"camera_id": "door-9", "kind": "school", "site": "almaty-1"}
+    key = traffic.client.post("/api/v1/devices", json=body, headers=admin).json()["api_key"]
+    from tests.backend.violations.evidence import make_package
+
+    event, media = make_package(traffic.root, "door-9")
+    assert upload(traffic.client, key, event, media)["accepted"] == [str(event.event_id)]
+    assert _rows(traffic, "SELECT COUNT(*) FROM violations") == [(0,)]
+
+
+def test_the_queue_page_needs_a_login_and_lists_the_district_queue(traffic: Traffic) -> None:
+    vid, _, _ = traffic.post("cam-a")
+    traffic.post("cam-b")
+    redirect = traffic.client.get("/review", follow_redirects=False)
+    assert (redirect.status_code, redirect.headers["location"]) == (303, "/review/login")
+    traffic.client.cookies.set("kuzet_operator", traffic.tokens["op-a"])
+    page = traffic.client.get("/review")
+    assert page.status_code == 200 and page.text.count('class="violation"') == 1 and vid in page.text
+    viewer = traffic.client.get(f"/review/{vid}")
+    assert viewer.status_code == 200 and 'id="track-path"' in viewer.text and 'id="confirm"' in viewer.text
