@@ -138,8 +138,8 @@ class SchoolConfig(StrictModel):
         description="Local copy of the school's gallery (kept for offline use)",
     )
     detector: FaceDetectorConfig = Field(
-        default_factory=lambda: FaceDetectorConfig(input_max_side=480),
-        description="Face detector; at a door faces are large, so the network sees the frame at 480 px",
+        default_factory=lambda: FaceDetectorConfig(input_max_side=320),
+        description="Face detector; faces at a door are large (>= 80 px at 640x480), so the network sees 320 px",
     )
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="Face embedder")
     mask: MaskConfig = Field(

@@ -51,6 +51,22 @@ def l2_normalise(x: NDArray[Any]) -> NDArray[np.float32]:
     return out
 
 
+BLOCK = 512  # templates per block of the product: small enough that OpenBLAS keeps it on one thread
+
+
+def similarity(probes: NDArray[np.float32], templates: NDArray[np.float32]) -> NDArray[np.float32]:
+    """(N, M) cosine similarities of unit (N, dim) probes with unit (M, dim) templates.
+
+    One matrix product, computed in blocks of ``BLOCK`` templates: OpenBLAS runs a product this small on one
+    thread, while its multi-threaded path for the whole (N x 10,000) product took 10-20 ms when the device's
+    cores are busy (measured here under load) against < 1 ms for the blocks.
+    """
+    out = np.empty((len(probes), len(templates)), np.float32)
+    for start in range(0, len(templates), BLOCK):
+        np.matmul(probes, templates[start : start + BLOCK].T, out=out[:, start : start + BLOCK])
+    return out
+
+
 class Gallery:
     """Templates of one school.
 
@@ -106,7 +122,7 @@ class Gallery:
         probes = np.asarray(embeddings, np.float32).reshape(-1, self.dim)
         if len(self) == 0 or len(probes) == 0:
             return Identification([None] * len(probes), [None] * len(probes), np.full(len(probes), -1.0, np.float32))
-        scores = probes @ self.templates.T  # (N, M)
+        scores = similarity(probes, self.templates)  # (N, M)
         best = np.argmax(scores, axis=1)
         best_scores = scores[np.arange(len(probes)), best].astype(np.float32)
         best_ids: list[str | None] = [str(p) for p in self.pupil_ids[best]]

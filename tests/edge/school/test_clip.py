@@ -10,7 +10,8 @@ shots.
 - shot 4, frames 211-274: the audience: 5 people with clear faces (woman far left, Marian Robinson, Barack Obama,
   Michelle Obama, a person at the right edge) and 2 heads cut by the top edge of the frame: 5 clear + 2 partial.
 So 9-17 people appearances (2 + 1..7 + 1 + 5..7), against ~700 face detections in the 275 frames. Measured
-(every 2nd frame processed, detector at 480 px, a pass needs 5 detections): 2 / 7 / 1 / 7 = 17 events.
+(every 2nd frame processed, default config: detector at 320 px, a pass needs 5 detections): 2 / 6 / 1 / 5 = 14
+events; the two heads cut by the top edge are not found at 320 px (at 480 px: 2 / 7 / 1 / 7 = 17).
 """
 
 from __future__ import annotations
