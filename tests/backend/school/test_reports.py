@@ -1,0 +1,96 @@
+"""CSV exports (day and monthly report), the parents' page and the audit log of views and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tests.backend.school.conftest import World
+from tests.support.events import T0, entry
+
+BASE = "/api/v1/schools/school-1"
+
+
+def _at(day: int, minutes: float) -> datetime:
+    return T0.replace(day=day) + timedelta(minutes=minutes)
+
+
+def _seed(world: World) -> None:
+    world.post_events([
+        entry("door-1", 0, pupil_id="p1", captured_at=_at(1, 0)),          # 07:50 on time
+        entry("door-1", 1, pupil_id="p1", direction="left", captured_at=_at(1, 420)),
+        entry("door-1", 2, pupil_id="p2", captured_at=_at(1, 30), temperature_c=38.0),  # 08:20 late, fever
+        entry("door-1", 3, pupil_id="p1", captured_at=_at(2, 20)),         # 2 Sept 08:10 late
+    ])  # fmt: skip
+
+
+def _csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_day_export(world: World) -> None:
+    _seed(world)
+    reply = world.client.get(f"{BASE}/exports/attendance.csv?day=2026-09-01", headers=world.auth("staff_a"))
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/csv")
+    rows = _csv(reply.text)
+    assert rows[0][:4] == ["pupil_id", "name", "class", "state"]
+    assert rows[1:] == [
+        ["p1", "Aruzhan", "5A", "left", "07:50", "14:50", "0", "0", ""],
+        ["p2", "Timur", "5A", "inside", "08:20", "", "1", "1", "38.0"],
+    ]
+
+
+def test_monthly_report(world: World) -> None:
+    _seed(world)
+    reply = world.client.get(f"{BASE}/exports/attendance.csv?month=2026-09", headers=world.auth("admin_a"))
+    rows = _csv(reply.text)
+    header = rows[0]
+    assert header[3] == "2026-09-01" and header[-3:] == ["present", "late", "absent"]
+    weekdays = len(header) - 6
+    assert weekdays == 22  # September 2026 has 22 weekdays
+    by_id = {r[0]: r for r in rows[1:]}
+    assert by_id["p1"][3:5] == ["P", "L"] and by_id["p1"][-3:] == ["2", "1", str(weekdays - 2)]
+    assert by_id["p2"][3:5] == ["L", ""] and by_id["p2"][-3:] == ["1", "1", str(weekdays - 1)]
+    bad = world.client.get(f"{BASE}/exports/attendance.csv", headers=world.auth("admin_a"))
+    assert bad.status_code == 422 and "exactly one" in bad.text
+
+
+def test_parents_page_shows_only_own_children(world: World) -> None:
+    zone = ZoneInfo(world.settings.school.timezone)
+    now = datetime.now(UTC).replace(microsecond=0)
+    times = [now - timedelta(days=2, hours=1), now - timedelta(days=2), now - timedelta(days=1)]
+    world.post_events([
+        entry("door-1", 0, pupil_id="p1", captured_at=times[0]),
+        entry("door-1", 1, pupil_id="p1", direction="left", captured_at=times[1]),
+        entry("door-1", 2, pupil_id="p1", captured_at=times[2]),
+        entry("door-1", 3, pupil_id="p2", captured_at=times[2]),
+    ])  # fmt: skip
+    page = world.client.get("/parents", headers=world.auth("guardian_a"))
+    assert page.status_code == 200
+    assert "Aruzhan" in page.text and "Timur" not in page.text
+    passes = world.client.get("/api/v1/parents/children/p1/passes", headers=world.auth("guardian_a")).json()
+    local = [t.astimezone(zone) for t in times]
+    assert [(p["day"], p["time"], p["direction"]) for p in passes] == [
+        (t.date().isoformat(), t.strftime("%H:%M"), d)
+        for t, d in zip(local[::-1], ["entered", "left", "entered"], strict=True)
+    ]
+    assert local[0].strftime("%H:%M") in page.text
+
+
+def test_views_and_exports_are_audited(world: World) -> None:
+    _seed(world)
+    world.client.get(f"{BASE}/exports/attendance.csv?day=2026-09-01", headers=world.auth("staff_a"))
+    world.client.get(f"{BASE}/pupils/p2", headers=world.auth("staff_a"))
+    world.client.get("/api/v1/parents/children/p1/passes", headers=world.auth("guardian_a"))
+    for _ in range(3):  # a polling dashboard is one view
+        world.client.get(f"{BASE}/attendance?day=2026-09-01", headers=world.auth("staff_a"))
+    log = world.client.get(f"{BASE}/audit", headers=world.auth("admin_a")).json()
+    actions = [(e["role"], e["action"], e["subject"]) for e in log if e["action"] != "create_user"]
+    assert actions == [
+        ("staff", "view_attendance", "day:2026-09-01"),
+        ("guardian", "view_child_passes", "pupil:p1"),
+        ("staff", "view_pupil", "pupil:p2"),
+        ("staff", "export_attendance", "day:2026-09-01"),
+    ]
