@@ -16,7 +16,6 @@ events; the two heads cut by the top edge are not found at 320 px (at 480 px: 2 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,10 @@ from edge.school.gallery import Gallery
 from edge.school.pipeline import FaceModels, SchoolPipeline
 from edge.spool import Spool
 from hardware.camera import VideoFileSource
+from hardware.thermal import Registration, ReplayThermalSensor
+from kuzet.commands.school import DEMO_START
 
-START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+START = DEMO_START  # the bundled thermal replay (python -m edge.school.replay) is aligned to this start
 SHOTS = {"shot1": (0, 19), "shot2": (20, 81), "shot3": (82, 210), "shot4": (211, 274)}
 EXPECTED = {"shot1": (2, 2), "shot2": (1, 7), "shot3": (1, 1), "shot4": (5, 7)}
 
@@ -36,11 +37,13 @@ EXPECTED = {"shot1": (2, 2), "shot2": (1, 7), "shot3": (1, 1), "shot4": (5, 7)}
 @pytest.mark.slow
 def test_hamilton_clip_gives_one_event_per_pass(tmp_path: Path, samples: Path, face_models: FaceModels) -> None:
     clip = samples / "school" / "short_hamilton_clip.mp4"
-    config = SchoolConfig.model_validate({"school_id": "demo", "tracker": {"frame_stride": 2}})
+    thermal = {"registration": Registration.scaled((640, 360), (32, 24))}
+    config = SchoolConfig.model_validate({"school_id": "demo", "tracker": {"frame_stride": 2}, "thermal": thermal})
+    sensor = ReplayThermalSensor(samples / "school" / "thermal_replay.npz")
     pipeline = SchoolPipeline(config, face_models, Gallery.empty())
     spool = Spool(tmp_path / "spool.sqlite")
     source = VideoFileSource(clip, start=START)
-    stats = run_agent(pipeline, source, spool, "door-1")
+    stats = run_agent(pipeline, source, spool, "door-1", sensor)
 
     assert stats.frames == 275 and stats.source is not None and stats.source.state == "ended"
     assert pipeline.scene_cuts == 3
@@ -56,7 +59,10 @@ def test_hamilton_clip_gives_one_event_per_pass(tmp_path: Path, samples: Path, f
         assert len(event.attachments) == 1 and event.attachments[0].role == "snapshot"
         media_type, data, _ = spool.media(event.attachments[0].sha256)
         assert media_type == "image/jpeg" and data[:2] == b"\xff\xd8"
-        assert event.temperature_c is None  # no thermal sensor: missing, never 0
+        # faces were rendered at 36.6 C in the replay; a face smaller than a thermal pixel has no reading (None)
+        assert event.temperature_c is None or abs(event.temperature_c - 36.6) <= 0.3, event.temperature_c
     for shot, (low, high) in EXPECTED.items():
         assert low <= per_shot[shot] <= high, (shot, per_shot)
     assert 9 <= len(events) <= 17
+    assert stats.thermal_frames > 0
+    assert sum(e.temperature_c is not None for e in events) >= len(events) // 2
