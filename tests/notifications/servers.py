@@ -207,8 +207,10 @@ class _SmtpHandler:
 class SmtpServer:
     """aiosmtpd on loopback; records every accepted message; restartable on its port."""
 
-    def __init__(self) -> None:
+    def __init__(self, **controller: Any) -> None:
+        """``controller``: extra aiosmtpd options (tls_context, require_starttls, authenticator, ...)."""
         self.port = free_port()
+        self.options = controller
         self.received: list[Received] = []
         self.refused: set[str] = set()
         self.fail_next = 0
@@ -216,7 +218,7 @@ class SmtpServer:
         self._controller: Controller | None = None
 
     def start(self) -> Self:
-        self._controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(_SmtpHandler(self), hostname="127.0.0.1", port=self.port, **self.options)
         self._controller.start()
         return self
 
