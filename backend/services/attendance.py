@@ -149,7 +149,12 @@ class AttendanceHandler:
         for event in events:
             if not isinstance(event, EntryEvent):
                 continue
-            site = conn.execute("SELECT site FROM devices WHERE camera_id = ?", (event.camera_id,)).fetchone()[0]
+            site, kind = conn.execute(
+                "SELECT site, kind FROM devices WHERE camera_id = ?", (event.camera_id,)
+            ).fetchone()
+            if kind != "school":
+                logger.warning("entry event %s from %s camera %s ignored", event.event_id, kind, event.camera_id)
+                continue
             day = local(event.captured_at, self.zone).date().isoformat()
             known = event.identity == "known" and event.pupil_id is not None
             if (

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from backend.db import connect, transaction
 from backend.services import privacy
 from backend.settings import Settings
-from kuzet.contracts import Attachment
+from kuzet.contracts import Attachment, GalleryDelta
 from tests.backend.conftest import ADMIN
 from tests.backend.school.conftest import World
 from tests.support.events import entry
@@ -190,3 +190,17 @@ def test_snapshots_are_purged_after_the_retention_days(world: World) -> None:
     assert world.rows("SELECT snapshot_sha256 FROM unknown_faces") == [(None,)]
     assert world.rows("SELECT COUNT(*) FROM attendance") == [(2,)]  # attendance history stays
     assert run_purge(world.settings, now) == 0
+
+
+def test_door_gallery_follows_the_backend_through_deltas(world: World) -> None:
+    from edge.school.gallery import Gallery
+
+    door = Gallery.empty(128)
+    _store(world, "p1", 4)
+    _store(world, "p2", 5)
+    door.apply(GalleryDelta.model_validate(_pull(world, door.version)))
+    assert sorted(set(door.pupil_ids.tolist())) == ["p1", "p2"] and door.version == 2
+    withdraw = {"granted": False, "given_by": "Aigerim"}
+    world.client.put(f"{P1}/consent", json=withdraw, headers=world.auth("admin_a"))
+    door.apply(GalleryDelta.model_validate(_pull(world, door.version)))
+    assert set(door.pupil_ids.tolist()) == {"p2"} and len(door) == 2 and door.version == 3

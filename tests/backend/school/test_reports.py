@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from backend.db import connect
 from tests.backend.school.conftest import World
 from tests.support.events import T0, entry
 
@@ -94,3 +95,19 @@ def test_views_and_exports_are_audited(world: World) -> None:
         ("staff", "view_pupil", "pupil:p2"),
         ("staff", "export_attendance", "day:2026-09-01"),
     ]
+
+
+def test_dead_letters_are_shown_to_staff(world: World) -> None:
+    world.post_events([entry("door-1", 0, pupil_id="p2")])
+    db = connect(world.settings.database)
+    db.execute("UPDATE outbox SET status = 'dead', last_error = '403 Forbidden: bot was blocked by the user'")
+    db.conn.close()
+    data = world.client.get(f"{BASE}/attendance?day=2026-09-01", headers=world.auth("staff_a")).json()
+    assert data["failed"] == [
+        {"recipient": "100200", "channel": "telegram", "reason": "403 Forbidden: bot was blocked by the user",
+         "kind": "pupil_entered"}
+    ]  # fmt: skip
+    page = world.client.get("/schools/school-1/dashboard", headers=world.auth("staff_a"))
+    assert "bot was blocked by the user" in page.text
+    other = world.client.get("/api/v1/schools/school-2/attendance", headers=world.auth("staff_b")).json()
+    assert other["failed"] == []
