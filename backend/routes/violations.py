@@ -88,6 +88,28 @@ def create_operator(body: OperatorCreate, db: DbDep, _: AdminDep) -> OperatorPub
     return OperatorPublic(operator_id=operator.operator_id, username=operator.username, district=operator.district)
 
 
+class OperatorName(BaseModel):
+    """An operator's login name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64, description="Login name of the operator")
+
+
+@router.get("/api/v1/operators")
+def list_operators(db: DbDep, _: AdminDep) -> list[dict[str, str | None]]:
+    """Every operator account with its district (platform admin token only)."""
+    return ops.list_operators(db.conn)
+
+
+@router.post("/api/v1/operators/disable", status_code=204)
+def disable_operator(body: OperatorName, db: DbDep, _: AdminDep) -> Response:
+    """Disable an operator and end its sessions (platform admin token only)."""
+    with transaction(db) as conn:
+        ops.disable_operator(conn, body.username)
+    return Response(status_code=204)
+
+
 @router.post("/api/v1/operators/login", response_model=OperatorPublic)
 def log_in(body: Credentials, db: DbDep, settings: SettingsDep, response: Response) -> OperatorPublic:
     """Open an operator session; also sets the ``kuzet_operator`` cookie (HttpOnly, SameSite=Strict)."""

@@ -95,6 +95,29 @@ def logout_operator(conn: sqlite3.Connection, operator_id: str) -> None:
     conn.execute("DELETE FROM operator_sessions WHERE operator_id = ?", (operator_id,))
 
 
+def disable_operator(conn: sqlite3.Connection, username: str) -> None:
+    """Disable an account and end its sessions (its past decisions and audit rows stay).
+
+    Raises:
+        Problem: 404 when there is no such operator.
+    """
+    now = datetime.now(UTC).isoformat()
+    row = conn.execute("SELECT operator_id FROM operators WHERE username = ?", (username,)).fetchone()
+    if row is None:
+        raise Problem(404, "Unknown operator", f"no operator {username!r}")
+    conn.execute("UPDATE operators SET disabled_at = COALESCE(disabled_at, ?) WHERE operator_id = ?", (now, row[0]))
+    logout_operator(conn, row[0])
+
+
+def list_operators(conn: sqlite3.Connection) -> list[dict[str, str | None]]:
+    """Every operator account (no password hashes)."""
+    rows = conn.execute(
+        "SELECT operator_id, username, district, created_at, disabled_at FROM operators ORDER BY district, username"
+    ).fetchall()
+    keys = ("operator_id", "username", "district", "created_at", "disabled_at")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
 def session_token(authorization: str | None, cookie: str | None) -> str | None:
     """The presented session token: the Bearer header first, else the cookie."""
     if authorization and authorization.lower().startswith("bearer "):

@@ -209,3 +209,19 @@ def test_the_queue_page_needs_a_login_and_lists_the_district_queue(traffic: Traf
     assert page.status_code == 200 and page.text.count('class="violation"') == 1 and vid in page.text
     viewer = traffic.client.get(f"/review/{vid}")
     assert viewer.status_code == 200 and 'id="track-path"' in viewer.text and 'id="confirm"' in viewer.text
+
+
+def test_a_disabled_operator_is_logged_out_and_cannot_log_in(traffic: Traffic) -> None:
+    admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
+    listed = traffic.client.get("/api/v1/operators", headers=admin).json()
+    assert [(o["username"], o["district"], o["disabled_at"]) for o in listed] == [
+        ("op-a", "almaty-1", None),
+        ("op-b", "astana-2", None),
+    ]
+    assert "password_hash" not in listed[0]
+    assert traffic.client.post("/api/v1/operators/disable", json={"username": "op-a"}).status_code == 401
+    assert traffic.client.post("/api/v1/operators/disable", json={"username": "op-a"}, headers=admin).status_code == 204
+    assert traffic.client.get("/api/v1/violations", headers=traffic.auth("op-a")).status_code == 401
+    again = traffic.client.post("/api/v1/operators/login", json={"username": "op-a", "password": PASSWORD})
+    assert again.status_code == 401
+    assert traffic.client.get("/api/v1/violations", headers=traffic.auth("op-b")).status_code == 200
