@@ -114,6 +114,15 @@ class TrafficPipeline:
         """End of stream: summaries of every track still open."""
         return self._close(list(self._history))
 
+    def live_views(self) -> list[TrackView]:
+        """``TrackView`` of every open track with enough samples (whole path so far), e.g. for red-light rules
+        that should not wait for the track to end; finished tracks come from ``finished``/``close``."""
+        return [
+            self.summarise(track_id, history).view
+            for track_id, history in self._history.items()
+            if len(history.t) >= self.config.min_track_samples
+        ]
+
     def _close(self, track_ids: list[int]) -> list[TrackSummary]:
         out = []
         for track_id in track_ids:
