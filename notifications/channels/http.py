@@ -11,11 +11,18 @@ RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds the receiver asked us to wait (``Retry-After`` header), if any."""
+    """Seconds the receiver asked us to wait: ``Retry-After`` header, or Telegram's ``parameters.retry_after``."""
     value = response.headers.get("Retry-After")
+    if value is None:
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        parameters = body.get("parameters") if isinstance(body, dict) else None
+        value = parameters.get("retry_after") if isinstance(parameters, dict) else None
     try:
         return float(value) if value is not None else None
-    except ValueError:
+    except (TypeError, ValueError):
         return None
 
 

@@ -105,14 +105,15 @@ class TelegramServer(HttpReceiver):
         super().__init__()
         self.token = token
         self.blocked: set[str] = set()
+        self.retry_after = 1
 
     def temporary_error(self) -> Reply:
         if self.fail_status == 429:
             return 429, {
                 "ok": False,
                 "error_code": 429,
-                "description": "Too Many Requests: retry after 1",
-                "parameters": {"retry_after": 1},
+                "description": f"Too Many Requests: retry after {self.retry_after}",
+                "parameters": {"retry_after": self.retry_after},
             }
         return self.fail_status, {"ok": False, "error_code": self.fail_status, "description": "Bad Gateway"}
 

@@ -240,3 +240,21 @@ def test_background_loop_delivers_as_rows_arrive(db_path: Path, setup: Setup) ->
     db = connect(db_path)
     assert outbox.counts(db.conn) == {"pending": 0, "sending": 0, "sent": 12, "dead": 0}
     db.conn.close()
+
+
+def test_telegram_flood_limit_waits_as_long_as_asked(db_path: Path) -> None:
+    made = _telegram()
+    server: TelegramServer = made.server
+    server.fail_status, server.fail_next, server.retry_after = 429, 1, 45
+    clock = Clock()
+    _enqueue(db_path, made, made.good, "flood:1", clock)
+    worker = _worker(db_path, made, clock)
+    assert worker.run_once() == 1
+    state = _state(db_path, "flood:1")
+    assert state.status == "pending" and "HTTP 429" in (state.last_error or "")
+    assert state.next_attempt_at.timestamp() == pytest.approx(clock.now + 45.0)
+    clock.now += 45.0
+    assert worker.run_once() == 1
+    worker.close()
+    server.stop()
+    assert len(server.received) == 1
