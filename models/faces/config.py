@@ -82,7 +82,10 @@ class EnrolmentConfig(FaceStrictModel):
 
     min_face_px: int = Field(default=80, ge=16, le=2048, description="Shortest face side (px) accepted")
     min_sharpness: float = Field(
-        default=20.0, ge=0.0, le=10000.0, description="Minimum variance of the Laplacian of the grey face crop"
+        default=80.0,
+        ge=0.0,
+        le=10000.0,
+        description="Minimum variance of the Laplacian of the grey face crop resized to quality_size_px",
     )
     min_frontalness: float = Field(
         default=0.3, ge=0.0, le=1.0, description="Minimum frontalness score from the landmarks (1 = frontal)"

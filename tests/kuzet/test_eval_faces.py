@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -42,7 +44,53 @@ def test_eval_faces_json_keys(identity_tree: Path) -> None:
     assert result["no_face"] == 1 and result["ms_per_face"] > 0
 
 
-@pytest.mark.parametrize("command", ["faces"])
+@pytest.fixture(scope="module")
+def mask_folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("masks")
+    (root / "with_mask").mkdir()
+    (root / "without_mask").mkdir()
+    shutil.copy(SAMPLES / "obama_small.jpg", root / "without_mask" / "a.jpg")
+    shutil.copy(SAMPLES / "rose_leslie.jpg", root / "without_mask" / "b.jpg")
+    (root / "with_mask" / "broken.jpg").write_bytes(b"")
+    cv2.imwrite(str(root / "with_mask" / "blank.png"), np.zeros((120, 160, 3), np.uint8))
+    return root
+
+
+@pytest.fixture(scope="module")
+def mask_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("masks_csv")
+    (root / "images").mkdir()
+    shutil.copy(SAMPLES / "kit_with_rose.jpg", root / "images" / "pair.jpg")
+    rows = [
+        "image,x1,y1,x2,y2,label",
+        "pair.jpg,261,77,355,206,without_mask",
+        "pair.jpg,82,114,157,213,mask_weared_incorrect",
+        "pair.jpg,10,10,20,20,with_mask",
+        "gone.jpg,0,0,50,50,with_mask",
+    ]
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_eval_masks_folders_json(mask_folders: Path) -> None:
+    code, out, _ = _run(["eval", "masks", "--data", str(mask_folders), "--json"])
+    assert code == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    assert {"n", "accuracy", "precision_mask", "recall_mask", "no_face", "ms_per_image"} <= set(result)
+    assert result["n"] == 4 and result["unreadable"] == 1 and result["no_face"] == 1
+    assert result["accuracy"] == pytest.approx(0.5)  # two unmasked faces right, the two with_mask items are errors
+
+
+def test_eval_masks_csv_json(mask_csv: Path) -> None:
+    code, out, _ = _run(["eval", "masks", "--data", str(mask_csv), "--json"])
+    assert code == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    assert {"n", "skipped", "accuracy", "recall_mask", "recall_no_mask", "ms_per_face"} <= set(result)
+    assert result["skipped"] == 1 and result["n"] == 3 and result["unreadable"] == 1
+    assert result["recall_no_mask"] == 1.0 and result["accuracy"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("command", ["faces", "masks"])
 def test_eval_bad_folder_exits_2_with_one_line(tmp_path: Path, command: str) -> None:
     (tmp_path / "empty").mkdir()
     for folder in (tmp_path / "missing", tmp_path / "empty"):

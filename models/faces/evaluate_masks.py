@@ -1,0 +1,198 @@
+"""``kuzet eval masks``: the two layouts of ../shared/EVAL.md.
+
+- ``with_mask/`` + ``without_mask/``: each image goes through the face detector; the largest face is classified; an
+  image with no face found counts as an error (``no_face``).
+- ``labels.csv`` (``image,x1,y1,x2,y2,label``): the face box is given, clipped to the image; boxes with a short side
+  below ``min_size`` are skipped (``skipped``); ``mask_weared_incorrect`` counts as ``without_mask``.
+
+Files the committed classifier was trained on (their SHA-256 prefixes are in ``mask_classifier_report.json``) are
+left out and counted in ``excluded_training_files``, so running this on the training folders scores exactly the
+held-out test split, and any other folder is scored whole. ``include_training`` scores everything.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.faces.detector import FaceDetector
+from models.faces.evaluate import LayoutError, list_images, read_image
+from models.faces.mask import MaskClassifier, crop_faces
+from models.runtime import sha256_file
+
+Progress = Callable[[str], None]
+CSV_COLUMNS = ("image", "x1", "y1", "x2", "y2", "label")
+LABELS = {"with_mask": 1, "without_mask": 0, "mask_weared_incorrect": 0}
+
+
+def check_mask_layout(root: Path) -> str:
+    """``"csv"`` or ``"folders"``; ``LayoutError`` naming what is missing otherwise."""
+    if not root.is_dir():
+        raise LayoutError(f"{root} is not a folder")
+    if (root / "labels.csv").is_file():
+        with (root / "labels.csv").open(newline="") as handle:
+            header = next(csv.reader(handle), [])
+        missing = [c for c in CSV_COLUMNS if c not in header]
+        if missing:
+            raise LayoutError(f"{root / 'labels.csv'} lacks columns {missing}")
+        return "csv"
+    missing = [d for d in ("with_mask", "without_mask") if not (root / d).is_dir()]
+    if missing:
+        raise LayoutError(f"{root} needs with_mask/ and without_mask/ sub-folders or a labels.csv (missing {missing})")
+    return "folders"
+
+
+def training_hashes(report: Path) -> frozenset[str]:
+    """SHA-256 prefixes of the files the classifier was trained on (empty when there is no report)."""
+    if not report.is_file():
+        return frozenset()
+    return frozenset(json.loads(report.read_text()).get("train_sha256_prefixes", []))
+
+
+def _is_training(path: Path, trained: frozenset[str]) -> bool:
+    if not trained:
+        return False
+    prefix_len = len(next(iter(trained)))
+    return sha256_file(path)[:prefix_len] in trained
+
+
+def _rates(predicted: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], errors: int) -> dict[str, float]:
+    """Accuracy over scored items plus ``errors`` items that count as wrong."""
+    mask, no_mask = labels == 1, labels == 0
+    correct = predicted == mask
+    total = len(labels) + errors
+    return {
+        "accuracy": float(correct.sum() / total) if total else 0.0,
+        "precision_mask": float(mask[predicted].mean()) if predicted.any() else 0.0,
+        "recall_mask": float(predicted[mask].mean()) if mask.any() else 0.0,
+        "recall_no_mask": float((~predicted[no_mask]).mean()) if no_mask.any() else 0.0,
+    }
+
+
+def evaluate_mask_folders(
+    root: Path, classifier: MaskClassifier, detector: FaceDetector, trained: frozenset[str], progress: Progress | None
+) -> dict[str, Any]:
+    """with_mask/ + without_mask/ layout (see module docstring)."""
+    labels: list[int] = []
+    predicted: list[bool] = []
+    no_face = unreadable = excluded = 0
+    seconds = 0.0
+    for name, label in (("with_mask", 1), ("without_mask", 0)):
+        for path in list_images(root / name):
+            if _is_training(path, trained):
+                excluded += 1
+                continue
+            image = read_image(path)
+            if image is None:
+                unreadable += 1
+                continue
+            start = time.perf_counter()
+            faces = detector.detect(image)
+            if len(faces) == 0:
+                no_face += 1
+                seconds += time.perf_counter() - start
+                continue
+            prob = classifier.predict(image, faces[int(np.argmax(faces.area))])
+            seconds += time.perf_counter() - start
+            labels.append(label)
+            predicted.append(bool(classifier.is_masked(prob)[0]))
+        if progress:
+            progress(f"masks: {name} done ({len(labels)} faces scored)")
+    scored = len(labels)
+    n = scored + no_face + unreadable
+    return {
+        "layout": "folders",
+        "n": n,
+        **_rates(np.array(predicted, dtype=np.bool_), np.array(labels, int), no_face + unreadable),
+        "no_face": no_face,
+        "unreadable": unreadable,
+        "excluded_training_files": excluded,
+        "threshold": classifier.threshold,
+        "ms_per_image": 1000.0 * seconds / max(scored + no_face, 1),
+    }
+
+
+def _read_rows(root: Path) -> dict[str, list[dict[str, str]]]:
+    by_image: dict[str, list[dict[str, str]]] = {}
+    with (root / "labels.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["label"] not in LABELS:
+                raise LayoutError(f"{root / 'labels.csv'}: unknown label {row['label']!r} (use {sorted(LABELS)})")
+            by_image.setdefault(row["image"], []).append(row)
+    return by_image
+
+
+def _image_path(root: Path, name: str) -> Path:
+    direct = root / name
+    return direct if direct.is_file() else root / "images" / name
+
+
+def evaluate_mask_csv(
+    root: Path, classifier: MaskClassifier, min_size: int, trained: frozenset[str], progress: Progress | None
+) -> dict[str, Any]:
+    """labels.csv layout (see module docstring)."""
+    labels: list[int] = []
+    predicted: list[bool] = []
+    incorrect: list[bool] = []
+    skipped = unreadable_faces = unreadable = excluded = 0
+    seconds = 0.0
+    rows_by_image = _read_rows(root)
+    for index, (name, rows) in enumerate(sorted(rows_by_image.items())):
+        path = _image_path(root, name)
+        if path.is_file() and _is_training(path, trained):
+            excluded += 1
+            continue
+        image = read_image(path) if path.is_file() else None
+        if image is None:
+            unreadable += 1
+            unreadable_faces += len(rows)
+            continue
+        xyxy = np.array([[float(r[k]) for k in ("x1", "y1", "x2", "y2")] for r in rows], np.float32)
+        crops = crop_faces(image, xyxy)
+        keep = [i for i, c in enumerate(crops) if min(c.shape[:2]) >= min_size]
+        skipped += len(rows) - len(keep)
+        start = time.perf_counter()
+        probs = classifier.predict_crops([crops[i] for i in keep])
+        seconds += time.perf_counter() - start
+        labels.extend(LABELS[rows[i]["label"]] for i in keep)
+        incorrect.extend(rows[i]["label"] == "mask_weared_incorrect" for i in keep)
+        predicted.extend(classifier.is_masked(probs).tolist())
+        if progress and (index + 1) % 100 == 0:
+            progress(f"masks: {index + 1}/{len(rows_by_image)} images")
+    pred, wrong_worn = np.array(predicted, dtype=np.bool_), np.array(incorrect, dtype=np.bool_)
+    rates = _rates(pred, np.array(labels, int), unreadable_faces)
+    return {
+        "layout": "labels.csv",
+        "n": len(labels) + unreadable_faces,
+        "skipped": skipped,
+        **rates,
+        "recall_incorrectly_worn": float((~pred[wrong_worn]).mean()) if wrong_worn.any() else None,
+        "unreadable": unreadable,
+        "excluded_training_files": excluded,
+        "min_size": min_size,
+        "threshold": classifier.threshold,
+        "ms_per_face": 1000.0 * seconds / max(len(labels), 1),
+    }
+
+
+def evaluate_masks(
+    root: Path,
+    classifier: MaskClassifier,
+    detector: FaceDetector,
+    min_size: int = 24,
+    include_training: bool = False,
+    report: Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Evaluate a mask folder of either layout; ``report`` is the training report listing training files."""
+    layout = check_mask_layout(root)
+    trained = frozenset() if include_training or report is None else training_hashes(report)
+    if layout == "csv":
+        return evaluate_mask_csv(root, classifier, min_size, trained, progress)
+    return evaluate_mask_folders(root, classifier, detector, trained, progress)

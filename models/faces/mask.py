@@ -1,0 +1,111 @@
+"""Mask / no-mask classifier over face crops: hand-made features in numpy/OpenCV, a trained head in ONNX.
+
+Features of one face crop (resized to ``CROP`` x ``CROP``): a HOG descriptor of the grey crop (shape of the lower
+face: a mask hides the mouth and nostrils edges) and a coarse CIE-Lab colour grid (a mask is a flat patch of one
+colour where skin would be). The ONNX head (scaler + classifier, trained by ``models/training/masks.py``) takes the
+(N, F) float32 features and returns P(mask). Its decision threshold and feature version are ONNX metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from models.detections import Detections
+from models.faces.config import MaskConfig
+from models.faces.detector import as_bgr
+from models.runtime import ModelError, Runner, RunnerConfig
+
+logger = logging.getLogger(__name__)
+
+FEATURE_VERSION = "hog32+lab8-v1"
+CROP = 32
+COLOUR_GRID = 8
+MASK_INPUT = "features"
+MASK_OUTPUT = "probabilities"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "artifacts" / "mask_classifier.onnx"
+
+_HOG = cv2.HOGDescriptor((CROP, CROP), (16, 16), (8, 8), (8, 8), 9)
+FEATURE_DIM = int(_HOG.getDescriptorSize()) + COLOUR_GRID * COLOUR_GRID * 3
+
+
+def crop_faces(image_bgr: NDArray[np.uint8], xyxy: NDArray[Any], margin: float = 0.0) -> list[NDArray[np.uint8]]:
+    """Crops of (N, 4) boxes (grown by ``margin`` of their size on each side, clipped to the image)."""
+    image = as_bgr(image_bgr)
+    h, w = image.shape[:2]
+    boxes = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    grow = (boxes[:, 2:] - boxes[:, :2]) * margin
+    boxes = np.concatenate([boxes[:, :2] - grow, boxes[:, 2:] + grow], axis=1)
+    boxes = np.rint(boxes).astype(int)
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w)
+    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h)
+    return [image[y1:y2, x1:x2] for x1, y1, x2, y2 in boxes.tolist()]
+
+
+def mask_features(crops: list[NDArray[np.uint8]]) -> NDArray[np.float32]:
+    """(N, FEATURE_DIM) float32 features of N BGR face crops of any size (an empty crop gives zeros)."""
+    out = np.zeros((len(crops), FEATURE_DIM), np.float32)
+    hog_dim = FEATURE_DIM - COLOUR_GRID * COLOUR_GRID * 3
+    for i, crop in enumerate(crops):  # HOG and resizing are per-crop OpenCV calls
+        if crop.size == 0:
+            continue
+        small = cv2.resize(as_bgr(crop), (CROP, CROP), interpolation=cv2.INTER_AREA)
+        grey = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
+        out[i, :hog_dim] = np.asarray(_HOG.compute(grey), np.float32).reshape(-1)
+        lab = cv2.resize(
+            cv2.cvtColor(small, cv2.COLOR_BGR2LAB), (COLOUR_GRID, COLOUR_GRID), interpolation=cv2.INTER_AREA
+        )
+        out[i, hog_dim:] = lab.reshape(-1).astype(np.float32) / 255.0
+    return out
+
+
+class MaskClassifier:
+    """P(mask) for face crops through the trained ONNX head.
+
+    Args:
+        runner: a Runner over ``mask_classifier.onnx``: input ``features`` (N, F), output ``probabilities``
+            (N, 2), only that output requested.
+        config: crop margin and an optional threshold override.
+    """
+
+    def __init__(self, runner: Runner, config: MaskConfig) -> None:
+        version = runner.metadata.get("feature_version")
+        if version != FEATURE_VERSION:
+            raise ModelError(f"{runner.name}: feature version {version!r}, this code computes {FEATURE_VERSION!r}")
+        self.runner = runner
+        self.config = config
+        stored = runner.metadata.get("threshold")
+        self.threshold = config.threshold if config.threshold is not None else float(stored or 0.5)
+
+    def predict_crops(self, crops: list[NDArray[np.uint8]]) -> NDArray[np.float32]:
+        """(N,) P(mask) of N BGR face crops."""
+        if not crops:
+            return np.zeros(0, np.float32)
+        (probs,) = self.runner.run({MASK_INPUT: mask_features(crops)})
+        return np.asarray(probs, np.float32).reshape(len(crops), -1)[:, 1].copy()
+
+    def predict(self, image_bgr: NDArray[np.uint8], faces: Detections) -> NDArray[np.float32]:
+        """(N,) P(mask) of the N detected faces."""
+        return self.predict_crops(crop_faces(image_bgr, faces.xyxy, self.config.crop_margin))
+
+    def is_masked(self, probabilities: NDArray[np.float32]) -> NDArray[np.bool_]:
+        """Decision at the configured (or trained) threshold."""
+        return np.asarray(probabilities >= self.threshold)
+
+
+def training_report_path(config: MaskConfig) -> Path:
+    """The training report next to the classifier file (lists the training files' hashes)."""
+    return (config.model_path or DEFAULT_MODEL).with_name("mask_classifier_report.json")
+
+
+def load_mask_classifier(config: MaskConfig | None = None, runner_config: RunnerConfig | None = None) -> MaskClassifier:
+    """Load the committed (or configured) mask classifier ONNX file through a Runner."""
+    config = config or MaskConfig()
+    path = config.model_path or DEFAULT_MODEL
+    runner = Runner(path, runner_config, inputs=[MASK_INPUT], outputs=[MASK_OUTPUT], name=f"mask classifier ({path})")
+    return MaskClassifier(runner, config)

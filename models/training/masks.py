@@ -1,0 +1,252 @@
+"""Train the mask / no-mask face classifier and export it to ONNX.
+
+    python -m models.training.masks --data ../shared/data --out models/artifacts
+
+Data (see ../shared/data/README.md):
+- ``masks/``: pasted surgical masks; faces are found by our CenterFace detector (largest face per image). The file
+  names do not reliably pair photos (``0.jpg`` and ``0-with-mask.jpg`` can be different people; ``augmented_image_N``
+  are rotated copies), so photos are grouped by content: dlib embeddings of the same person (cosine above
+  ``--same-person``) and the README's ``N.jpg`` / ``N-with-mask.jpg`` pairs are joined, and whole groups go to one side.
+- ``masks_real/``: real worn masks with given face boxes; split by image, with the README's near-duplicate photos
+  kept together. ``mask_weared_incorrect`` counts as no mask (nose and mouth not covered).
+
+Each source is split into train and test by group (seeded). Model choice and the decision threshold come from
+grouped 5-fold cross-validation on the training part only (threshold: best accuracy on real masks with recall of
+"no mask" at least ``--min-recall-no-mask``). The final head is fitted on all training crops. The test parts are
+never seen; their figures go in the report, and the training files' hashes go in the report JSON so that
+``kuzet eval masks`` on these folders scores only the held-out files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.faces.config import FaceDetectorConfig
+from models.faces.detector import build_face_detector
+from models.faces.embedder import build_embedder
+from models.faces.evaluate import list_images, read_image
+from models.faces.mask import FEATURE_DIM, FEATURE_VERSION, MASK_INPUT, crop_faces, mask_features
+from models.runtime import sha256_file
+from models.training.masks_fit import choose_model, export_onnx, fit_final, metrics, write_markdown
+
+logger = logging.getLogger(__name__)
+
+# masks_real/README.md, "Near-duplicates": image numbers that show the same photo or burst.
+NEAR_DUPLICATES = (
+    "146/219 157/411 248/68 287/478 293/466 327/699 369/491 435/554 438/67 451/61 485/87 636/801 653/775 "
+    "662/839/849 665/704"
+)
+REAL_LABELS = {"with_mask": 1, "without_mask": 0, "mask_weared_incorrect": 0}
+HASH_CHARS = 16
+
+
+@dataclass
+class CropSet:
+    """Face crops with their labels, groups and provenance."""
+
+    crops: list[NDArray[np.uint8]] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+
+
+class UnionFind:
+    """Disjoint sets over integer ids."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def load_synthetic(root: Path, same_person: float) -> tuple[CropSet, int]:
+    """Largest detected face of every ``masks/`` image, grouped by photo content; returns (crops, no-face count)."""
+    detector = build_face_detector(FaceDetectorConfig())
+    embedder = build_embedder()
+    out, vectors, names, no_face = CropSet(), [], [], 0
+    for label_name, label in (("with_mask", 1), ("without_mask", 0)):
+        for path in list_images(root / label_name):
+            image = read_image(path)
+            faces = detector.detect(image) if image is not None else None
+            if image is None or faces is None or len(faces) == 0:
+                no_face += 1
+                continue
+            main = faces[int(np.argmax(faces.area))]
+            out.crops.append(crop_faces(image, main.xyxy)[0])
+            out.labels.append(label)
+            out.files.append(f"{label_name}/{path.name}")
+            out.hashes.append(sha256_file(path)[:HASH_CHARS])
+            out.sizes.append(int((main.xyxy[0, 2:] - main.xyxy[0, :2]).min()))
+            vectors.append(embedder.embed(image, main)[0])
+            names.append(path.stem.replace("-with-mask", ""))
+        logger.info("masks/%s: %d faces so far, %d without a face", label_name, len(out.crops), no_face)
+    out.groups = group_by_content(np.stack(vectors), names, same_person)
+    return out, no_face
+
+
+def group_by_content(vectors: NDArray[np.float32], names: list[str], same_person: float) -> list[str]:
+    """Group ids joining same-person embeddings and same-stem ``N`` / ``N-with-mask`` files."""
+    sets = UnionFind(len(names))
+    rows, cols = np.nonzero(np.triu(vectors @ vectors.T, 1) > same_person)
+    for a, b in zip(rows.tolist(), cols.tolist(), strict=True):
+        sets.union(a, b)
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if re.fullmatch(r"\d+", name):
+            sets.union(i, first.setdefault(name, i))
+    return [f"masks:{sets.find(i)}" for i in range(len(names))]
+
+
+def real_groups() -> dict[str, str]:
+    """Image number -> group id for the README's near-duplicate sets."""
+    mapping: dict[str, str] = {}
+    for pair in NEAR_DUPLICATES.split():
+        numbers = pair.split("/")
+        for number in numbers:
+            mapping[number] = f"real:{numbers[0]}"
+    return mapping
+
+
+def load_real(root: Path, min_size: int) -> CropSet:
+    """Crops of the given ``masks_real`` boxes with a short side of at least ``min_size`` px."""
+    out, duplicates = CropSet(), real_groups()
+    rows = list(csv.DictReader((root / "labels.csv").open(newline="")))
+    by_image: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_image.setdefault(row["image"], []).append(row)
+    for name, boxes in sorted(by_image.items()):
+        image = read_image(root / "images" / name)
+        if image is None:
+            continue
+        xyxy = np.array([[float(r[k]) for k in ("x1", "y1", "x2", "y2")] for r in boxes], np.float32)
+        number = re.sub(r"\D", "", Path(name).stem)
+        digest = sha256_file(root / "images" / name)[:HASH_CHARS]
+        for row, crop in zip(boxes, crop_faces(image, xyxy), strict=True):
+            size = min(crop.shape[:2])
+            if size < min_size:
+                continue
+            out.crops.append(crop)
+            out.labels.append(REAL_LABELS[row["label"]])
+            out.groups.append(duplicates.get(number, f"real:{number}"))
+            out.files.append(name)
+            out.hashes.append(digest)
+            out.sizes.append(size)
+    return out
+
+
+def split_groups(groups: list[str], test_fraction: float, seed: int) -> NDArray[np.bool_]:
+    """Boolean test mask choosing whole groups (seeded)."""
+    unique = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    chosen = set(rng.permutation(unique)[: round(len(unique) * test_fraction)].tolist())
+    return np.array([g in chosen for g in groups], bool)
+
+
+def summarise(labels: NDArray[Any], test: NDArray[np.bool_]) -> dict[str, int]:
+    """Counts per split and class."""
+    return {
+        f"{side}_{name}": int(((labels == value) & (test == is_test)).sum())
+        for side, is_test in (("train", False), ("test", True))
+        for name, value in (("mask", 1), ("no_mask", 0))
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder holding masks/ and masks_real/")
+    parser.add_argument("--out", type=Path, default=Path("models/artifacts"), help="where the ONNX file goes")
+    parser.add_argument("--seed", type=int, default=20260, help="split and model seed")
+    parser.add_argument("--test-fraction", type=float, default=0.2, help="groups held out for the test figures")
+    parser.add_argument("--min-train-size", type=int, default=12, help="smallest masks_real face used (px)")
+    parser.add_argument("--eval-size", type=int, default=24, help="smallest masks_real face scored (px)")
+    parser.add_argument("--real-weight", type=float, default=2.0, help="sample weight of real masks vs pasted")
+    parser.add_argument("--same-photo", type=float, default=0.97, help="embedding cosine joining masks/ copies")
+    parser.add_argument("--min-recall-no-mask", type=float, default=0.85, help="threshold rule on CV")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train, evaluate on the held-out groups, export ONNX and write the report."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = parse_args(argv)
+    synthetic, no_face = load_synthetic(args.data / "masks", args.same_photo)
+    real = load_real(args.data / "masks_real", args.min_train_size)
+    logger.info(
+        "crops: %d from masks/ (%d without a face), %d from masks_real/", len(synthetic.crops), no_face, len(real.crops)
+    )
+    parts = {"masks": synthetic, "masks_real": real}
+    tests = {k: split_groups(v.groups, args.test_fraction, args.seed) for k, v in parts.items()}
+    x = {k: mask_features(v.crops) for k, v in parts.items()}
+    y = {k: np.array(v.labels) for k, v in parts.items()}
+    sizes = {k: np.array(v.sizes) for k, v in parts.items()}
+    train_x = np.concatenate([x[k][~tests[k]] for k in parts])
+    train_y = np.concatenate([y[k][~tests[k]] for k in parts])
+    train_groups = np.concatenate([np.array(parts[k].groups)[~tests[k]] for k in parts])
+    is_real = np.concatenate([np.full(int((~tests[k]).sum()), k == "masks_real") for k in parts])
+    scored = is_real & (np.concatenate([sizes[k][~tests[k]] for k in parts]) >= args.eval_size)
+    choice = choose_model(train_x, train_y, train_groups, is_real, scored, args)
+    model = fit_final(choice, train_x, train_y, is_real, args)
+    test_figures = {
+        "masks": metrics(
+            model.predict_proba(x["masks"][tests["masks"]])[:, 1], y["masks"][tests["masks"]], choice.threshold
+        ),
+        "masks_real": metrics(
+            model.predict_proba(x["masks_real"][tests["masks_real"] & (sizes["masks_real"] >= args.eval_size)])[:, 1],
+            y["masks_real"][tests["masks_real"] & (sizes["masks_real"] >= args.eval_size)],
+            choice.threshold,
+        ),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    onnx_path = args.out / "mask_classifier.onnx"
+    export_onnx(
+        model,
+        FEATURE_DIM,
+        onnx_path,
+        {"feature_version": FEATURE_VERSION, "threshold": f"{choice.threshold:.4f}", "input": MASK_INPUT},
+    )
+    train_hashes = sorted({h for k, v in parts.items() for h, t in zip(v.hashes, tests[k], strict=True) if not t})
+    test_hashes = sorted(
+        {h for k, v in parts.items() for h, t in zip(v.hashes, tests[k], strict=True) if t} - set(train_hashes)
+    )
+    report = {
+        "model": choice.name,
+        "feature_version": FEATURE_VERSION,
+        "threshold": choice.threshold,
+        "seed": args.seed,
+        "onnx_sha256": sha256_file(onnx_path),
+        "data": {k: {**summarise(y[k], tests[k]), "groups": len(set(v.groups))} for k, v in parts.items()},
+        "masks_no_face": no_face,
+        "cv": choice.cv,
+        "test": test_figures,
+        "train_sha256_prefixes": train_hashes,
+        "test_sha256_prefixes": test_hashes,
+        "args": {k: str(v) for k, v in vars(args).items() if k != "data"},
+    }
+    (args.out / "mask_classifier_report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    write_markdown(report, args.out / "mask_classifier_report.md")
+    logger.info("test figures: %s", json.dumps(test_figures))
+    logger.info("wrote %s (%s), labels %s", onnx_path, choice.name, Counter(train_y.tolist()))
+
+
+if __name__ == "__main__":
+    main()

