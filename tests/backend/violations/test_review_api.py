@@ -8,7 +8,9 @@ import sqlite3
 import pytest
 
 from backend.services.violations import VERIFIED
+from kuzet.contracts import ViolationEvent
 from tests.backend.violations.conftest import PASSWORD, Traffic, upload
+from tests.backend.violations.evidence import make_package
 
 
 def _rows(traffic: Traffic, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -41,15 +43,32 @@ def test_replayed_violation_event_is_stored_once(traffic: Traffic) -> None:
     assert len(traffic.client.get("/api/v1/violations", headers=traffic.auth("op-a")).json()) == 1
 
 
-def test_tampered_evidence_is_flagged_not_verified(traffic: Traffic) -> None:
-    from tests.backend.violations.evidence import make_package
+def _forge(event: ViolationEvent, other: ViolationEvent, how: str) -> ViolationEvent:
+    """``event`` with one thing taken from ``other`` (another package of the same camera)."""
+    if how == "manifest hash":
+        return event.model_copy(update={"evidence_sha256": other.evidence_sha256})
+    if how == "signature":
+        swap = {a.role: a for a in other.attachments}["signature"]
+        return event.model_copy(
+            update={"attachments": tuple(swap if a.role == "signature" else a for a in event.attachments)}
+        )
+    return event.model_copy(update={"attachments": tuple(a for a in event.attachments if a.role != "plate_crop")})
 
+
+@pytest.mark.parametrize(
+    ("how", "status"),
+    [
+        ("manifest hash", "the manifest attachment is not the package named by evidence_sha256"),
+        ("signature", "the manifest signature does not verify with the key in the manifest"),
+        ("dropped file", "listed files missing or changed: plate_crop.jpg"),
+    ],
+)
+def test_tampered_evidence_is_flagged_not_verified(traffic: Traffic, how: str, status: str) -> None:
     event, media = make_package(traffic.root, "cam-a")
-    other, _ = make_package(traffic.root, "cam-a")
-    forged = event.model_copy(update={"evidence_sha256": other.evidence_sha256})
-    upload(traffic.client, traffic.keys["cam-a"], forged, media)
+    other, other_media = make_package(traffic.root, "cam-a")
+    upload(traffic.client, traffic.keys["cam-a"], _forge(event, other, how), {**media, **other_media})
     one = traffic.client.get(f"/api/v1/violations/{event.event_id}", headers=traffic.auth("op-a")).json()
-    assert one["evidence_status"] == "the manifest attachment is not the package named by evidence_sha256"
+    assert one["evidence_status"] == status
 
 
 @pytest.mark.parametrize(
@@ -192,8 +211,6 @@ def test_a_violation_from_a_school_camera_is_not_queued(traffic: Traffic) -> Non
     admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
     body = {"camera_id": "door-9", "kind": "school", "site": "almaty-1"}
     key = traffic.client.post("/api/v1/devices", json=body, headers=admin).json()["api_key"]
-    from tests.backend.violations.evidence import make_package
-
     event, media = make_package(traffic.root, "door-9")
     assert upload(traffic.client, key, event, media)["accepted"] == [str(event.event_id)]
     assert _rows(traffic, "SELECT COUNT(*) FROM violations") == [(0,)]
