@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl, ValidationInfo, field_validator, model_validator
+from pydantic import Field, HttpUrl, SecretStr, ValidationInfo, field_validator, model_validator
 
 from edge.config import StrictModel, resolve_path
 
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "password", "placeholder", "token", "apikey"})
 
 
-def _not_placeholder(value: str, what: str) -> str:
-    if value.strip().lower() in PLACEHOLDERS or "change" in value.lower():
+def _not_placeholder(value: SecretStr, what: str) -> SecretStr:
+    plain = value.get_secret_value()
+    if plain.strip().lower() in PLACEHOLDERS or "change" in plain.lower():
         raise ValueError(f"{what} is a placeholder; set the real value")
     return value
 
@@ -31,7 +32,7 @@ class SmtpConfig(StrictModel):
     sender: str = Field(min_length=3, max_length=254, description="From address, e.g. kuzet@school.kz")
     starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS before sending")
     username: str | None = Field(default=None, max_length=254, description="Login user; None: no AUTH")
-    password: str | None = Field(default=None, max_length=500, description="Login password (with username)")
+    password: SecretStr | None = Field(default=None, max_length=500, description="Login password (with username)")
     timeout_s: float = Field(default=10.0, gt=0.0, le=120.0, description="Connect and command timeout")
 
 
@@ -39,7 +40,7 @@ class TelegramConfig(StrictModel):
     """Telegram Bot API (``POST {base_url}/bot{token}/sendMessage``)."""
 
     base_url: HttpUrl = Field(default=HttpUrl("https://api.telegram.org"), description="Bot API base URL")
-    token: str = Field(min_length=10, max_length=200, description="Bot token from @BotFather")
+    token: SecretStr = Field(min_length=10, max_length=200, description="Bot token from @BotFather")
     timeout_s: float = Field(default=10.0, gt=0.0, le=120.0, description="HTTP timeout per request")
 
     _token = field_validator("token")(lambda v: _not_placeholder(v, "telegram token"))
@@ -49,7 +50,7 @@ class SmsConfig(StrictModel):
     """An SMS gateway over HTTP: JSON ``{to, text, sender, client_ref}`` POSTed with an API key header."""
 
     url: HttpUrl = Field(description="Send endpoint of the gateway, e.g. https://sms.example.kz/api/v1/send")
-    api_key: str = Field(min_length=8, max_length=500, description="Gateway API key, sent as X-API-Key")
+    api_key: SecretStr = Field(min_length=8, max_length=500, description="Gateway API key, sent as X-API-Key")
     sender: str = Field(default="Kuzet", min_length=1, max_length=11, description="Alphanumeric sender id")
     timeout_s: float = Field(default=10.0, gt=0.0, le=120.0, description="HTTP timeout per request")
 
@@ -63,7 +64,7 @@ class PoliceWebhookConfig(StrictModel):
     signing: Literal["hmac-sha256", "ed25519"] = Field(
         default="hmac-sha256", description="Signature scheme of X-Kuzet-Signature"
     )
-    secret: str | None = Field(
+    secret: SecretStr | None = Field(
         default=None, min_length=32, max_length=500, description="Shared HMAC secret (signing: hmac-sha256)"
     )
     private_key: Path | None = Field(

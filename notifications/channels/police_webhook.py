@@ -101,7 +101,7 @@ def verify(
 
 def _signer(config: PoliceWebhookConfig) -> Callable[[str, bytes], str]:
     if config.signing == "hmac-sha256":
-        secret = config.secret or ""
+        secret = config.secret.get_secret_value() if config.secret else ""
         return lambda timestamp, body: hmac_signature(secret, timestamp, body)
     assert config.private_key is not None  # enforced by PoliceWebhookConfig
     key = load_pem_private_key(config.private_key.read_bytes(), password=None)

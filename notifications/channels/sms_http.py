@@ -35,7 +35,7 @@ class SmsHttpChannel:
             self.client,
             self.url,
             content=json.dumps(body, ensure_ascii=False).encode(),
-            headers={"Content-Type": "application/json", "X-API-Key": self.config.api_key},
+            headers={"Content-Type": "application/json", "X-API-Key": self.config.api_key.get_secret_value()},
             what="sms gateway",
         )
         try:

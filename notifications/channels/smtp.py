@@ -52,7 +52,9 @@ class SmtpChannel:
                 if self.config.starttls:
                     smtp.starttls(context=self.tls or ssl.create_default_context())
                 if self.config.username is not None:
-                    smtp.login(self.config.username, self.config.password or "")
+                    smtp.login(
+                        self.config.username, self.config.password.get_secret_value() if self.config.password else ""
+                    )
                 smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))

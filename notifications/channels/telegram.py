@@ -23,7 +23,7 @@ class TelegramChannel:
     name = "telegram"
 
     def __init__(self, config: TelegramConfig, client: httpx.Client | None = None) -> None:
-        self.url = f"{str(config.base_url).rstrip('/')}/bot{config.token}/sendMessage"
+        self.url = f"{str(config.base_url).rstrip('/')}/bot{config.token.get_secret_value()}/sendMessage"
         self.client = client or httpx.Client(timeout=config.timeout_s)
 
     def send(self, message: OutboxMessage) -> DeliveryReceipt:

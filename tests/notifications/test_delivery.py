@@ -138,6 +138,7 @@ def test_channel_down_for_a_while_then_delivered_exactly_once(db_path: Path, set
     state = _state(db_path, "pass:2:g1")
     assert (state.status, state.attempts) == ("pending", 1)
     assert state.last_error
+    assert TOKEN not in state.last_error and SMS_KEY not in state.last_error  # staff see reasons, not secrets
     assert worker.run_once() == 0  # not due before the back-off (2 s) has passed
     clock.now += 2.0
     assert worker.run_once() == 1  # attempt 2 fails too, next delay 4 s
