@@ -136,3 +136,27 @@ def test_file_that_disappears_as_a_stream_is_reported(tmp_path: Path) -> None:
     status = source.status()
     assert status.drops == 1 and status.reconnects == 0 and status.reconnect_attempts == 2
     assert status.state == "failed" and "cannot open" in (status.last_error or "")
+
+
+def test_agent_reports_camera_drops_in_spool_health(tmp_path: Path) -> None:
+    import json
+
+    from edge.school.agent import HEALTH_KEY, report_source_health
+    from edge.spool import Spool
+
+    spool = Spool(tmp_path / "spool.sqlite")
+    captures = [ScriptedCapture(True, 2), ScriptedCapture(True, 1)]
+    config = StreamConfig(uri="rtsp://door/1", backoff_initial_s=0.0, max_attempts=1, failed_reads_before_drop=1)
+    source = StreamSource(
+        config, opener=lambda uri: captures.pop(0) if captures else ScriptedCapture(False, 0), sleep=lambda s: None
+    )
+    reported = report_source_health(spool, source.status(), None)
+    states = []
+    for _ in source:
+        reported = report_source_health(spool, source.status(), reported)
+        states.append(json.loads(spool.get_state(HEALTH_KEY) or "{}"))
+    reported = report_source_health(spool, source.status(), reported)
+    final = json.loads(spool.get_state(HEALTH_KEY) or "{}")
+    assert [s["reconnects"] for s in states] == [0, 0, 1]
+    assert final["state"] == "failed" and final["drops"] == 2 and final["reconnects"] == 1
+    assert final["frames"] == 3 and final["last_error"]
