@@ -1,0 +1,53 @@
+"""The demo hook and `kuzet edge school --video` end to end with the real models (detector, embedder, mask)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+from click.testing import CliRunner
+
+from edge.spool import Spool
+from kuzet.commands.school import demo_school, edge_school
+
+
+@pytest.mark.slow
+def test_demo_school_enrols_and_spools_one_event_per_pass(samples: Path, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.sqlite")
+    lines = demo_school(samples, spool, tmp_path / "work")
+    assert lines[:3] == [
+        "enrolled alex_lacamoire: 1/1 photos accepted",
+        "enrolled biden: 1/1 photos accepted",
+        "enrolled obama: 2/2 photos accepted",
+    ]
+    events = [json.loads(e.payload) for e in spool.peek(100)]
+    assert f"275 frames -> {len(events)} entry events" in lines[3]
+    assert 9 <= len(events) <= 17 and len(lines) == 4 + len(events)
+    assert all(e["mask"] in ("mask", "no_mask") and 0.0 <= e["mask_score"] <= 1.0 for e in events)
+    assert all(e["temperature_c"] is None or abs(e["temperature_c"] - 36.6) <= 0.3 for e in events)
+    assert (tmp_path / "work" / "gallery.npz").is_file()
+
+
+def test_edge_school_command_runs_a_video_into_the_spool(samples: Path, tmp_path: Path) -> None:
+    clip = tmp_path / "clip.avi"
+    capture = cv2.VideoCapture(str(samples / "school" / "short_hamilton_clip.mp4"))
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 360))
+    for _ in range(20):  # shot 1: two people
+        ok, frame = capture.read()
+        assert ok
+        writer.write(frame)
+    writer.release()
+    config = tmp_path / "device.yaml"
+    config.write_text(
+        (samples / "school" / "device.yaml")
+        .read_text()
+        .replace("thermal_replay.npz", str(samples / "school" / "thermal_replay.npz"))
+        .replace("frame_stride: 2", "frame_stride: 1")
+    )
+    result = CliRunner().invoke(edge_school, ["--config", str(config), "--video", str(clip)])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert len(events) == 2 and {e["identity"] for e in events} == {"unknown"}
+    assert Spool(tmp_path / "var" / "school-spool.sqlite").depth() == 2
