@@ -132,6 +132,22 @@ def log_out(operator: OperatorDep, db: DbDep, response: Response) -> Response:
     return response
 
 
+class CameraName(BaseModel):
+    """A traffic camera."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: str = Field(min_length=1, max_length=64, description="Camera whose evidence key to forget")
+
+
+@router.post("/api/v1/violations/evidence-keys/reset")
+def reset_evidence_key(body: CameraName, db: DbDep, _: AdminDep) -> dict[str, bool]:
+    """Forget a camera's pinned evidence key after the camera was replaced (platform admin token only)."""
+    with transaction(db) as conn:
+        removed = vio.reset_evidence_key(conn, body.camera_id)
+    return {"removed": removed}
+
+
 @router.get("/api/v1/violations")
 def list_queue(
     operator: OperatorDep,

@@ -3,7 +3,8 @@
 ``ViolationEventHandler`` runs inside the ingest transaction for new events only, so a replayed event is stored
 once. Each violation keeps its evidence files (frames, annotated frame, plate crop, track, scene, the signed
 manifest and its signature) by role, and the result of re-checking the package on arrival (the manifest hash is
-the event's ``evidence_sha256``, the Ed25519 signature matches the manifest's key, every listed file arrived).
+the event's ``evidence_sha256``, the Ed25519 signature matches the manifest's key, every listed file arrived, and
+the key is the one pinned for the camera by its first verified package).
 
 States: ``queued`` -> ``confirmed`` (one police outbox row, written in the same transaction) or ``rejected``
 (with a reason). A plate correction keeps the original read. Every operator action is in ``violation_audit``.
@@ -90,32 +91,56 @@ def _media(media_dir: Path, sha256: str) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
-def check_evidence(event: ViolationEvent, media_dir: Path) -> str:
-    """Re-check the event's evidence package from the uploaded files; ``verified`` or the first problem."""
+def check_evidence(event: ViolationEvent, media_dir: Path, pinned_key: str | None) -> tuple[str, str | None]:
+    """Re-check the event's evidence package from the uploaded files.
+
+    Args:
+        event: the ingested violation.
+        media_dir: where the uploaded attachments are.
+        pinned_key: hex Ed25519 public key pinned for the camera, or None when none is pinned yet.
+
+    Returns:
+        ``(status, public_key)``: ``verified`` or the first problem, and the manifest's key when the signature
+        verified with it (else None).
+    """
     by_role = {a.role: a.sha256 for a in event.attachments}
     if event.evidence_sha256 is None:
-        return "no evidence package referenced"
+        return "no evidence package referenced", None
     if by_role.get("manifest") != event.evidence_sha256:
-        return "the manifest attachment is not the package named by evidence_sha256"
+        return "the manifest attachment is not the package named by evidence_sha256", None
     manifest_bytes = _media(media_dir, event.evidence_sha256)
     signature = _media(media_dir, by_role.get("signature", ""))
     if manifest_bytes is None or signature is None:
-        return "the manifest or its signature was not uploaded"
+        return "the manifest or its signature was not uploaded", None
     try:
         manifest = json.loads(manifest_bytes)
-        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(str(manifest["public_key"])))
-        key.verify(bytes.fromhex(signature.decode().strip()), manifest_bytes)
+        public = str(manifest["public_key"]).lower()
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public)).verify(
+            bytes.fromhex(signature.decode().strip()), manifest_bytes
+        )
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        return f"the manifest or signature is malformed ({type(exc).__name__})"
+        return f"the manifest or signature is malformed ({type(exc).__name__})", None
     except InvalidSignature:
-        return "the manifest signature does not verify with the key in the manifest"
+        return "the manifest signature does not verify with the key in the manifest", None
     uploaded = set(by_role.values())
     missing = [f["name"] for f in manifest.get("files", []) if f.get("sha256") not in uploaded]
     if missing:
-        return f"listed files missing or changed: {', '.join(missing[:5])}"
+        return f"listed files missing or changed: {', '.join(missing[:5])}", public
     if manifest.get("camera_id") != event.camera_id:
-        return f"the package is from camera {manifest.get('camera_id')!r}, not {event.camera_id!r}"
-    return VERIFIED
+        return f"the package is from camera {manifest.get('camera_id')!r}, not {event.camera_id!r}", public
+    if pinned_key is not None and public != pinned_key:
+        return f"signed with key {public[:16]}..., not the camera's pinned key {pinned_key[:16]}...", public
+    return VERIFIED, public
+
+
+def _pinned_key(conn: sqlite3.Connection, camera_id: str) -> str | None:
+    row = conn.execute("SELECT public_key FROM evidence_keys WHERE camera_id = ?", (camera_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def reset_evidence_key(conn: sqlite3.Connection, camera_id: str) -> bool:
+    """Forget a camera's pinned evidence key (a replaced camera); its next verified package pins the new one."""
+    return conn.execute("DELETE FROM evidence_keys WHERE camera_id = ?", (camera_id,)).rowcount == 1
 
 
 class ViolationEventHandler:
@@ -138,10 +163,17 @@ class ViolationEventHandler:
             if kind != "traffic":
                 logger.warning("violation %s from %s camera %s not queued", event.event_id, kind, event.camera_id)
                 continue
-            status = check_evidence(event, self.media_dir)
+            vid = str(event.event_id)
+            pinned = _pinned_key(conn, event.camera_id)
+            status, public = check_evidence(event, self.media_dir, pinned)
             if status != VERIFIED:
                 logger.warning("violation %s: evidence %s", event.event_id, status)
-            vid = str(event.event_id)
+            elif pinned is None and public is not None:
+                conn.execute(
+                    "INSERT INTO evidence_keys(camera_id, public_key, pinned_at, first_violation_id) VALUES (?,?,?,?)",
+                    (event.camera_id, public, now, vid),
+                )
+                logger.info("camera %s: evidence key %s... pinned", event.camera_id, public[:16])
             conn.execute(
                 f"INSERT OR IGNORE INTO violations({_COLUMNS}) VALUES ({','.join('?' * 22)})",
                 (

@@ -242,3 +242,21 @@ def test_a_disabled_operator_is_logged_out_and_cannot_log_in(traffic: Traffic) -
     again = traffic.client.post("/api/v1/operators/login", json={"username": "op-a", "password": PASSWORD})
     assert again.status_code == 401
     assert traffic.client.get("/api/v1/violations", headers=traffic.auth("op-b")).status_code == 200
+
+
+def test_a_package_signed_with_another_key_is_flagged_until_the_admin_re_pins(traffic: Traffic) -> None:
+    first, _, _ = traffic.post("cam-a")
+    (traffic.root / "keys" / "cam-a.ed25519").rename(traffic.root / "keys" / "old.ed25519")
+    (traffic.root / "keys" / "cam-a.ed25519.pub").unlink()
+    swapped, _, _ = traffic.post("cam-a")  # the edge generated a new key: the package verifies, the key is wrong
+    auth = traffic.auth("op-a")
+    status = traffic.client.get(f"/api/v1/violations/{swapped}", headers=auth).json()["evidence_status"]
+    assert status.startswith("signed with key ") and "not the camera's pinned key" in status
+    assert traffic.client.get(f"/api/v1/violations/{first}", headers=auth).json()["evidence_status"] == VERIFIED
+    admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
+    reset = traffic.client.post("/api/v1/violations/evidence-keys/reset", json={"camera_id": "cam-a"}, headers=auth)
+    assert reset.status_code == 401
+    reset = traffic.client.post("/api/v1/violations/evidence-keys/reset", json={"camera_id": "cam-a"}, headers=admin)
+    assert reset.json() == {"removed": True}
+    later, _, _ = traffic.post("cam-a")
+    assert traffic.client.get(f"/api/v1/violations/{later}", headers=auth).json()["evidence_status"] == VERIFIED
