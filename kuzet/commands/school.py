@@ -56,10 +56,14 @@ def enroll(pupil_id: str, name: str, gallery_path: Path, photos: tuple[Path, ...
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path), help="Device YAML file")
 @click.option("--video", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Replay a video file")
 @click.option("--thermal", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Radiometric replay")
-def edge_school(config_path: Path, video: Path | None, thermal: Path | None) -> None:
+@click.option("--offline", is_flag=True, help="Do not pull gallery changes from the backend before starting")
+def edge_school(config_path: Path, video: Path | None, thermal: Path | None, offline: bool) -> None:
     """Run the school door pipeline: camera (or --video) -> one entry event per pass -> the spool."""
-    from edge.school.agent import load_pipeline, run_agent
+    from edge.school.agent import build_models, run_agent
     from edge.school.config import SchoolDeviceConfig
+    from edge.school.gallery import Gallery
+    from edge.school.pipeline import SchoolPipeline
+    from edge.school.sync import GalleryClient, sync_gallery
     from edge.spool import Spool
     from hardware.camera import FrameSource, StreamConfig, StreamSource, VideoFileSource
     from hardware.thermal import ReplayThermalSensor
@@ -80,7 +84,13 @@ def edge_school(config_path: Path, video: Path | None, thermal: Path | None) -> 
         if video is not None:
             sensor = ReplayThermalSensor(replay, sensor.tolerance_s, _offset_to(replay, source))
     spool = Spool(device.spool.path, device.spool.max_events)
-    stats = run_agent(load_pipeline(device), source, spool, device.camera_id, sensor)
+    gallery = Gallery.load_or_empty(school.gallery_path)
+    if not offline:
+        synced = sync_gallery(gallery, school.school_id, GalleryClient(device.uplink), school.gallery_path)
+        note = f"; backend unreachable, using the local copy: {synced.error}" if synced.error else ""
+        progress(f"gallery v{synced.to_version} ({len(gallery)} templates){note}")
+    pipeline = SchoolPipeline(school, build_models(school), gallery)
+    stats = run_agent(pipeline, source, spool, device.camera_id, sensor)
     progress(f"{stats.frames} frames, {len(stats.events)} events, source {stats.source}")
     for event in stats.events:
         click.echo(event.model_dump_json())

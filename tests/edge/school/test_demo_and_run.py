@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -46,8 +47,26 @@ def test_edge_school_command_runs_a_video_into_the_spool(samples: Path, tmp_path
         .replace("thermal_replay.npz", str(samples / "school" / "thermal_replay.npz"))
         .replace("frame_stride: 2", "frame_stride: 1")
     )
-    result = CliRunner().invoke(edge_school, ["--config", str(config), "--video", str(clip)])
+    result = CliRunner().invoke(edge_school, ["--config", str(config), "--video", str(clip), "--offline"])
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert len(events) == 2 and {e["identity"] for e in events} == {"unknown"}
     assert Spool(tmp_path / "var" / "school-spool.sqlite").depth() == 2
+
+
+def test_edge_school_without_backend_keeps_identifying_from_the_local_gallery(samples: Path, tmp_path: Path) -> None:
+    from edge.school.gallery import Gallery, l2_normalise
+
+    gallery = Gallery.empty()
+    gallery.add("P-1", l2_normalise(np.random.default_rng(0).normal(size=(1, 128))))
+    gallery.save(tmp_path / "var" / "gallery.npz")
+    clip = tmp_path / "empty.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    config = tmp_path / "device.yaml"
+    yaml = (samples / "school" / "device.yaml").read_text()
+    config.write_text(yaml.replace("http://127.0.0.1:8000", "http://127.0.0.1:9").split("  thermal:")[0])
+    result = CliRunner().invoke(edge_school, ["--config", str(config), "--video", str(clip)])
+    assert result.exit_code == 0, result.output
+    assert "gallery v1 (1 templates); backend unreachable, using the local copy" in result.output
