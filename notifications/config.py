@@ -19,7 +19,8 @@ PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "password", "pl
 
 def _not_placeholder(value: SecretStr, what: str) -> SecretStr:
     plain = value.get_secret_value()
-    if plain.strip().lower() in PLACEHOLDERS or "change" in plain.lower():
+    stripped = plain.strip()
+    if stripped.lower() in PLACEHOLDERS or "change" in plain.lower() or stripped[:1] + stripped[-1:] == "<>":
         raise ValueError(f"{what} is a placeholder; set the real value")
     return value
 
@@ -34,6 +35,8 @@ class SmtpConfig(StrictModel):
     username: str | None = Field(default=None, max_length=254, description="Login user; None: no AUTH")
     password: SecretStr | None = Field(default=None, max_length=500, description="Login password (with username)")
     timeout_s: float = Field(default=10.0, gt=0.0, le=120.0, description="Connect and command timeout")
+
+    _password = field_validator("password")(lambda v: None if v is None else _not_placeholder(v, "smtp password"))
 
 
 class TelegramConfig(StrictModel):

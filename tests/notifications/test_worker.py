@@ -82,3 +82,20 @@ def test_rows_of_unconfigured_channels_are_left_alone(db_path: Path) -> None:
 def test_settings_refuse_bad_values(raw: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         NotificationSettings.model_validate(raw)
+
+
+def test_documented_example_section_is_valid_once_filled_in() -> None:
+    import re
+    import textwrap
+
+    import yaml
+
+    import notifications
+    from notifications.channels import build_channels
+
+    example = textwrap.dedent((notifications.__doc__ or "").split("::", 1)[1])
+    with pytest.raises(ValueError, match="placeholder"):
+        NotificationSettings.model_validate(yaml.safe_load(example)["notifications"])
+    filled = re.sub(r"<[^>]+>", "f3a9c1d27b4e8f6a0c5d9e2b7a4f1c8d", example)
+    settings = NotificationSettings.model_validate(yaml.safe_load(filled)["notifications"])
+    assert sorted(build_channels(settings)) == ["email", "police_webhook", "sms", "telegram"]
