@@ -38,6 +38,7 @@ class PupilDay:
     first_in: str | None
     last_out: str | None
     late: bool
+    minutes_late: int
     feverish: bool
     max_temperature_c: float | None
     passes: int
@@ -78,17 +79,19 @@ def derive(
         if direction == "left":
             last_out = captured
     temps = [r[3] for r in rows if r[3] is not None]
-    late = False
+    late, minutes_late = False, 0
     if first_in is not None and start_time is not None:
         arrived = local(first_in, zone)
         hour, minute = (int(x) for x in start_time.split(":"))
         deadline = arrived.replace(hour=hour, minute=minute, second=0, microsecond=0)
         late = arrived > deadline + timedelta(minutes=settings.late_grace_minutes)
+        minutes_late = max(int((arrived - deadline).total_seconds() // 60), 0)
     return PupilDay(
         state=state,
         first_in=first_in,
         last_out=last_out,
         late=late,
+        minutes_late=minutes_late if late else 0,
         feverish=any(t > settings.fever_threshold_c for t in temps),
         max_temperature_c=max(temps) if temps else None,
         passes=len(new_ids),
@@ -187,7 +190,7 @@ class AttendanceHandler:
             result = recompute(conn, pupil_id, day, self.settings)
             for event in mine:
                 if self._first_notice_of_pass(conn, result, str(event.event_id)):
-                    self._tell_guardians(conn, event, pupil_id)
+                    self._tell_guardians(conn, event, pupil_id, result)
                 if event.temperature_c is not None and event.temperature_c > self.settings.fever_threshold_c:
                     self._tell_staff(conn, event, "fever_alert", pupil_id)
 
@@ -210,10 +213,14 @@ class AttendanceHandler:
         )
         self._tell_staff(conn, event, "unknown_face", None)
 
-    def _tell_guardians(self, conn: sqlite3.Connection, event: EntryEvent, pupil_id: str) -> None:
+    def _tell_guardians(self, conn: sqlite3.Connection, event: EntryEvent, pupil_id: str, day: PupilDay) -> None:
+        """One message per guardian; the first entry of a late day says how late."""
         if event.direction not in ("entered", "left"):
             return
         kind = "pupil_entered" if event.direction == "entered" else "pupil_left"
+        extra = {}
+        if kind == "pupil_entered" and day.late and day.first_in == event.captured_at.isoformat():
+            kind, extra = "pupil_late", {"minutes_late": str(day.minutes_late)}
         rows = conn.execute(
             "SELECT g.guardian_id, g.language, g.channel, g.address, p.name, p.school_id FROM guardian_pupils gp"
             " JOIN guardians g ON g.guardian_id = gp.guardian_id JOIN pupils p ON p.pupil_id = gp.pupil_id"
@@ -224,7 +231,7 @@ class AttendanceHandler:
             message = messages.Message(
                 f"pass:{event.event_id}:{guardian_id}", school_id, kind, channel, address, language
             )
-            messages.enqueue(conn, message, self.settings.timezone, event.captured_at, pupil=name)
+            messages.enqueue(conn, message, self.settings.timezone, event.captured_at, pupil=name, **extra)
 
     def _tell_staff(self, conn: sqlite3.Connection, event: EntryEvent, kind: str, pupil_id: str | None) -> None:
         site = conn.execute("SELECT site FROM devices WHERE camera_id = ?", (event.camera_id,)).fetchone()[0]
