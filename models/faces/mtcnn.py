@@ -115,13 +115,13 @@ class MtcnnDetector:
         keep = nms(boxes, score, 0.7)
         return np.fix(square(regress(boxes[keep], reg[keep])))
 
-    def detect(self, image_bgr: NDArray[np.uint8]) -> Detections:
-        """Detect faces; see ``FaceDetector.detect``."""
-        image = as_bgr(image_bgr)
-        h, w = image.shape[:2]
-        if image.size == 0 or min(h, w) < _CELL:
+    def _cascade(self, rgb: NDArray[np.uint8], scale: float) -> Detections:
+        """Run the three stages on ``rgb`` resized by ``scale``; boxes and landmarks come back in ``rgb`` pixels."""
+        h, w = rgb.shape[:2]
+        if scale != 1.0:
+            rgb = np.asarray(cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale)))), np.uint8)
+        if min(rgb.shape[:2]) < _CELL:
             return empty_faces()
-        rgb = np.ascontiguousarray(image[..., ::-1])
         boxes = self._stage2(rgb, self._stage1(rgb))
         if len(boxes) == 0:
             return empty_faces()
@@ -133,7 +133,21 @@ class MtcnnDetector:
         wh = boxes[:, 2:] - boxes[:, :2] + 1
         xs = points[:, :5] * wh[:, :1] + boxes[:, :1] - 1
         ys = points[:, 5:] * wh[:, 1:] + boxes[:, 1:2] - 1
-        return finish_faces(regress(boxes, reg), score, np.stack([xs, ys], axis=-1), w, h, self.config)
+        landmarks = np.stack([xs, ys], axis=-1) / scale
+        return finish_faces(regress(boxes, reg) / scale, score, landmarks, w, h, self.config)
+
+    def detect(self, image_bgr: NDArray[np.uint8]) -> Detections:
+        """Detect faces; see ``FaceDetector.detect``. Large images shrink to ``input_max_side``; small images
+        with no face found are retried once upscaled."""
+        image = as_bgr(image_bgr)
+        if image.size == 0:
+            return empty_faces()
+        rgb = np.ascontiguousarray(image[..., ::-1])
+        longest = max(rgb.shape[:2])
+        faces = self._cascade(rgb, min(1.0, self.config.input_max_side / longest))
+        if len(faces) == 0 and longest < self.config.upscale_below:
+            faces = self._cascade(rgb, self.config.upscale_factor)
+        return faces
 
 
 def build_mtcnn(config: FaceDetectorConfig, runner_config: RunnerConfig | None = None) -> FaceDetector:
