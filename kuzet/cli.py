@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from kuzet.commands import edge_group, eval_group, faces, plates, platform, school, traffic, violations
+from kuzet.commands import edge_group, eval_group, faces, notify, plates, platform, school, traffic, violations
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,6 +19,6 @@ def main(verbose: int) -> None:
 
 main.add_command(eval_group)
 main.add_command(edge_group)
-for module in (platform, faces, school, traffic, plates, violations):
+for module in (platform, faces, school, traffic, plates, violations, notify):
     for command in module.COMMANDS:
         main.add_command(command)
