@@ -151,7 +151,12 @@ def demo_school(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
     lines.append(f"school door: {stats.frames} frames -> {len(stats.events)} entry events (one per pass) in the spool")
     for event in stats.events:
         who = gallery.names.get(event.pupil_id or "", "unknown")
-        temp = "no reading" if event.temperature_c is None else f"{event.temperature_c:.1f} C"
+        fever = config.thermal is not None and (event.temperature_c or 0.0) >= config.thermal.fever_c
+        temp = (
+            "no reading"
+            if event.temperature_c is None
+            else f"{event.temperature_c:.1f} C" + (" FEVER" if fever else "")
+        )
         score = "" if event.match_score is None else f" (cos {event.match_score:.3f})"
         lines.append(
             f"  {event.captured_at:%H:%M:%S.%f}"[:-3] + f" track {event.track_id}: {who}{score}, {event.direction}, "

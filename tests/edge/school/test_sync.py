@@ -27,6 +27,7 @@ class FakeBackend:
         self.history = {1: ([_template("a", "A", 1), _template("b", "B", 2)], []), 2: ([_template("c", "C", 3)], ["a"])}
         self.oldest = 0
         self.down = False
+        self.stale_start: int | None = None
         self.requests: list[tuple[str, str | None]] = []
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -36,6 +37,8 @@ class FakeBackend:
         since = int(request.url.params["since"])
         latest = max(self.history)
         start = since if since >= self.oldest else 0
+        if self.stale_start is not None and since != 0:
+            start = self.stale_start  # a buggy or restored backend answering from another version
         added: dict[str, GalleryTemplate] = {}
         removed: list[str] = []
         for version in range(start + 1, latest + 1):
@@ -85,3 +88,18 @@ def test_history_gone_falls_back_to_full_resync(tmp_path: Path) -> None:
     gallery.apply(GalleryDelta(school_id="s1", from_version=0, to_version=1, added=(_template("a", "A", 1),)))
     result = sync_gallery(gallery, "s1", client, tmp_path / "g.npz")
     assert result.to_version == 2 and sorted(gallery.template_ids.tolist()) == ["b", "c"]
+
+
+def test_delta_from_another_version_triggers_full_resync(tmp_path: Path) -> None:
+    backend = FakeBackend()
+    client = GalleryClient(
+        CONFIG, httpx.Client(base_url="http://backend.test", transport=httpx.MockTransport(backend.handler))
+    )
+    gallery = Gallery.empty()
+    sync_gallery(gallery, "s1", client, tmp_path / "g.npz")
+    backend.history[3] = ([_template("d", "D", 4)], [])
+    backend.stale_start = 1
+    result = sync_gallery(gallery, "s1", client, tmp_path / "g.npz")
+    assert result.error is None and result.to_version == 3
+    assert sorted(gallery.template_ids.tolist()) == ["b", "c", "d"]
+    assert [int(r[0] == "/api/v1/schools/s1/gallery") for r in backend.requests] == [1, 1, 1]
