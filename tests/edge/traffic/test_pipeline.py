@@ -128,3 +128,24 @@ def test_demo_hook_on_the_first_two_seconds(samples: Path, tmp_path: Path, monke
     assert "48 frames (24 with the detector)" in lines[0] and "vehicles: 1 across count-main" in lines[0]
     assert lines[1].count("km/h") == 1 and spool.depth() > 0
     spool.close()
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"tracker": {"min_hits": 0}}, "traffic.tracker.min_hits"),
+        ({"speed": {"cap_kmh": 1000}}, "traffic.speed.cap_kmh"),
+        ({"detector": {"input_size": 650}}, "traffic.detector.input_size"),
+        ({"frame_plan": {"mode": "sometimes"}}, "traffic.frame_plan.mode"),
+        ({"colour": "red"}, "traffic.colour"),
+    ],
+)
+def test_invalid_traffic_config_exits_2_naming_the_field(
+    samples: Path, tmp_path: Path, patch: dict[str, object], field: str
+) -> None:
+    raw = yaml.safe_load((samples / "traffic" / "ozlu.yaml").read_text())
+    raw["traffic"].update(patch)
+    (tmp_path / "cam.yaml").write_text(yaml.safe_dump(raw))
+    for args in (["edge", "traffic"], ["calibrate"]):
+        result = CliRunner().invoke(main, [*args, "--config", str(tmp_path / "cam.yaml")])
+        assert result.exit_code == 2 and field in result.output, result.output
