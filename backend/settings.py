@@ -36,6 +36,12 @@ class SchoolSettings(BaseModel):
         le=3600.0,
         description="Same-direction passes of a pupil closer than this are one pass (lingering in the doorway)",
     )
+    unknown_alert_debounce_s: float = Field(
+        default=60.0,
+        ge=0.0,
+        le=3600.0,
+        description="Unknown faces at one door closer than this are one staff alert (the dashboard lists each)",
+    )
     session_hours: float = Field(default=12.0, gt=0.0, le=720.0, description="Lifetime of a login session")
     purge_interval_s: float = Field(
         default=3600.0, ge=0.0, le=86_400.0, description="Seconds between in-process retention purges (0 = off)"

@@ -211,7 +211,13 @@ class AttendanceHandler:
             " VALUES (?, ?, ?, ?, ?, ?)",
             (str(event.event_id), site, day, event.captured_at.isoformat(), event.camera_id, snapshot),
         )
-        self._tell_staff(conn, event, "unknown_face", None)
+        since = (event.captured_at - timedelta(seconds=self.settings.unknown_alert_debounce_s)).isoformat()
+        recent = conn.execute(
+            "SELECT 1 FROM unknown_faces WHERE camera_id = ? AND captured_at >= ? AND captured_at < ? LIMIT 1",
+            (event.camera_id, since, event.captured_at.isoformat()),
+        ).fetchone()
+        if recent is None:  # a group of strangers (or one lingering) at a door is one alert
+            self._tell_staff(conn, event, "unknown_face", None)
 
     def _tell_guardians(self, conn: sqlite3.Connection, event: EntryEvent, pupil_id: str, day: PupilDay) -> None:
         """One message per guardian; the first entry of a late day says how late."""

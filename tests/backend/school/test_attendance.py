@@ -164,3 +164,15 @@ def test_late_first_entry_tells_how_late_and_later_passes_do_not(world: World) -
     kinds = world.rows("SELECT kind, body FROM outbox WHERE recipient = '100200' ORDER BY id")
     assert [k for k, _ in kinds] == ["pupil_late", "pupil_left", "pupil_entered"]
     assert "7" in str(kinds[0][1]) and "08:07" in str(kinds[0][1]) and "Timur" in str(kinds[0][1])
+
+
+def test_a_group_of_unknown_faces_is_one_staff_alert_but_all_are_listed(world: World) -> None:
+    strangers = [
+        entry("door-1", i, identity="unknown", pupil_id=None, captured_at=T0 + timedelta(seconds=s))
+        for i, s in enumerate([0, 5, 20, 50, 400])
+    ]
+    world.post_events(strangers)
+    alerts = world.rows("SELECT dedupe_key FROM outbox WHERE kind = 'unknown_face' AND recipient = 'staff_a@s.kz'")
+    assert len(alerts) == 2  # the group within a minute, then the one 400 s later
+    data = world.client.get("/api/v1/schools/school-1/attendance?day=2026-09-01", headers=world.auth("staff_a")).json()
+    assert len(data["unknown"]) == 5
