@@ -13,7 +13,10 @@ from kuzet.commands.common import fail, load_or_exit, progress
 
 if TYPE_CHECKING:
     from edge.school.config import SchoolConfig
+    from edge.school.gallery import Gallery
+    from edge.school.pipeline import FaceModels
     from edge.spool import Spool
+    from kuzet.contracts import EntryEvent
 
 DEMO_START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 DEMO_CAMERA = "demo-door-1"
@@ -124,9 +127,9 @@ def demo_config(samples_dir: Path, work_dir: Path) -> SchoolConfig:
 
 
 def demo_school(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
-    """Enrol the sample people, run the bundled clip (with its thermal replay) into ``spool``; summary lines."""
+    """Enrol the sample people, run the bundled clip (with its thermal replay) and two probe photos held in front
+    of the door camera into ``spool``; returns readable summary lines."""
     from edge.school.agent import build_models, run_agent
-    from edge.school.enrol import enrol_photos
     from edge.school.gallery import Gallery
     from edge.school.pipeline import SchoolPipeline
     from hardware.camera import VideoFileSource
@@ -136,33 +139,65 @@ def demo_school(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
     config = demo_config(samples_dir, work_dir)
     models = build_models(config)
     gallery = Gallery.empty(models.embedder.dim)
-    lines = []
-    for person in sorted(p for p in (school_dir / "people").iterdir() if p.is_dir()):
-        photos = sorted(person.glob("*.jpg"))
-        verdicts = enrol_photos(
-            gallery, person.name, person.name.replace("_", " ").title(), photos, models.detector, models.embedder
-        )
-        lines.append(f"enrolled {person.name}: {sum(v.accepted for v in verdicts)}/{len(verdicts)} photos accepted")
+    lines = _demo_enrol(school_dir / "people", gallery, models)
     gallery.save(config.gallery_path)
     assert config.thermal is not None and config.thermal.replay_path is not None
     sensor = ReplayThermalSensor(config.thermal.replay_path, config.thermal.tolerance_s)
     source = VideoFileSource(school_dir / "short_hamilton_clip.mp4", start=DEMO_START)
     stats = run_agent(SchoolPipeline(config, models, gallery), source, spool, DEMO_CAMERA, sensor)
-    lines.append(f"school door: {stats.frames} frames -> {len(stats.events)} entry events (one per pass) in the spool")
-    for event in stats.events:
-        who = gallery.names.get(event.pupil_id or "", "unknown")
-        fever = config.thermal is not None and (event.temperature_c or 0.0) >= config.thermal.fever_c
-        temp = (
-            "no reading"
-            if event.temperature_c is None
-            else f"{event.temperature_c:.1f} C" + (" FEVER" if fever else "")
-        )
-        score = "" if event.match_score is None else f" (cos {event.match_score:.3f})"
-        lines.append(
-            f"  {event.captured_at:%H:%M:%S.%f}"[:-3] + f" track {event.track_id}: {who}{score}, {event.direction}, "
-            f"mask {event.mask}, {temp}, {event.frames_used} frames"
-        )
+    lines.append(
+        f"school door, Hamilton clip: {stats.frames} frames -> {len(stats.events)} entry events (one per pass)"
+    )
+    lines += [_describe(event, gallery, config) for event in stats.events]
+    for probe in sorted((school_dir / "probes").glob("*.jpg")):
+        events = _demo_still(probe, config, models, gallery, spool)
+        lines.append(f"school door, {probe.name} held up for 12 frames -> {len(events)} entry events")
+        lines += [_describe(event, gallery, config) for event in events]
     return lines
+
+
+def _demo_enrol(people: Path, gallery: Gallery, models: FaceModels) -> list[str]:
+    from edge.school.enrol import enrol_photos
+
+    lines = []
+    for person in sorted(p for p in people.iterdir() if p.is_dir()):
+        photos = sorted(person.glob("*.jpg"))
+        name = person.name.replace("_", " ").title()
+        verdicts = enrol_photos(gallery, person.name, name, photos, models.detector, models.embedder)
+        lines.append(f"enrolled {person.name}: {sum(v.accepted for v in verdicts)}/{len(verdicts)} photos accepted")
+    return lines
+
+
+def _demo_still(
+    photo: Path, config: SchoolConfig, models: FaceModels, gallery: Gallery, spool: Spool
+) -> list[EntryEvent]:
+    """A still photo shown to the camera for 12 frames (a pupil standing at the door), through the pipeline."""
+    from datetime import timedelta
+
+    import cv2
+    import numpy as np
+
+    from edge.school.pipeline import SchoolPipeline, publish
+    from hardware.camera import Frame
+    from kuzet.contracts import ClockSource
+
+    image = np.asarray(cv2.imread(str(photo), cv2.IMREAD_COLOR), np.uint8)
+    pipeline = SchoolPipeline(config, models, gallery)
+    start = DEMO_START + timedelta(minutes=1)
+    frames = [Frame(image, i, start + timedelta(seconds=i / 15), ClockSource.FILE) for i in range(12)]
+    results = [r for f in frames for r in pipeline.process(f)] + pipeline.flush()
+    return publish(results, spool, DEMO_CAMERA, config.school_id)
+
+
+def _describe(event: EntryEvent, gallery: Gallery, config: SchoolConfig) -> str:
+    who = gallery.names.get(event.pupil_id or "", "unknown")
+    fever = config.thermal is not None and (event.temperature_c or 0.0) >= config.thermal.fever_c
+    temp = "no reading" if event.temperature_c is None else f"{event.temperature_c:.1f} C" + (" FEVER" if fever else "")
+    score = "" if event.match_score is None else f" (cos {event.match_score:.3f})"
+    return (
+        f"  {event.captured_at:%H:%M:%S.%f}"[:-3] + f" track {event.track_id}: {who}{score}, {event.direction}, "
+        f"mask {event.mask}, {temp}, {event.frames_used} frames"
+    )
 
 
 COMMANDS: list[click.Command] = [enroll]

@@ -24,10 +24,15 @@ def test_demo_school_enrols_and_spools_one_event_per_pass(samples: Path, tmp_pat
         "enrolled obama: 2/2 photos accepted",
     ]
     events = [json.loads(e.payload) for e in spool.peek(100)]
-    assert f"275 frames -> {len(events)} entry events" in lines[3]
-    assert 9 <= len(events) <= 17 and len(lines) == 4 + len(events)
+    clip_line = next(line for line in lines if line.startswith("school door, Hamilton clip"))
+    clip_events = int(clip_line.split("-> ")[1].split()[0])
+    assert "275 frames" in clip_line and 9 <= clip_events <= 17
     assert all(e["mask"] in ("mask", "no_mask") and 0.0 <= e["mask_score"] <= 1.0 for e in events)
     assert all(e["temperature_c"] is None or abs(e["temperature_c"] - 36.6) <= 0.3 for e in events)
+    known = {e["pupil_id"] for e in events if e["identity"] == "known"}
+    assert known == {"alex_lacamoire", "obama", "biden"}  # from the two probe photos; the clip's faces stay unknown
+    assert len(events) == clip_events + 1 + 3  # alex_lacamoire1: 1 face; obama_and_biden: 3 faces
+    assert any("Alex Lacamoire (cos" in line for line in lines) and any("Biden (cos" in line for line in lines)
     assert (tmp_path / "work" / "gallery.npz").is_file()
 
 
