@@ -10,11 +10,13 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend import security
 from backend.db import transaction
 from backend.deps import DbDep
 from backend.errors import Problem
 from backend.services.auth import AdminOf, BootstrapOf, MemberOf, PlatformAdmin, StaffOf, audit, hash_password
 from backend.services.records import one
+from kuzet.contracts import CameraId
 
 router = APIRouter(prefix="/api/v1/schools", tags=["schools"])
 SchoolId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="School id")
@@ -65,6 +67,21 @@ class CameraPublic(BaseModel):
     description: str = Field(description="Where it hangs")
     last_seen_at: str | None = Field(description="Last upload")
     revoked: bool = Field(description="Key revoked")
+
+
+class CameraCreate(BaseModel):
+    """A door camera to register at this school."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: CameraId
+    description: str = Field(default="", max_length=200, description="Which door, for people")
+
+
+class CameraKey(CameraPublic):
+    """Registration reply: the only time the key is shown."""
+
+    api_key: str = Field(description="Put this in the door device's uplink.api_key; it is not shown again")
 
 
 class AuditPublic(BaseModel):
@@ -155,6 +172,27 @@ def list_cameras(school_id: str, db: DbDep, _: StaffOf) -> list[CameraPublic]:
         (school_id,),
     ).fetchall()
     return [CameraPublic(camera_id=r[0], description=r[1], last_seen_at=r[2], revoked=r[3] is not None) for r in rows]
+
+
+@router.post("/{school_id}/cameras", status_code=201, response_model=CameraKey)
+def register_camera(school_id: str, body: CameraCreate, db: DbDep, who: AdminOf) -> CameraKey:
+    """Register a door camera of this school (kind school, site = this school) and return its key once."""
+    key = security.issue_key()
+    with transaction(db) as conn:
+        try:
+            conn.execute(
+                "INSERT INTO devices(camera_id, kind, site, description, key_id, key_hash, created_at)"
+                " VALUES (?, 'school', ?, ?, ?, ?, ?)",
+                (body.camera_id, school_id, body.description, key.key_id, key.key_hash, datetime.now(UTC).isoformat()),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Problem(
+                409, "Camera exists", f"camera {body.camera_id!r} is registered; ask the platform admin"
+            ) from exc
+        audit(conn, who, school_id, "register_camera", f"camera:{body.camera_id}")
+    return CameraKey(
+        camera_id=body.camera_id, description=body.description, last_seen_at=None, revoked=False, api_key=key.plaintext
+    )
 
 
 @router.get("/{school_id}/audit", response_model=list[AuditPublic])

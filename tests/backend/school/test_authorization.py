@@ -138,6 +138,9 @@ SPECS: dict[str, Spec] = {
     ),
     "GET /api/v1/schools/{school_id}/users": Spec(frozenset({"admin_a"})),
     "GET /api/v1/schools/{school_id}/cameras": Spec(STAFF_A),
+    "POST /api/v1/schools/{school_id}/cameras": Spec(
+        frozenset({"admin_a"}), lambda w, p: {"json": {"camera_id": f"door-n{n()}", "description": "gate"}}
+    ),
     "GET /api/v1/schools/{school_id}/audit": Spec(frozenset({"admin_a"})),
     "POST /api/v1/schools/{school_id}/classes": Spec(
         frozenset({"admin_a"}), lambda w, p: {"json": {"class_id": f"c{n()}", "name": "6C", "start_time": "08:15"}}

@@ -111,3 +111,16 @@ def test_dead_letters_are_shown_to_staff(world: World) -> None:
     assert "bot was blocked by the user" in page.text
     other = world.client.get("/api/v1/schools/school-2/attendance", headers=world.auth("staff_b")).json()
     assert other["failed"] == []
+
+
+def test_school_admin_registers_a_door_camera_of_their_own_school(world: World) -> None:
+    reply = world.client.post(f"{BASE}/cameras", json={"camera_id": "door-9", "description": "gym"},
+                              headers=world.auth("admin_a"))  # fmt: skip
+    assert reply.status_code == 201
+    key = reply.json()["api_key"]
+    gallery = world.client.get("/api/v1/gallery", headers={"X-API-Key": key}).json()
+    assert gallery["school_id"] == "school-1"
+    cameras = world.client.get(f"{BASE}/cameras", headers=world.auth("staff_a")).json()
+    assert [c["camera_id"] for c in cameras] == ["door-1", "door-9"]
+    taken = world.client.post(f"{BASE}/cameras", json={"camera_id": "door-2"}, headers=world.auth("admin_a"))
+    assert taken.status_code == 409  # another school's camera cannot be taken over
