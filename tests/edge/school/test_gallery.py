@@ -102,3 +102,15 @@ def test_vote(
         assert score is None
     else:
         assert score == pytest.approx(expected[1], abs=1e-4)
+
+
+def test_calibration_pair_scores_split_genuine_and_impostor() -> None:
+    from edge.school.calibrate import pair_scores
+    from models.faces.evaluate import far_threshold
+
+    a, b = unit(1)[0], unit(2)[0]
+    embeddings = l2_normalise(np.stack([a, a + 0.05 * b, b, b + 0.05 * a]))
+    genuine, impostor = pair_scores(embeddings, np.array(["A", "A", "B", "B"]))
+    assert len(genuine) == 2 and len(impostor) == 4
+    assert genuine.min() > impostor.max()
+    assert far_threshold(impostor, 0.25) == pytest.approx(np.sort(impostor)[-2])
