@@ -24,9 +24,9 @@ from edge.traffic.scene import SceneConfig, lane_index, path_crossings, signed_d
 from edge.traffic.speed import SpeedEstimate, estimate_speed
 from kuzet.contracts import CameraId, ClockSource, VehicleEvent
 from models.detections import Detections
-from models.vehicles.detector import VehicleDetector
+from models.vehicles.detector import VEHICLE_NAMES, VehicleDetector
 
-VEHICLE_CLASSES = ("car", "bus", "truck", "motorcycle")
+VEHICLE_CLASSES = VEHICLE_NAMES
 
 
 @dataclass(slots=True)
