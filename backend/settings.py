@@ -43,6 +43,12 @@ class SchoolSettings(BaseModel):
         description="Unknown faces at one door closer than this are one staff alert (the dashboard lists each)",
     )
     session_hours: float = Field(default=12.0, gt=0.0, le=720.0, description="Lifetime of a login session")
+    login_max_failures: int = Field(
+        default=10, ge=1, le=1000, description="Failed logins of one user name before it is locked for a while"
+    )
+    login_lockout_minutes: float = Field(
+        default=15.0, gt=0.0, le=1440.0, description="Window of counted failures and length of the lock"
+    )
     purge_interval_s: float = Field(
         default=3600.0, ge=0.0, le=86_400.0, description="Seconds between in-process retention purges (0 = off)"
     )

@@ -33,9 +33,8 @@ class SessionPublic(BaseModel):
 
 @router.post("/login", response_model=SessionPublic)
 def log_in(body: Credentials, db: DbDep, settings: SettingsDep, response: Response) -> SessionPublic:
-    """Open a session; also sets the ``kuzet_session`` cookie (HttpOnly, SameSite=Strict) for the pages."""
-    with transaction(db) as conn:
-        token, who = login(conn, body.username, body.password, settings.school.session_hours)
+    """Open a session (429 after repeated failures) and set the HttpOnly, SameSite=Strict session cookie."""
+    token, who = login(db, (body.username, body.password), settings.school)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
+import sqlite_utils
 from fastapi import Cookie, Depends, Header
 
 from backend import security
+from backend.db import transaction
 from backend.deps import DbDep, SettingsDep
 from backend.errors import Problem
+from backend.settings import SchoolSettings
 
 SESSION_COOKIE = "kuzet_session"
 Role = Literal["platform_admin", "school_admin", "staff", "guardian"]
@@ -65,18 +68,39 @@ def create_session(conn: sqlite3.Connection, user_id: str, hours: float) -> str:
     return token
 
 
-def login(conn: sqlite3.Connection, username: str, password: str, hours: float) -> tuple[str, Principal]:
-    """Check the credentials and open a session.
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
+
+
+def login(db: sqlite_utils.Database, credentials: tuple[str, str], settings: SchoolSettings) -> tuple[str, Principal]:
+    """Check the credentials (outside any write lock: scrypt is slow) and open a session.
 
     Raises:
-        Problem: 401 when the user is unknown or the password is wrong (the same message for both).
+        Problem: 429 after ``login_max_failures`` failures within ``login_lockout_minutes``; 401 when the user is
+            unknown or the password is wrong (the same message and similar time for both).
     """
-    row = conn.execute(
+    username, password = credentials
+    now = datetime.now(UTC)
+    since = (now - timedelta(minutes=settings.login_lockout_minutes)).isoformat()
+    failures = db.execute(
+        "SELECT COUNT(*) FROM login_failures WHERE username = ? AND at > ?", (username, since)
+    ).fetchone()[0]
+    if failures >= settings.login_max_failures:
+        raise Problem(
+            429, "Too many attempts", f"{failures} failed logins; wait {settings.login_lockout_minutes:g} minutes"
+        )
+    row = db.execute(
         "SELECT user_id, password_hash, role, school_id, guardian_id FROM users WHERE username = ?", (username,)
     ).fetchone()
-    if row is None or not verify_password(password, row[1]):
+    ok = verify_password(password, row[1] if row else _DUMMY_HASH) and row is not None
+    with transaction(db) as conn:
+        if not ok:
+            conn.execute("INSERT INTO login_failures(username, at) VALUES (?, ?)", (username, now.isoformat()))
+        else:
+            conn.execute("DELETE FROM login_failures WHERE username = ?", (username,))
+            token = create_session(conn, row[0], settings.session_hours)
+    if not ok:
         raise Problem(401, "Wrong credentials", "the user name or password is wrong; check both and retry")
-    return create_session(conn, row[0], hours), Principal(row[2], row[0], row[3], row[4])
+    return token, Principal(row[2], row[0], row[3], row[4])
 
 
 def session_principal(conn: sqlite3.Connection, token: str) -> Principal | None:

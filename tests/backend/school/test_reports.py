@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from backend.db import connect
-from tests.backend.school.conftest import World
+from tests.backend.school.conftest import PASSWORD, World
 from tests.support.events import T0, entry
 
 BASE = "/api/v1/schools/school-1"
@@ -124,3 +124,16 @@ def test_school_admin_registers_a_door_camera_of_their_own_school(world: World) 
     assert [c["camera_id"] for c in cameras] == ["door-1", "door-9"]
     taken = world.client.post(f"{BASE}/cameras", json={"camera_id": "door-2"}, headers=world.auth("admin_a"))
     assert taken.status_code == 409  # another school's camera cannot be taken over
+
+
+def test_password_guessing_is_locked_out(world: World) -> None:
+    wrong = {"username": "staff_a", "password": "not the password"}
+    codes = [world.client.post("/api/v1/auth/login", json=wrong).status_code for _ in range(10)]
+    assert codes == [401] * 10
+    right = {"username": "staff_a", "password": PASSWORD}
+    locked = world.client.post("/api/v1/auth/login", json=right)
+    assert locked.status_code == 429 and "wait" in locked.text
+    other = world.client.post("/api/v1/auth/login", json={"username": "admin_a", "password": PASSWORD})
+    assert other.status_code == 200  # only the guessed user name is locked
+    unknown = world.client.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
+    assert unknown.status_code == 401 and "user name or password is wrong" in unknown.text
