@@ -11,17 +11,21 @@ from backend.errors import Problem
 from backend.services.privacy import gallery_delta
 from kuzet.contracts import GalleryDelta
 
-router = APIRouter(prefix="/api/v1/gallery", tags=["gallery"])
+router = APIRouter(tags=["gallery"])
+Since = Annotated[int, Query(ge=0, description="Gallery version the device holds (0 = none)")]
 
 
-@router.get("", response_model=GalleryDelta)
-def pull(
-    db: DbDep,
-    device: DeviceDep,
-    settings: SettingsDep,
-    since: Annotated[int, Query(ge=0, description="Gallery version the device holds (0 = none)")] = 0,
-) -> GalleryDelta:
+@router.get("/api/v1/gallery", response_model=GalleryDelta)
+def pull(db: DbDep, device: DeviceDep, settings: SettingsDep, since: Since = 0) -> GalleryDelta:
     """The device's school gallery changes after ``since`` (consented pupils only)."""
     if device.kind != "school":
         raise Problem(403, "Not a school camera", f"{device.camera_id} is a {device.kind} camera; it has no gallery")
     return gallery_delta(db.conn, settings.template_key_bytes, device.site, since)
+
+
+@router.get("/api/v1/schools/{school_id}/gallery", response_model=GalleryDelta)
+def pull_school(school_id: str, db: DbDep, device: DeviceDep, settings: SettingsDep, since: Since = 0) -> GalleryDelta:
+    """The same, addressed by school (what ``edge.school.sync`` asks); only that school's own door cameras."""
+    if device.kind != "school" or device.site != school_id:
+        raise Problem(403, "Other school", f"{device.camera_id} is not a door camera of {school_id}")
+    return pull(db, device, settings, since)

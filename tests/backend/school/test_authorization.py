@@ -119,6 +119,7 @@ SPECS: dict[str, Spec] = {
     ),
     "GET /api/v1/media/{sha256}": Spec(frozenset({"platform_admin"})),
     "GET /api/v1/gallery": Spec(DEVICES),
+    "GET /api/v1/schools/{school_id}/gallery": Spec(frozenset({"device_a"})),
     # people
     "GET /api/v1/auth/me": Spec(PEOPLE),
     "POST /api/v1/auth/logout": Spec(PEOPLE, after=relogin),

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from backend.db import connect, transaction
 from backend.services import privacy
 from backend.settings import Settings
-from kuzet.contracts import Attachment, GalleryDelta
+from kuzet.contracts import Attachment
 from tests.backend.conftest import ADMIN
 from tests.backend.school.conftest import World
 from tests.support.events import entry
@@ -192,15 +192,23 @@ def test_snapshots_are_purged_after_the_retention_days(world: World) -> None:
     assert run_purge(world.settings, now) == 0
 
 
-def test_door_gallery_follows_the_backend_through_deltas(world: World) -> None:
+def test_door_gallery_follows_the_backend_through_the_edge_sync_client(world: World, tmp_path: Path) -> None:
+    from edge.config import UplinkConfig
     from edge.school.gallery import Gallery
+    from edge.school.sync import GalleryClient, sync_gallery
 
+    config = UplinkConfig.model_validate({"backend_url": "http://testserver", "api_key": world.keys["device_a"]})
+    client = GalleryClient(config, client=world.client)
     door = Gallery.empty(128)
     _store(world, "p1", 4)
     _store(world, "p2", 5)
-    door.apply(GalleryDelta.model_validate(_pull(world, door.version)))
-    assert sorted(set(door.pupil_ids.tolist())) == ["p1", "p2"] and door.version == 2
+    result = sync_gallery(door, "school-1", client, tmp_path / "g.npz")
+    assert result.error is None and (result.to_version, result.added) == (2, 4)
+    assert sorted(set(door.pupil_ids.tolist())) == ["p1", "p2"]
     withdraw = {"granted": False, "given_by": "Aigerim"}
     world.client.put(f"{P1}/consent", json=withdraw, headers=world.auth("admin_a"))
-    door.apply(GalleryDelta.model_validate(_pull(world, door.version)))
-    assert set(door.pupil_ids.tolist()) == {"p2"} and len(door) == 2 and door.version == 3
+    result = sync_gallery(door, "school-1", client, tmp_path / "g.npz")
+    assert (result.from_version, result.to_version, result.added, result.removed) == (2, 3, 0, 2)
+    assert set(door.pupil_ids.tolist()) == {"p2"} and len(door) == 2
+    refused = sync_gallery(door, "school-2", client, tmp_path / "g.npz")  # another school's gallery
+    assert refused.error is not None and "403" in refused.error
