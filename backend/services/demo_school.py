@@ -11,9 +11,12 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlite_utils
+
 from backend.db import connect, migrate, transaction
 from backend.services.auth import hash_password
-from backend.services.privacy import set_consent
+from backend.services.enrolment import EMBEDDER_MODEL, FaceKit
+from backend.services.privacy import set_consent, store_templates
 
 LANGUAGES = ("kk", "ru", "en")
 
@@ -27,6 +30,7 @@ def seed_demo_school(
     people_dir: Path | None = None,
     school_id: str = "demo-school",
     staff_password: str | None = None,
+    template_key: bytes | None = None,
 ) -> list[str]:
     """Create the demo school, class 5A (08:00), one pupil per sample person, a guardian each and a staff login.
 
@@ -35,6 +39,8 @@ def seed_demo_school(
         people_dir: ``samples/school/people`` (one folder per person; the folder name is the pupil id).
         school_id: the school id the demo door cameras are registered with (their ``site``).
         staff_password: password of the ``demo-staff`` account (random when None).
+        template_key: when given (``settings.template_key_bytes``), also enrol each person's photos through the
+            backend's enrolment check so door devices can pull the gallery (needs the face models, a few seconds).
 
     Returns:
         Summary lines (the staff login included).
@@ -73,12 +79,28 @@ def seed_demo_school(
                 " VALUES ('demo-staff', 'demo-staff', ?, 'staff', ?, 'staff@example.kz', 'en', ?)",
                 (hash_password(password), school_id, now),
             )
+        enrolled = _enrol(db, people_dir, pupils, template_key) if template_key is not None else []
     finally:
         db.conn.close()
     return [
+        *enrolled,
         f"school service: {school_id} with {len(pupils)} pupils ({', '.join(pupils)}), guardians in kk/ru/en",
         f"school service: dashboard /schools/{school_id}/dashboard, login demo-staff / {password}",
     ]
+
+
+def _enrol(db: sqlite_utils.Database, people_dir: Path, pupils: list[str], key: bytes) -> list[str]:
+    kit = FaceKit()
+    lines = []
+    for pupil_id in pupils:
+        photos = [(p.name, p.read_bytes()) for p in sorted((people_dir / pupil_id).glob("*.jpg"))]
+        result = kit.enrol(photos)
+        if len(result.embeddings):
+            with transaction(db) as conn:
+                store_templates(conn, key, pupil_id, EMBEDDER_MODEL, result.embeddings, result.thumbnail_jpeg)
+        accepted = sum(v.accepted for v in result.verdicts)
+        lines.append(f"school service: enrolled {pupil_id} in the backend, {accepted}/{len(photos)} photos accepted")
+    return lines
 
 
 def demo_messages(db_path: Path, school_id: str = "demo-school") -> list[str]:
