@@ -169,13 +169,16 @@ def _delete_media(conn: sqlite3.Connection, media_dir: Path, shas: set[str]) -> 
 
 
 def delete_pupil(conn: sqlite3.Connection, media_dir: Path, pupil_id: str) -> int:
-    """Delete a pupil with templates, thumbnail, passes, attendance and their snapshots; returns media removed."""
+    """Delete a pupil with templates, thumbnail, events, passes, attendance, messages naming them and their
+    snapshots; returns media removed."""
     forget_face(conn, pupil_id)
     events = [r[0] for r in conn.execute("SELECT event_id FROM school_passes WHERE pupil_id = ?", (pupil_id,))]
     shas: set[str] = set()
     for event_id in events:
         shas.update(r[0] for r in conn.execute("SELECT sha256 FROM event_attachments WHERE event_id = ?", (event_id,)))
         conn.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
+        for prefix in (f"pass:{event_id}:", f"fever_alert:{event_id}:"):  # queued/sent texts name the pupil
+            conn.execute("DELETE FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ?", (prefix, prefix[:-1] + ";"))
     conn.execute("DELETE FROM attendance WHERE pupil_id = ?", (pupil_id,))
     conn.execute("DELETE FROM pupils WHERE pupil_id = ?", (pupil_id,))
     return _delete_media(conn, media_dir, shas)

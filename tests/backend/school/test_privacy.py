@@ -171,6 +171,8 @@ def test_deleting_a_pupil_deletes_templates_and_snapshots(world: World) -> None:
     assert not _exists(world, mine) and _exists(world, other)
     assert world.rows("SELECT COUNT(*) FROM face_templates WHERE pupil_id = 'p1'") == [(0,)]
     assert world.rows("SELECT COUNT(*) FROM school_passes WHERE pupil_id = 'p1'") == [(0,)]
+    assert world.rows("SELECT COUNT(*) FROM outbox WHERE body LIKE '%Aruzhan%'") == [(0,)]
+    assert world.rows("SELECT COUNT(*) FROM outbox WHERE body LIKE '%Timur%'") == [(1,)]
     assert world.client.get(P1, headers=world.auth("staff_a")).status_code == 404
     assert world.rows("SELECT action, subject FROM audit_log WHERE action = 'delete_pupil'") == [
         ("delete_pupil", "pupil:p1")
