@@ -133,9 +133,9 @@ def _scene_rows(data: Path) -> list[Row]:
 @click.option(
     "--detector",
     type=click.Choice(["platedet", "cascade", "both"]),
-    default="platedet",
+    default="both",
     show_default=True,
-    help="Plate detector backend (both = union of the two)",
+    help="Plate detector backend (both = union of the two, boxes merged by NMS)",
 )
 @click.option("--threads", type=click.IntRange(1, 16), default=2, show_default=True, help="onnxruntime threads")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last stdout line")

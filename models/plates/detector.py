@@ -104,7 +104,9 @@ class CascadeDetector:
             minSize=(self.config.cascade_min_size * 3, self.config.cascade_min_size),
         )
         rects = np.asarray(found, np.float32).reshape(-1, 4)[: self.config.max_plates]
-        xyxy = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], axis=1)
+        centre = rects[:, :2] + rects[:, 2:] / 2.0
+        half = rects[:, 2:] * np.asarray(self.config.cascade_box_scale, np.float32) / 2.0
+        xyxy = np.concatenate([centre - half, centre + half], axis=1)
         return Detections.build(xyxy, np.full(len(xyxy), self.config.cascade_confidence, np.float32))
 
 
