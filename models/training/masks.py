@@ -185,6 +185,71 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@dataclass
+class Fitted:
+    """The trained head, its choice record and the held-out figures."""
+
+    model: Any
+    choice: Any
+    test_figures: dict[str, dict[str, float]]
+    labels: dict[str, NDArray[Any]]
+
+
+def fit_and_test(parts: dict[str, CropSet], tests: dict[str, NDArray[np.bool_]], args: argparse.Namespace) -> Fitted:
+    """Choose and fit the head on the training groups; score the held-out groups."""
+    x = {k: mask_features(v.crops) for k, v in parts.items()}
+    y = {k: np.array(v.labels) for k, v in parts.items()}
+    big = {k: np.array(v.sizes) >= (args.eval_size if k == "masks_real" else 0) for k, v in parts.items()}
+    train = {k: ~tests[k] for k in parts}
+    train_x = np.concatenate([x[k][train[k]] for k in parts])
+    train_y = np.concatenate([y[k][train[k]] for k in parts])
+    train_groups = np.concatenate([np.array(parts[k].groups)[train[k]] for k in parts])
+    is_real = np.concatenate([np.full(int(train[k].sum()), k == "masks_real") for k in parts])
+    scored = is_real & np.concatenate([big[k][train[k]] for k in parts])
+    choice = choose_model(train_x, train_y, train_groups, is_real, scored, args)
+    model = fit_final(choice, train_x, train_y, is_real, args)
+    figures = {
+        k: metrics(model.predict_proba(x[k][tests[k] & big[k]])[:, 1], y[k][tests[k] & big[k]], choice.threshold)
+        for k in parts
+    }
+    logger.info("fitted %s on labels %s", choice.name, Counter(train_y.tolist()))
+    return Fitted(model, choice, figures, y)
+
+
+def write_outputs(
+    fitted: Fitted,
+    parts: dict[str, CropSet],
+    tests: dict[str, NDArray[np.bool_]],
+    no_face: int,
+    args: argparse.Namespace,
+) -> None:
+    """The ONNX file, the JSON report (with the training files' hashes) and its Markdown summary."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    onnx_path = args.out / "mask_classifier.onnx"
+    metadata = {"feature_version": FEATURE_VERSION, "threshold": f"{fitted.choice.threshold:.4f}", "input": MASK_INPUT}
+    export_onnx(fitted.model, FEATURE_DIM, onnx_path, metadata)
+    train_hashes = sorted({h for k, v in parts.items() for h, t in zip(v.hashes, tests[k], strict=True) if not t})
+    test_hashes = {h for k, v in parts.items() for h, t in zip(v.hashes, tests[k], strict=True) if t}
+    report = {
+        "model": fitted.choice.name,
+        "feature_version": FEATURE_VERSION,
+        "threshold": fitted.choice.threshold,
+        "seed": args.seed,
+        "onnx_sha256": sha256_file(onnx_path),
+        "data": {k: {**summarise(fitted.labels[k], tests[k]), "groups": len(set(v.groups))} for k, v in parts.items()},
+        "masks_no_face": no_face,
+        "cv": fitted.choice.cv,
+        "test": fitted.test_figures,
+        "train_sha256_prefixes": train_hashes,
+        "test_sha256_prefixes": sorted(test_hashes - set(train_hashes)),
+        "args": {k: str(v) for k, v in vars(args).items() if k != "data"},
+    }
+    (args.out / "mask_classifier_report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    write_markdown(report, args.out / "mask_classifier_report.md")
+    logger.info("test figures: %s", json.dumps(fitted.test_figures))
+    logger.info("wrote %s (%s)", onnx_path, fitted.choice.name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Train, evaluate on the held-out groups, export ONNX and write the report."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -196,56 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parts = {"masks": synthetic, "masks_real": real}
     tests = {k: split_groups(v.groups, args.test_fraction, args.seed) for k, v in parts.items()}
-    x = {k: mask_features(v.crops) for k, v in parts.items()}
-    y = {k: np.array(v.labels) for k, v in parts.items()}
-    sizes = {k: np.array(v.sizes) for k, v in parts.items()}
-    train_x = np.concatenate([x[k][~tests[k]] for k in parts])
-    train_y = np.concatenate([y[k][~tests[k]] for k in parts])
-    train_groups = np.concatenate([np.array(parts[k].groups)[~tests[k]] for k in parts])
-    is_real = np.concatenate([np.full(int((~tests[k]).sum()), k == "masks_real") for k in parts])
-    scored = is_real & (np.concatenate([sizes[k][~tests[k]] for k in parts]) >= args.eval_size)
-    choice = choose_model(train_x, train_y, train_groups, is_real, scored, args)
-    model = fit_final(choice, train_x, train_y, is_real, args)
-    test_figures = {
-        "masks": metrics(
-            model.predict_proba(x["masks"][tests["masks"]])[:, 1], y["masks"][tests["masks"]], choice.threshold
-        ),
-        "masks_real": metrics(
-            model.predict_proba(x["masks_real"][tests["masks_real"] & (sizes["masks_real"] >= args.eval_size)])[:, 1],
-            y["masks_real"][tests["masks_real"] & (sizes["masks_real"] >= args.eval_size)],
-            choice.threshold,
-        ),
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    onnx_path = args.out / "mask_classifier.onnx"
-    export_onnx(
-        model,
-        FEATURE_DIM,
-        onnx_path,
-        {"feature_version": FEATURE_VERSION, "threshold": f"{choice.threshold:.4f}", "input": MASK_INPUT},
-    )
-    train_hashes = sorted({h for k, v in parts.items() for h, t in zip(v.hashes, tests[k], strict=True) if not t})
-    test_hashes = sorted(
-        {h for k, v in parts.items() for h, t in zip(v.hashes, tests[k], strict=True) if t} - set(train_hashes)
-    )
-    report = {
-        "model": choice.name,
-        "feature_version": FEATURE_VERSION,
-        "threshold": choice.threshold,
-        "seed": args.seed,
-        "onnx_sha256": sha256_file(onnx_path),
-        "data": {k: {**summarise(y[k], tests[k]), "groups": len(set(v.groups))} for k, v in parts.items()},
-        "masks_no_face": no_face,
-        "cv": choice.cv,
-        "test": test_figures,
-        "train_sha256_prefixes": train_hashes,
-        "test_sha256_prefixes": test_hashes,
-        "args": {k: str(v) for k, v in vars(args).items() if k != "data"},
-    }
-    (args.out / "mask_classifier_report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    write_markdown(report, args.out / "mask_classifier_report.md")
-    logger.info("test figures: %s", json.dumps(test_figures))
-    logger.info("wrote %s (%s), labels %s", onnx_path, choice.name, Counter(train_y.tolist()))
+    write_outputs(fit_and_test(parts, tests, args), parts, tests, no_face, args)
 
 
 if __name__ == "__main__":
