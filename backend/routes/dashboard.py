@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Cookie, Depends, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from backend.deps import DbDep, SettingsDep
+from backend.errors import Problem
 from backend.routes.parents import children, passes
-from backend.services.auth import GuardianDep, StaffOf, audit
+from backend.services.auth import Principal, audit, current_principal, guardian_only, school_role
 from backend.services.dashboard import summary, today
 from backend.services.records import one
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates"))
 POLL_SECONDS = 1
+
+
+def page_principal(
+    db: DbDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+    kuzet_session: Annotated[str | None, Cookie()] = None,
+) -> Principal | None:
+    """The logged-in person, or None (pages then send the browser to the login form instead of a 401)."""
+    try:
+        return current_principal(db, settings, authorization, kuzet_session)
+    except Problem as exc:
+        if exc.status_code == 401:
+            return None
+        raise
+
+
+PagePrincipal = Annotated[Principal | None, Depends(page_principal)]
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -26,8 +46,13 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/schools/{school_id}/dashboard", response_class=HTMLResponse)
-def dashboard_page(request: Request, school_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> HTMLResponse:
-    """The staff dashboard of today."""
+def dashboard_page(
+    request: Request, school_id: str, db: DbDep, settings: SettingsDep, maybe: PagePrincipal
+) -> Response:
+    """The staff dashboard of today (not logged in: to the login form)."""
+    if maybe is None:
+        return RedirectResponse("/login", status_code=303)
+    who = school_role("school_admin", "staff")(school_id, maybe)
     name = one(db.conn, "SELECT name FROM schools WHERE school_id = ?", (school_id,), "school")[0]
     day = today(settings.school.timezone)
     audit(db.conn, who, school_id, "view_attendance", f"day:{day}", quiet_minutes=10)
@@ -38,8 +63,11 @@ def dashboard_page(request: Request, school_id: str, db: DbDep, settings: Settin
 
 
 @router.get("/parents", response_class=HTMLResponse)
-def parents_page(request: Request, db: DbDep, settings: SettingsDep, who: GuardianDep) -> HTMLResponse:
-    """A guardian's children and their recent entries and exits."""
+def parents_page(request: Request, db: DbDep, settings: SettingsDep, maybe: PagePrincipal) -> Response:
+    """A guardian's children and their recent entries and exits (not logged in: to the login form)."""
+    if maybe is None:
+        return RedirectResponse("/login", status_code=303)
+    who = guardian_only(maybe)
     kids = [
         {"pupil_id": c.pupil_id, "name": c.name, "passes": passes(c.pupil_id, db, settings, who)}
         for c in children(db, who)

@@ -72,7 +72,8 @@ def test_pupil_entering_appears_inside_now_without_reload(backend: tuple[Backend
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page()
-            page.goto(server.url + "/login")
+            page.goto(server.url + "/schools/school-1/dashboard")  # not logged in: sent to the login form
+            page.wait_for_url("**/login")
             page.fill("#username", "teacher")
             page.fill("#password", PASSWORD)
             page.click("#submit")
