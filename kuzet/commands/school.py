@@ -127,8 +127,8 @@ def demo_config(samples_dir: Path, work_dir: Path) -> SchoolConfig:
 
 
 def demo_school(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
-    """Enrol the sample people, run the bundled clip (with its thermal replay) and two probe photos held in front
-    of the door camera into ``spool``; returns readable summary lines."""
+    """Enrol the sample people, run the bundled clip (with its thermal replay) and two probe photos carried in
+    across the door line into ``spool``; returns readable summary lines."""
     from edge.school.agent import build_models, run_agent
     from edge.school.gallery import Gallery
     from edge.school.pipeline import SchoolPipeline
@@ -150,8 +150,8 @@ def demo_school(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
     )
     lines += [_describe(event, gallery, config) for event in stats.events]
     for probe in sorted((school_dir / "probes").glob("*.jpg")):
-        events = _demo_still(probe, config, models, gallery, spool)
-        lines.append(f"school door, {probe.name} held up for 12 frames -> {len(events)} entry events")
+        events = _demo_walk(probe, config, models, gallery, spool)
+        lines.append(f"school door, {probe.name} carried in across the door line -> {len(events)} entry events")
         lines += [_describe(event, gallery, config) for event in events]
     return lines
 
@@ -168,10 +168,10 @@ def _demo_enrol(people: Path, gallery: Gallery, models: FaceModels) -> list[str]
     return lines
 
 
-def _demo_still(
+def _demo_walk(
     photo: Path, config: SchoolConfig, models: FaceModels, gallery: Gallery, spool: Spool
 ) -> list[EntryEvent]:
-    """A still photo shown to the camera for 12 frames (a pupil standing at the door), through the pipeline."""
+    """A photo carried up through a 640x480 door view across the door line (a pupil walking in), 36 frames."""
     from datetime import timedelta
 
     import cv2
@@ -182,9 +182,16 @@ def _demo_still(
     from kuzet.contracts import ClockSource
 
     image = np.asarray(cv2.imread(str(photo), cv2.IMREAD_COLOR), np.uint8)
+    scale = 360 / image.shape[0]
+    person = cv2.resize(image, (round(image.shape[1] * scale), 360), interpolation=cv2.INTER_AREA)[:, :640]
     pipeline = SchoolPipeline(config, models, gallery)
     start = DEMO_START + timedelta(minutes=1)
-    frames = [Frame(image, i, start + timedelta(seconds=i / 15), ClockSource.FILE) for i in range(12)]
+    frames = []
+    for i, top in enumerate(np.linspace(330, -60, 36).astype(int)):
+        canvas = np.full((480, 640, 3), 90, np.uint8)
+        rows = slice(max(top, 0), min(top + 360, 480))
+        canvas[rows, : person.shape[1]] = person[rows.start - top : rows.stop - top]
+        frames.append(Frame(canvas, i, start + timedelta(seconds=i / 15), ClockSource.FILE))
     results = [r for f in frames for r in pipeline.process(f)] + pipeline.flush()
     return publish(results, spool, DEMO_CAMERA, config.school_id)
 

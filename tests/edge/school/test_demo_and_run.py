@@ -31,7 +31,10 @@ def test_demo_school_enrols_and_spools_one_event_per_pass(samples: Path, tmp_pat
     assert all(e["temperature_c"] is None or abs(e["temperature_c"] - 36.6) <= 0.3 for e in events)
     known = {e["pupil_id"] for e in events if e["identity"] == "known"}
     assert known == {"alex_lacamoire", "obama", "biden"}  # from the two probe photos; the clip's faces stay unknown
-    assert len(events) == clip_events + 1 + 3  # alex_lacamoire1: 1 face; obama_and_biden: 3 faces
+    walk_lines = [line for line in lines if "carried in across the door line" in line]
+    walk_events = sum(int(line.split("-> ")[1].split()[0]) for line in walk_lines)
+    assert len(walk_lines) == 2 and len(events) == clip_events + walk_events
+    assert all(e["direction"] == "entered" for e in events if e["identity"] == "known")  # walked in across the line
     assert any("Alex Lacamoire (cos" in line for line in lines) and any("Biden (cos" in line for line in lines)
     assert (tmp_path / "work" / "gallery.npz").is_file()
 
