@@ -6,6 +6,7 @@ now" without a page reload.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kuzet.contracts import Attachment
 from tests.support.events import entry
 from tests.support.servers import BackendProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
+SNAPSHOT = Path(__file__).resolve().parents[2] / "samples" / "faces" / "obama_small.jpg"
 ARGS = [
     "--no-sandbox",
     "--headless",
@@ -92,6 +95,21 @@ def test_pupil_entering_appears_inside_now_without_reload(backend: tuple[Backend
             page.wait_for_selector('#inside li[data-pupil="p1"]', timeout=15_000)
             assert "Aruzhan" in page.inner_text("#inside")
             assert page.inner_text("#inside-count") == "1"
+            assert page.evaluate("window.__noReload") == "still the same page"
+
+            # an unknown face with its snapshot: listed live, and the image loads through the staff session
+            snapshot = SNAPSHOT.read_bytes()
+            sha = hashlib.sha256(snapshot).hexdigest()
+            headers = {"X-API-Key": key, "Content-Type": "image/jpeg"}
+            httpx.put(f"{server.url}/api/v1/media/{sha}", content=snapshot, headers=headers).raise_for_status()
+            attachment = Attachment(sha256=sha, media_type="image/jpeg", role="snapshot", size_bytes=len(snapshot))
+            stranger = entry(
+                "door-1", 1, identity="unknown", pupil_id=None, attachments=(attachment,), captured_at=datetime.now(UTC)
+            )
+            body = {"events": [stranger.model_dump(mode="json")]}
+            httpx.post(server.url + "/api/v1/events", json=body, headers={"X-API-Key": key}).raise_for_status()
+            page.wait_for_selector("#unknown img.snap", timeout=15_000)
+            page.wait_for_function("document.querySelector('#unknown img.snap').naturalWidth > 0", timeout=15_000)
             assert page.evaluate("window.__noReload") == "still the same page"
         finally:
             browser.close()
