@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
@@ -47,13 +47,14 @@ def attendance_handler(settings: Settings) -> AttendanceHandler:
 
 
 def run_purge(settings: Settings, now: datetime | None = None) -> int:
-    """Delete entry snapshots older than the retention; returns the files removed."""
+    """Delete entry snapshots older than the retention (and expired sessions); returns the snapshot files removed."""
     db = connect(settings.database, settings.busy_timeout_ms)
     try:
         with transaction(db) as conn:
-            removed = purge_snapshots(
-                conn, settings.media_dir, settings.school.snapshot_retention_days, now or datetime.now(UTC)
-            )
+            at = now or datetime.now(UTC)
+            removed = purge_snapshots(conn, settings.media_dir, settings.school.snapshot_retention_days, at)
+            conn.execute("DELETE FROM sessions WHERE expires_at < ?", (at.isoformat(),))
+            conn.execute("DELETE FROM login_failures WHERE at < ?", ((at - timedelta(days=1)).isoformat(),))
     finally:
         db.conn.close()
     if removed:

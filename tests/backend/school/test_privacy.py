@@ -192,6 +192,9 @@ def test_snapshots_are_purged_after_the_retention_days(world: World) -> None:
     assert world.rows("SELECT snapshot_sha256 FROM unknown_faces") == [(None,)]
     assert world.rows("SELECT COUNT(*) FROM attendance") == [(2,)]  # attendance history stays
     assert run_purge(world.settings, now) == 0
+    assert world.rows("SELECT COUNT(*) FROM sessions") > [(0,)]
+    run_purge(world.settings, datetime.now(UTC) + timedelta(days=2))  # every 12-hour session has expired by then
+    assert world.rows("SELECT COUNT(*) FROM sessions") == [(0,)]
 
 
 def test_door_gallery_follows_the_backend_through_the_edge_sync_client(world: World, tmp_path: Path) -> None:
