@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from edge.spool import Spool
     from kuzet.contracts import EntryEvent
 
-DEMO_START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+DEMO_START = datetime(2026, 9, 1, 2, 52, tzinfo=UTC)  # 07:52 at a school in Almaty or Astana (UTC+5)
 DEMO_CAMERA = "demo-door-1"
 
 
