@@ -44,7 +44,7 @@ lint: setup
 
 bench: setup
 	KUZET_DATA=$(KUZET_DATA) $(BIN)/python -m pytest -q tests/benchmarks --benchmark-enable --benchmark-only \
-	    --benchmark-columns=min,median,mean,ops,rounds -p no:randomly
+	    --benchmark-columns=min,median,mean,ops,rounds
 
 train: setup
 	$(BIN)/python -m models.training.masks --data $(KUZET_DATA)
