@@ -124,6 +124,13 @@ class PlateReaderConfig(PlateStrictModel):
         default=True,
         description="Fix O/0, I/1, B/8, S/5, Z/2 from their neighbours when no national grammar applies",
     )
+    template_swaps: int = Field(
+        default=1,
+        ge=0,
+        le=3,
+        description="Without a grammar: most confusable swaps that make a read fit a common European template "
+        "(AB123CD, AB12CDE); 0 disables",
+    )
     region: Literal["any", "kz"] = Field(
         default="any", description="Plate grammar applied after reading: any (none) or kz (Kazakhstan)"
     )

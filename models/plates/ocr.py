@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from models.plates import kz
 from models.plates.config import PlateReaderConfig
-from models.plates.text import fix_confusables_generic
+from models.plates.text import fix_by_common_templates, fix_confusables_generic
 from models.runtime import ModelError, Runner, package_file
 
 logger = logging.getLogger(__name__)
@@ -288,7 +288,7 @@ class PlateReader:
                 plate.text, raw, plate.char_confidence, mean, variant, plate.valid, plate.plate_format, plate.region
             )
         if self.config.generic_confusables:
-            text = fix_confusables_generic(text)
+            text = fix_by_common_templates(fix_confusables_generic(text), self.config.template_swaps)
         return PlateRead(text, raw, conf, mean, variant)
 
 

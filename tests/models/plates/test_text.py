@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from models.plates.text import char_accuracy, edit_distance, fix_confusables_generic, normalise_text
+from models.plates.text import (
+    char_accuracy,
+    edit_distance,
+    fix_by_common_templates,
+    fix_confusables_generic,
+    normalise_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,3 +60,25 @@ def test_normalise_text(raw: str, clean: str) -> None:
 )
 def test_generic_confusable_fix(read: str, fixed: str) -> None:
     assert fix_confusables_generic(read) == fixed
+
+
+@pytest.mark.parametrize(
+    ("read", "fixed"),
+    [
+        ("BA3020Z", "BA302OZ"),  # one swap makes it AB123CD
+        ("BA2681M", "BA268IM"),
+        ("AB12CD5", "AB12CDS"),  # ... or AB12CDE
+        ("RK099AN", "RK099AN"),  # already fits: untouched
+        ("OY09FEU", "OY09FEU"),
+        ("B43O2OZ", "B43O2OZ"),  # would need two swaps
+        ("26A178N", "26A178N"),  # US plate: fits no template, left alone
+        ("1B25790", "1B25790"),
+        ("", ""),
+    ],
+)
+def test_common_template_fix(read: str, fixed: str) -> None:
+    assert fix_by_common_templates(read) == fixed
+
+
+def test_common_template_fix_can_be_disabled() -> None:
+    assert fix_by_common_templates("BA3020Z", max_swaps=0) == "BA3020Z"
