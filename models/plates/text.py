@@ -49,9 +49,9 @@ def fix_confusables_generic(text: str) -> str:
 
     Only one rule: a final ``0``/``1`` right after a letter is the letter ``O``/``I`` (``AB0`` -> ``ABO``); plate
     formats end in a run of letters or a run of digits, and a lone final digit after letters is far rarer than a
-    misread final letter. Elsewhere the model's choice stands: without a grammar ``BA3020Z`` is ambiguous. A blanket rule
-    pulling a digit into a single final letter (``BA2681M`` -> ``BA268IM``) lost US plates such as ``26A178N``;
-    ``fix_by_common_templates`` makes that fix only where a common fixed-structure format asks for it.
+    misread final letter. Elsewhere the model's choice stands: without a grammar ``BA3020Z`` is ambiguous.
+    A blanket rule pulling a digit into a single final letter (``BA2681M`` -> ``BA268IM``) lost US plates such
+    as ``26A178N``; ``fix_by_common_templates`` makes that fix only where a common fixed-structure format asks.
     """
     if len(text) < 2:
         return text
