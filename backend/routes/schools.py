@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend import security
@@ -161,6 +161,18 @@ def list_users(school_id: str, db: DbDep, _: AdminOf) -> list[UserPublic]:
         "SELECT user_id, username, role, guardian_id FROM users WHERE school_id = ? ORDER BY username", (school_id,)
     ).fetchall()
     return [UserPublic(user_id=r[0], username=r[1], role=r[2], guardian_id=r[3]) for r in rows]
+
+
+@router.delete("/{school_id}/users/{user_id}", status_code=204)
+def delete_user(school_id: str, user_id: str, db: DbDep, who: AdminOf) -> Response:
+    """Delete an account of this school (its sessions end at once); an admin cannot delete themself."""
+    if user_id == who.user_id:
+        raise Problem(409, "Own account", "ask another school admin to delete your account")
+    with transaction(db) as conn:
+        one(conn, "SELECT 1 FROM users WHERE user_id = ? AND school_id = ?", (user_id, school_id), "user here")
+        conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+        audit(conn, who, school_id, "delete_user", f"user:{user_id}")
+    return Response(status_code=204)
 
 
 @router.get("/{school_id}/cameras", response_model=list[CameraPublic])

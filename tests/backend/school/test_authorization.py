@@ -68,6 +68,13 @@ def victim_pupil(world: World, who: str) -> dict[str, Any]:
     return {"pupil_id": pid}
 
 
+def victim_user(world: World) -> dict[str, Any]:
+    """A throwaway staff account of school 1."""
+    body = {"username": f"victim{next(counter)}", "password": PASSWORD, "role": "staff"}
+    reply = world.client.post("/api/v1/schools/school-1/users", json=body, headers=world.auth("admin_a"))
+    return {"user_id": reply.json()["user_id"]}
+
+
 def relogin(world: World, who: str) -> None:
     if who in world.tokens:
         reply = world.client.post("/api/v1/auth/login", json={"username": who, "password": PASSWORD})
@@ -138,6 +145,7 @@ SPECS: dict[str, Spec] = {
         },
     ),
     "GET /api/v1/schools/{school_id}/users": Spec(frozenset({"admin_a"})),
+    "DELETE /api/v1/schools/{school_id}/users/{user_id}": Spec(frozenset({"admin_a"}), lambda w, p: victim_user(w)),
     "GET /api/v1/schools/{school_id}/cameras": Spec(STAFF_A),
     "POST /api/v1/schools/{school_id}/cameras": Spec(
         frozenset({"admin_a"}), lambda w, p: {"json": {"camera_id": f"door-n{n()}", "description": "gate"}}
@@ -261,6 +269,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, di
         "event_id": str(unknown.event_id),
         "sha256": sha,
         "camera_id": "door-1",
+        "user_id": "none",
     }
     yield world, params
     worlds.close()

@@ -137,3 +137,13 @@ def test_password_guessing_is_locked_out(world: World) -> None:
     assert other.status_code == 200  # only the guessed user name is locked
     unknown = world.client.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
     assert unknown.status_code == 401 and "user name or password is wrong" in unknown.text
+
+
+def test_deleting_an_account_ends_its_sessions(world: World) -> None:
+    users = world.client.get(f"{BASE}/users", headers=world.auth("admin_a")).json()
+    staff = next(u["user_id"] for u in users if u["username"] == "staff_a")
+    assert world.client.get("/api/v1/auth/me", headers=world.auth("staff_a")).status_code == 200
+    assert world.client.delete(f"{BASE}/users/{staff}", headers=world.auth("admin_a")).status_code == 204
+    assert world.client.get("/api/v1/auth/me", headers=world.auth("staff_a")).status_code == 401
+    me = world.client.get("/api/v1/auth/me", headers=world.auth("admin_a")).json()["user_id"]
+    assert world.client.delete(f"{BASE}/users/{me}", headers=world.auth("admin_a")).status_code == 409
