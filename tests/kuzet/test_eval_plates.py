@@ -108,3 +108,11 @@ def test_eval_scenes_on_real_photos(tmp_path: Path) -> None:
     assert code == 0
     result = json.loads(out.strip().splitlines()[-1])
     assert result["plate_found"] >= 5 / 6 and result["exact"] >= 4 / 6
+
+
+def test_demo_lines_run_offline(tmp_path: Path) -> None:
+    from kuzet.commands.plates import demo_lines
+
+    lines = demo_lines(tmp_path)
+    assert len(lines) == 4 and all(line.startswith("plates: ") for line in lines)
+    assert "watchlist -> stolen" in lines[-1]
