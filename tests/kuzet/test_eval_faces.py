@@ -97,3 +97,10 @@ def test_eval_bad_folder_exits_2_with_one_line(tmp_path: Path, command: str) -> 
         code, out, err = _run(["eval", command, "--data", str(folder), "--json"])
         assert code == 2 and out == ""
         assert len(err.strip().splitlines()) == 1 and str(folder) in err
+
+
+def test_eval_masks_csv_without_box_columns_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "labels.csv").write_text("image,label\na.jpg,with_mask\n")
+    code, out, err = _run(["eval", "masks", "--data", str(tmp_path), "--json"])
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "x1" in err

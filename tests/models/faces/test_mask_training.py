@@ -1,0 +1,51 @@
+"""The mask training script's split rules: whole groups on one side, copies of one photo joined."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.training.masks import group_by_content, real_groups, split_groups
+from models.training.masks_fit import metrics, pick_threshold, sample_weights
+
+
+def test_group_by_content_joins_copies_and_file_pairs() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(3, 8))
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    vectors = np.stack([base[0], base[0], base[1], base[2]]).astype(np.float32)  # 0 and 1 are the same photo
+    groups = group_by_content(vectors, ["augmented_image_3", "augmented_image_9", "12", "12"], 0.97)
+    assert groups[0] == groups[1] and groups[2] == groups[3] and groups[0] != groups[2]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_split_keeps_groups_whole(seed: int) -> None:
+    groups = [f"g{i // 3}" for i in range(60)]
+    test = split_groups(groups, 0.2, seed)
+    for g in set(groups):
+        sides = {bool(t) for t, name in zip(test, groups, strict=True) if name == g}
+        assert len(sides) == 1
+    assert test.sum() == 12
+    np.testing.assert_array_equal(test, split_groups(groups, 0.2, seed))
+
+
+def test_readme_near_duplicates_share_a_group() -> None:
+    mapping = real_groups()
+    assert mapping["662"] == mapping["839"] == mapping["849"]
+    assert mapping["146"] == mapping["219"] != mapping["157"]
+
+
+def test_threshold_rule_keeps_no_mask_recall() -> None:
+    labels = np.array([1] * 80 + [0] * 20)
+    probs = np.concatenate([np.linspace(0.3, 1.0, 80), np.linspace(0.0, 0.6, 20)])
+    threshold = pick_threshold(probs, labels, 0.9)
+    assert metrics(probs, labels, threshold)["recall_no_mask"] >= 0.9
+
+
+def test_sample_weights_balance_each_source() -> None:
+    labels = np.array([1, 1, 1, 0, 1, 0])
+    is_real = np.array([False, False, False, False, True, True])
+    weights = sample_weights(labels, is_real, 2.0)
+    synthetic = ~is_real
+    assert weights[synthetic & (labels == 1)].sum() == pytest.approx(weights[synthetic & (labels == 0)].sum())
+    assert weights[is_real].sum() == pytest.approx(2.0 * 2)
