@@ -224,13 +224,14 @@ class PlateReader:
         return self.read_batch([crop])[0]
 
     def read_batch(self, crops: Sequence[NDArray[np.uint8]]) -> list[PlateRead]:
-        """Read (H, W, 3) BGR plate crops in one inference (every variant of every crop batched)."""
-        usable = [i for i, c in enumerate(crops) if c.ndim == 3 and min(c.shape[:2]) >= 4]
+        """Read plate crops ((H, W, 3) BGR; grey and BGRA are converted); every variant of every crop is read,
+        inputs of equal padded width sharing an inference. Crops smaller than 4 px give an empty read."""
+        usable = [i for i, c in enumerate(crops) if c.ndim in (2, 3) and c.size and min(c.shape[:2]) >= 4]
         results: list[PlateRead] = [_empty_read() for _ in crops]
         if not usable:
             return results
         n_var = len(self.config.variants)
-        images = [v for i in usable for v in crop_variants(crops[i], self.config)]
+        images = [v for i in usable for v in crop_variants(as_uint8(crops[i]), self.config)]
         decoded = self._infer(images)
         for k, i in enumerate(usable):
             results[i] = self._choose(decoded[k * n_var : (k + 1) * n_var])

@@ -90,3 +90,10 @@ def test_real_eu_crops(reader_any: PlateReader) -> None:
     reads = reader_any.read_batch([cv2.imread(str(root / r["image"])) for r in rows])
     exact = np.mean([r.text == row["plate"] for r, row in zip(reads, rows, strict=True)])
     assert exact >= 0.85
+
+
+def test_grey_and_bgra_crops_are_read(reader_kz: PlateReader) -> None:
+    colour = cv2.resize(render("908HK14"), (260, 56))
+    grey = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+    bgra = cv2.cvtColor(colour, cv2.COLOR_BGR2BGRA)
+    assert [r.text for r in reader_kz.read_batch([grey, bgra])] == ["908HK14", "908HK14"]
