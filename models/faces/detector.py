@@ -184,7 +184,10 @@ def _build_centerface(config: FaceDetectorConfig, runner_config: RunnerConfig | 
         outputs=list(CENTERFACE_OUTPUTS),
         name=f"centerface ({path})",
     )
-    return CenterFaceDetector(runner, config)
+    detector = CenterFaceDetector(runner, config)
+    for _ in range(runner.config.warmup_runs):  # the graph has symbolic sizes, so the Runner cannot warm it up
+        detector.detect(np.zeros((_ALIGN * 2, _ALIGN * 2, 3), np.uint8))
+    return detector
 
 
 def _build_mtcnn(config: FaceDetectorConfig, runner_config: RunnerConfig | None) -> FaceDetector:
