@@ -1,5 +1,12 @@
 """The traffic agent: read frames (in a decoder thread), apply the frame plan, run the pipeline, spool events.
 
+One pass does everything a traffic camera reports (``TrafficAgent``): per frame the violation stage buffers the
+frame (and reads the signal head when the camera is the signal source) and the plate stage keeps each measured
+track's best vehicle crops; per finished track the plate stage reads and votes the plate, the ``VehicleEvent``
+(with ``plate_text``) goes into the spool, a watchlist hit raises a ``PlateAlertEvent``, and the violation stage
+evaluates the rules and writes a signed, chained evidence package (with the plate crop the read came from) per
+violation, spooling its ``ViolationEvent``.
+
 Frame plan on 2 cores: the decoder thread overlaps frame decoding with inference (onnxruntime and OpenCV release
 the GIL); in ``realtime`` mode the detector runs whenever the pipeline is no more than ``slack_frames`` behind the
 camera clock, otherwise the tracker's Kalman prediction carries the frame, so the agent keeps pace with the
@@ -16,28 +23,38 @@ frames), not lost vehicles, as long as a vehicle stays in view for several detec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.spool import Spool
+from edge.spool import Spool, make_attachment
 from edge.traffic.calibration import Calibration
 from edge.traffic.config import FramePlanConfig, TrafficConfig
+from edge.traffic.evidence import EvidenceContext
 from edge.traffic.pipeline import TrackSummary, TrafficPipeline, vehicle_event
+from edge.traffic.plates_stage import PlateStage, TrackPlateResult
+from edge.traffic.rules.base import Violation
+from edge.traffic.rules.stage import ViolationStage
+from edge.traffic.watchlist import Watchlist
 from kuzet.contracts import CameraId, ClockSource
-from models.vehicles.detector import VehicleDetector, build_runner
+from models.detections import Detections
+from models.runtime import package_file
+from models.vehicles.detector import VehicleDetector, backend_of, build_runner
 
 logger = logging.getLogger(__name__)
 
 Frame = tuple[int, NDArray[np.uint8]]
+FrameHook = Callable[[NDArray[np.uint8], float, int, Detections], None]
 
 
 class VideoSourceError(RuntimeError):
@@ -108,6 +125,10 @@ class RunStats:
     detector_frames: int = 0
     seconds: float = 0.0
     summaries: list[TrackSummary] = field(default_factory=list)
+    plates: dict[int, TrackPlateResult] = field(default_factory=dict)
+    violations: list[tuple[Violation, Path]] = field(default_factory=list)
+    alerts: int = 0
+    plate_seconds: float = 0.0
 
     @property
     def fps(self) -> float:
@@ -128,6 +149,7 @@ def run_stream(
     fps: float,
     start_time: float,
     on_track: Callable[[TrackSummary], None] | None = None,
+    on_frame: FrameHook | None = None,
 ) -> RunStats:
     """Run the pipeline over a frame iterator under the configured frame plan.
 
@@ -137,13 +159,17 @@ def run_stream(
         fps: the source frame rate; sample times are ``start_time + index / fps``.
         start_time: Unix time of frame 0.
         on_track: called with each finished track as soon as it ends.
+        on_frame: called with every frame, its time, index and confirmed tracks, before that frame's
+            finished tracks reach ``on_track``.
     """
     planner = FramePlanner(pipeline.config.frame_plan, fps)
     stats = RunStats()
     begin = time.perf_counter()
     for index, frame in frames:
         detect = planner.detect(index)
-        pipeline.step(frame, start_time + index / fps, index, detect)
+        tracked = pipeline.step(frame, start_time + index / fps, index, detect)
+        if on_frame is not None:
+            on_frame(frame, start_time + index / fps, index, tracked)
         stats.frames += 1
         stats.detector_frames += int(detect)
         for summary in pipeline.finished() if detect else []:
@@ -158,6 +184,139 @@ def run_stream(
     return stats
 
 
+class TrafficAgent:
+    """The per-frame and per-track wiring of one camera: plates, vehicle events, watchlist, violations.
+
+    Args:
+        pipeline: detector + tracker.
+        spool: where every event goes.
+        camera_id: camera id of the events.
+        clock_source: clock of the capture times.
+        plates: per-track plate reading, or None.
+        violations: rules + evidence, or None.
+        watchlist: listed plates, or None.
+    """
+
+    def __init__(
+        self,
+        pipeline: TrafficPipeline,
+        spool: Spool,
+        camera_id: CameraId,
+        clock_source: ClockSource,
+        plates: PlateStage | None = None,
+        violations: ViolationStage | None = None,
+        watchlist: Watchlist | None = None,
+    ) -> None:
+        self.pipeline, self.spool, self.camera_id, self.clock_source = pipeline, spool, camera_id, clock_source
+        self.plates, self.violations, self.watchlist = plates, violations, watchlist
+        self.stats = RunStats()
+
+    def on_frame(self, frame: NDArray[np.uint8], t: float, index: int, tracked: Detections) -> None:
+        """Buffer the frame for evidence and keep the measured tracks' vehicle crops."""
+        if self.violations is not None:
+            self.violations.on_frame(frame, t, index)
+        measured = tracked.data.get("measured")
+        if self.plates is not None and measured is not None and bool(np.any(measured)):
+            self.plates.observe(frame, tracked, index)
+
+    def _plate(self, track_id: int) -> TrackPlateResult | None:
+        if self.plates is None:
+            return None
+        begin = time.perf_counter()
+        result = self.plates.finish(track_id)
+        self.stats.plate_seconds += time.perf_counter() - begin
+        if result is None or not result.read or result.plate.confidence < self.plates.config.min_read_confidence:
+            return None
+        self.stats.plates[track_id] = result
+        return result
+
+    def _alert(self, summary: TrackSummary, plate: TrackPlateResult) -> None:
+        if self.watchlist is None:
+            return
+        ok, png = cv2.imencode(".png", plate.plate.crop)
+        attachment = make_attachment(bytes(png.tobytes()), "image/png", "plate_crop") if ok else None
+        alert = self.watchlist.check(
+            plate.plate.text,
+            plate.plate.confidence,
+            self.camera_id,
+            datetime.fromtimestamp(float(summary.view.t[-1]), tz=UTC),
+            self.clock_source,
+            summary.view.track_id,
+            (attachment,) if attachment is not None else (),
+        )
+        if alert is not None:
+            self.spool.put(alert, {attachment.sha256: bytes(png.tobytes())} if attachment is not None else None)
+            self.stats.alerts += 1
+
+    def on_track(self, summary: TrackSummary) -> None:
+        """Read the plate, spool the vehicle event (and any watchlist alert), then the track's violations."""
+        plate = self._plate(summary.view.track_id)
+        config = self.pipeline.config
+        read = (plate.plate.text, plate.plate.confidence) if plate is not None else None
+        event = vehicle_event(summary, self.camera_id, self.clock_source, config.max_path_points, read)
+        if event is not None:
+            self.spool.put(event)
+        if plate is not None:
+            self._alert(summary, plate)
+        if self.violations is not None:
+            found = len(self.violations.violations)
+            packages = self.violations.on_track(summary.view, plate.evidence() if plate is not None else None)
+            self.stats.violations += list(zip(self.violations.violations[found:], packages, strict=True))
+
+
+def model_files(config: TrafficConfig) -> dict[str, Path]:
+    """The model files whose hashes every evidence package records."""
+    backend = backend_of(config.detector)
+    files = {
+        "vehicle_detector": Path(config.detector.model_path or package_file(backend.package, backend.relative_path))
+    }
+    if config.plates is not None:
+        from models.plates.detector import CASCADE_FILE, PLATEDET_FILE, PLATEDET_PACKAGE
+        from models.plates.ocr import RECOGNISER_FILE, RECOGNISER_PACKAGE
+
+        detector = config.plates.models.detector
+        if detector.model_path is not None:
+            files["plate_detector"] = detector.model_path
+        elif detector.backend == "platedet":
+            files["plate_detector"] = Path(package_file(PLATEDET_PACKAGE, PLATEDET_FILE))
+        else:
+            files["plate_detector"] = Path(cv2.data.haarcascades) / CASCADE_FILE  # type: ignore[attr-defined]
+        reader = config.plates.models.reader.model_path
+        files["plate_recogniser"] = reader or Path(package_file(RECOGNISER_PACKAGE, RECOGNISER_FILE))
+    return files
+
+
+def build_agent(
+    config: TrafficConfig, spool: Spool, camera_id: CameraId, clock_source: ClockSource, start_time: float
+) -> TrafficAgent:
+    """Pipeline, plate stage, watchlist and violation stage as the traffic section configures them."""
+    pipeline = build_pipeline(config)
+    plates = PlateStage.build(config.plates) if config.plates is not None else None
+    watchlist = None
+    if config.plates is not None and config.plates.watchlist is not None:
+        watchlist = Watchlist.load(config.plates.watchlist)
+    violations = None
+    if config.violations is not None and config.scene is not None:
+        context = EvidenceContext(
+            camera_id=camera_id,
+            clock_source=clock_source,
+            calibration_version=config.calibration.version if config.calibration is not None else "uncalibrated",
+            location=config.scene.location,
+            model_files=model_files(config),
+        )
+        classifier = None
+        if config.violations.signal.controller_log is None and config.scene.signal_roi is not None:
+            from models.lights import default_model_path, load_light_classifier
+
+            classifier = load_light_classifier()
+            files = {**context.model_files, "light_classifier": default_model_path()}
+            context = dataclasses.replace(context, model_files=files)
+        violations = ViolationStage(
+            config.scene, config.violations, context, spool, classifier, stream_start=start_time
+        )
+    return TrafficAgent(pipeline, spool, camera_id, clock_source, plates, violations, watchlist)
+
+
 def run_agent(
     config: TrafficConfig,
     source: str | Path,
@@ -165,23 +324,28 @@ def run_agent(
     camera_id: CameraId,
     clock_source: ClockSource = ClockSource.FILE,
     max_frames: int | None = None,
+    start_time: float | None = None,
 ) -> RunStats:
-    """Run a source to its end, putting one ``VehicleEvent`` per finished confirmed track into the spool."""
-    pipeline = build_pipeline(config)
+    """Run a source to its end in one pass: one ``VehicleEvent`` per finished confirmed track (with its plate),
+    plus watchlist alerts and one ``ViolationEvent`` per violation (with its signed package) when configured.
+
+    Args:
+        start_time: Unix time of frame 0 (default: now).
+    """
+    start = time.time() if start_time is None else start_time
+    agent = build_agent(config, spool, camera_id, clock_source, start)
     frames, fps = read_frames(str(source), max_frames, config.frame_plan.decode_queue)
-
-    def ship(summary: TrackSummary) -> None:
-        event = vehicle_event(summary, camera_id, clock_source, config.max_path_points)
-        if event is not None:
-            spool.put(event)
-
-    stats = run_stream(pipeline, frames, fps, time.time(), ship)
+    stats = run_stream(agent.pipeline, frames, fps, start, agent.on_track, agent.on_frame)
+    stats.plates, stats.violations = agent.stats.plates, agent.stats.violations
+    stats.alerts, stats.plate_seconds = agent.stats.alerts, agent.stats.plate_seconds
     logger.info(
-        "traffic: %d frames (%d detected) in %.1f s, %.1f fps, %d tracks",
+        "traffic: %d frames (%d detected) in %.1f s, %.1f fps, %d tracks, %d plates, %d violations",
         stats.frames,
         stats.detector_frames,
         stats.seconds,
         stats.fps,
         len(stats.summaries),
+        len(stats.plates),
+        len(stats.violations),
     )
     return stats

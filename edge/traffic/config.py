@@ -10,6 +10,8 @@ from pydantic import Field
 from edge.config import DeviceConfig, StrictModel
 from edge.tracking.bytetrack import TrackerConfig
 from edge.traffic.calibration import CalibrationConfig
+from edge.traffic.plates_stage import TrafficPlatesConfig
+from edge.traffic.rules.stage import ViolationsConfig
 from edge.traffic.scene import SceneConfig
 from edge.traffic.speed import SpeedConfig
 from models.runtime import RunnerConfig
@@ -55,6 +57,12 @@ class TrafficConfig(StrictModel):
         default=4.0, ge=0.0, le=100.0, description="Dead band either side of a counting line (jitter is not a crossing)"
     )
     max_path_points: int = Field(default=200, ge=2, le=2000, description="Road path points kept in an event")
+    plates: TrafficPlatesConfig | None = Field(
+        default=None, description="Per-track plate reading (and watchlist); None = no plates"
+    )
+    violations: ViolationsConfig | None = Field(
+        default=None, description="Rules, signal source and evidence packages; None = vehicle events only"
+    )
 
 
 class TrafficDeviceConfig(DeviceConfig):
@@ -70,9 +78,37 @@ def resolve_source(source: str, base_dir: Path) -> str:
     return str(base_dir / source)
 
 
+def _resolve(path: Path, base_dir: Path) -> Path:
+    return path if path.is_absolute() else base_dir / path
+
+
+def resolve_paths(config: TrafficConfig, base_dir: Path) -> TrafficConfig:
+    """A copy with every relative file of the section (source, controller log, watchlist, evidence and key
+    folders) resolved against the config file's folder."""
+    update: dict[str, object] = {"source": resolve_source(config.source, base_dir)}
+    if config.violations is not None:
+        v = config.violations
+        evidence = v.evidence.model_copy(
+            update={
+                "chain_dir": _resolve(v.evidence.chain_dir, base_dir),
+                "key_dir": _resolve(v.evidence.key_dir, base_dir),
+            }
+        )
+        log = v.signal.controller_log
+        signal = v.signal.model_copy(update={"controller_log": None if log is None else _resolve(log, base_dir)})
+        update["violations"] = v.model_copy(update={"evidence": evidence, "signal": signal})
+    if config.plates is not None and config.plates.watchlist is not None and config.plates.watchlist.path is not None:
+        watchlist = config.plates.watchlist.model_copy(
+            update={"path": _resolve(config.plates.watchlist.path, base_dir)}
+        )
+        update["plates"] = config.plates.model_copy(update={"watchlist": watchlist})
+    return config.model_copy(update=update)
+
+
 __all__ = [
     "FramePlanConfig",
     "TrafficConfig",
     "TrafficDeviceConfig",
+    "resolve_paths",
     "resolve_source",
 ]

@@ -197,9 +197,16 @@ def count_crossings(
 
 
 def vehicle_event(
-    summary: TrackSummary, camera_id: CameraId, clock_source: ClockSource, max_path_points: int = 200
+    summary: TrackSummary,
+    camera_id: CameraId,
+    clock_source: ClockSource,
+    max_path_points: int = 200,
+    plate: tuple[str, float] | None = None,
 ) -> VehicleEvent | None:
-    """The wire event of a finished track (times in ``view.t`` are Unix seconds); None for non-vehicles."""
+    """The wire event of a finished track (times in ``view.t`` are Unix seconds); None for non-vehicles.
+
+    ``plate`` is the track's voted ``(text, confidence)`` when one was read.
+    """
     view = summary.view
     if view.vehicle_class not in VEHICLE_CLASSES:
         return None
@@ -223,5 +230,7 @@ def vehicle_event(
             "first_seen": first,
             "last_seen": last,
             "path_m": path,
+            "plate_text": plate[0] if plate is not None else None,
+            "plate_confidence": round(min(max(plate[1], 0.0), 1.0), 4) if plate is not None else None,
         }
     )

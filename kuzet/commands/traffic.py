@@ -1,7 +1,9 @@
 """Commands of this product area; they attach to the groups in ``kuzet.commands`` and are listed in COMMANDS.
 
-``kuzet edge traffic --config FILE [--video PATH]`` runs the traffic agent over a camera or file and spools one
-``VehicleEvent`` per finished track; ``kuzet calibrate --config FILE`` fits the camera's homography and prints its
+``kuzet edge traffic --config FILE [--video PATH]`` runs the traffic agent over a camera or file in one pass and
+spools one ``VehicleEvent`` per finished track (with its plate read when the file has a ``plates`` section) and,
+with a ``violations`` section, one signed evidence package and ``ViolationEvent`` per violation.
+``kuzet calibrate --config FILE`` fits the camera's homography and prints its
 reprojection error. ``demo_traffic`` is the hook of ``kuzet demo``.
 """
 
@@ -18,9 +20,11 @@ from kuzet.commands.common import emit_json, fail, load_or_exit, progress
 if TYPE_CHECKING:
     from edge.spool import Spool
     from edge.traffic.agent import RunStats
+    from edge.traffic.config import TrafficConfig
 
 DEMO_CONFIG = "traffic/ozlu.yaml"
 DEMO_FRAMES = 300  # 12.5 s of the clip: five vehicles cross the counting line (tests/data/traffic/)
+DEMO_T0 = 1_795_402_800.0  # 2026-11-23T03:00:00Z: frame 0 of the demo clip (a fixed, reproducible capture time)
 
 
 def summary_lines(stats: RunStats) -> list[str]:
@@ -36,10 +40,15 @@ def summary_lines(stats: RunStats) -> list[str]:
                 f"±{summary.speed.sigma_kmh or 0.0:.1f} km/h"
             )
     counted = ", ".join(f"{n} across {line}" for line, n in sorted(crossings.items())) or "none counted"
+    plates = [f"#{i} {p.plate.text} ({p.plate.confidence:.2f})" for i, p in sorted(stats.plates.items())]
+    violations = [f"{v.kind} #{v.track_id} -> {package.name}" for v, package in stats.violations]
     return [
         f"traffic: {stats.frames} frames ({stats.detector_frames} with the detector) at {stats.fps:.1f} fps,"
         f" {len(stats.summaries)} confirmed tracks; vehicles: {counted}",
         "traffic speeds: " + ("; ".join(speeds) or "none"),
+        f"traffic plates read: {len(plates)} ({stats.plate_seconds:.1f} s of plate reading)"
+        + (": " + "; ".join(plates) if plates else ""),
+        f"traffic violations: {len(violations)}" + (": " + "; ".join(violations) if violations else ""),
     ]
 
 
@@ -48,6 +57,13 @@ def _stats_json(stats: RunStats) -> dict[str, Any]:
         "frames": stats.frames,
         "detector_frames": stats.detector_frames,
         "fps": round(stats.fps, 2),
+        "seconds": round(stats.seconds, 2),
+        "plate_seconds": round(stats.plate_seconds, 2),
+        "alerts": stats.alerts,
+        "violations": [
+            {"kind": v.kind, "track_id": v.track_id, "t": v.t, "package": str(package)}
+            for v, package in stats.violations
+        ],
         "tracks": [
             {
                 "track_id": s.view.track_id,
@@ -57,6 +73,7 @@ def _stats_json(stats: RunStats) -> dict[str, Any]:
                 "speed_sigma_kmh": s.speed.sigma_kmh,
                 "speed_status": s.speed.status,
                 "crossings": [list(c) for c in s.crossings],
+                "plate": stats.plates[s.view.track_id].plate.text if s.view.track_id in stats.plates else None,
             }
             for s in stats.summaries
         ],
@@ -69,20 +86,22 @@ def _stats_json(stats: RunStats) -> dict[str, Any]:
 @click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after this many frames")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object as the last line of stdout")
 def traffic_command(config_path: Path, video: Path | None, max_frames: int | None, as_json: bool) -> None:
-    """Run the traffic agent: detect, track, measure speed, spool one VehicleEvent per vehicle."""
+    """Run the traffic agent: detect, track, speed, plates, violations; spool vehicle and violation events."""
     from edge.spool import Spool
     from edge.traffic.agent import VideoSourceError, run_agent
     from edge.traffic.calibration import CalibrationError
-    from edge.traffic.config import TrafficDeviceConfig, resolve_source
+    from edge.traffic.config import TrafficDeviceConfig, resolve_paths
+    from edge.traffic.evidence import KeyFileError
 
     config = load_or_exit(config_path, TrafficDeviceConfig)
-    source = str(video) if video is not None else resolve_source(config.traffic.source, config_path.parent)
+    traffic = resolve_paths(config.traffic, config_path.parent)
+    source = str(video) if video is not None else traffic.source
     if not source:
         fail(f"{config_path}: field 'traffic.source' is empty and no --video was given")
     spool = Spool(config.spool.path, config.spool.max_events)
     try:
-        stats = run_agent(config.traffic, source, spool, config.camera_id, config.clock_source, max_frames)
-    except (VideoSourceError, CalibrationError) as exc:
+        stats = run_agent(traffic, source, spool, config.camera_id, config.clock_source, max_frames)
+    except (VideoSourceError, CalibrationError, KeyFileError, OSError, ValueError) as exc:
         fail(str(exc))
     finally:
         spool.close()
@@ -116,18 +135,37 @@ def calibrate_command(config_path: Path) -> None:
 
 
 def demo_traffic(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
-    """Run the bundled clip (first 12.5 s) through the traffic agent into ``spool``; returns summary lines."""
+    """One agent pass over the bundled clip (first 12.5 s) into ``spool``: vehicle events with plate reads and,
+    from the configured stop line / replayed phases / school-zone limit, violation events whose signed packages
+    are written to ``work_dir/evidence/<camera_id>`` (keys in ``work_dir/keys``) and verified. Summary lines."""
     from edge.traffic.agent import run_agent
-    from edge.traffic.config import TrafficDeviceConfig, resolve_source
+    from edge.traffic.config import TrafficDeviceConfig, resolve_paths
+    from edge.traffic.evidence_verify import verify_chain
 
     config_path = samples_dir / DEMO_CONFIG
     config = load_or_exit(config_path, TrafficDeviceConfig)
-    plan = config.traffic.frame_plan.model_copy(update={"mode": "stride", "stride": 2})
-    traffic = config.traffic.model_copy(update={"frame_plan": plan})
-    source = resolve_source(traffic.source, config_path.parent)
+    traffic = demo_config(resolve_paths(config.traffic, config_path.parent), work_dir, config.camera_id)
     work_dir.mkdir(parents=True, exist_ok=True)
-    stats = run_agent(traffic, source, spool, config.camera_id, config.clock_source, DEMO_FRAMES)
-    return summary_lines(stats)
+    stats = run_agent(traffic, traffic.source, spool, config.camera_id, config.clock_source, DEMO_FRAMES, DEMO_T0)
+    lines = summary_lines(stats)
+    if traffic.violations is not None and stats.violations:
+        evidence = traffic.violations.evidence
+        trusted = (evidence.key_dir / f"{config.camera_id}.ed25519.pub").read_text().strip()
+        problems = verify_chain(evidence.chain_dir, trusted)
+        lines.append(f"evidence verify {evidence.chain_dir}: " + ("OK" if not problems else "; ".join(problems)))
+    return lines
+
+
+def demo_config(traffic: TrafficConfig, work_dir: Path, camera_id: str) -> TrafficConfig:
+    """The demo's frame plan (every 2nd frame: same result on any machine) and evidence under ``work_dir``."""
+    plan = traffic.frame_plan.model_copy(update={"mode": "stride", "stride": 2})
+    update: dict[str, Any] = {"frame_plan": plan}
+    if traffic.violations is not None:
+        evidence = traffic.violations.evidence.model_copy(
+            update={"chain_dir": work_dir / "evidence" / camera_id, "key_dir": work_dir / "keys"}
+        )
+        update["violations"] = traffic.violations.model_copy(update={"evidence": evidence})
+    return traffic.model_copy(update=update)
 
 
 COMMANDS: list[click.Command] = [calibrate_command]

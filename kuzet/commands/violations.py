@@ -142,10 +142,11 @@ COMMANDS: list[click.Command] = [evidence_group]
 
 
 def demo_violations(samples_dir: Path, work_dir: Path) -> list[str]:
-    """Demo hook: signed, verified violation evidence from a rendered junction clip and the bundled street clip.
+    """Demo hook: signed, verified violation evidence from a rendered junction clip (a few seconds).
 
-    See ``kuzet.commands.violations_demo``; returns summary lines (a few seconds plus ~20 s for the real clip).
+    The bundled street clip's violations come from the traffic agent's own single pass
+    (``kuzet.commands.traffic.demo_traffic``), not from a second run here. See ``kuzet.commands.violations_demo``.
     """
-    from kuzet.commands.violations_demo import clip_demo, rendered_demo
+    from kuzet.commands.violations_demo import rendered_demo
 
-    return rendered_demo(work_dir) + clip_demo(samples_dir, work_dir)
+    return rendered_demo(work_dir)

@@ -6,11 +6,13 @@ classifier reads the signal head in the scene's ROI (signal source = classifier)
 measures the car, the rules fire, the plate recogniser reads the plate, and a signed, chained package is written
 and verified.
 
-(2) ``clip_demo``: the bundled street clip (``samples/traffic/ozlu.yaml``, MIT) through the real vehicle detector,
-tracker and calibrated speed of the traffic pipeline, with the clip's scene extended for enforcement: a stop line
-across the southbound lane, a controller phase log replayed through ``ReplaySignalFeed`` (the street has no
-signal; the real controller is the external boundary) and a 30 km/h school-zone limit. Real tracks, real crossing
-times and speeds; the configured signal plan and limit are the only made-up inputs.
+(2) ``clip_demo``: the bundled street clip (``samples/traffic/ozlu.yaml``, MIT) through the traffic agent's single
+pass (vehicle detector, tracker, calibrated speed, plates, rules, evidence), with the enforcement geometry the
+device file configures: a stop line across the southbound lane, a controller phase log replayed through
+``ReplaySignalFeed`` (``ozlu_phases.csv``; the street has no signal; the real controller is the external
+boundary) and a 30 km/h school-zone limit. Real tracks, real crossing times and speeds; the configured signal
+plan, stop line and limit are the only made-up inputs. ``kuzet demo`` runs this pass once, in
+``kuzet.commands.traffic.demo_traffic``; ``demo_violations`` runs only the rendered junction.
 """
 
 from __future__ import annotations
@@ -176,90 +178,43 @@ def rendered_demo(work_dir: Path) -> list[str]:
 
 
 CLIP_CONFIG = "traffic/ozlu.yaml"
-CLIP_FRAMES = 250  # ~10.4 s at 24 fps: five southbound cars cross the stop line
-CLIP_PHASES = (("green", 0.0), ("amber", 3.5), ("red", 6.0))  # seconds from the first frame
-CLIP_STOP_LINE: dict[str, Any] = {
-    "id": "stop-south",
-    "p1": (239, 200),
-    "p2": (355, 200),
-    "kind": "stop",
-    "lanes": ["southbound"],
-}
-CLIP_LIMIT_KMH = (30.0, 5.0)  # school-zone limit and tolerance configured for the demo
-
-
-def _clip_scene(scene: Any) -> Any:
-    """The clip's scene plus the enforcement geometry: a stop line and the school-zone limit."""
-    from edge.traffic.scene import SceneConfig
-
-    data = scene.model_dump()
-    limit, tolerance = CLIP_LIMIT_KMH
-    data["lanes"] = [{**lane, "speed_limit_kmh": limit, "speed_tolerance_kmh": tolerance} for lane in data["lanes"]]
-    data["lines"] = [*data["lines"], CLIP_STOP_LINE]
-    return SceneConfig.model_validate(data)
-
-
-def _read_frames(source: str, wanted: set[int]) -> dict[int, Any]:
-    """The wanted frame indices of a video, decoded once in order."""
-    import cv2
-
-    capture = cv2.VideoCapture(source)
-    frames: dict[int, Any] = {}
-    index = 0
-    while wanted - frames.keys():
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index in wanted:
-            frames[index] = frame
-        index += 1
-    capture.release()
-    return frames
+CLIP_FRAMES = 250  # ~10.4 s at 24 fps: southbound cars cross the configured stop line after the replayed red
 
 
 def clip_demo(samples_dir: Path, work_dir: Path) -> list[str]:
-    """Violations from the bundled street clip through the real perception pipeline (see the module doc)."""
+    """Violations from the bundled street clip: the traffic agent's own single pass (see the module doc).
+
+    The clip's device file configures the stop line, the replayed controller phases and the school-zone limit
+    (``samples/traffic/ozlu.yaml``); packages go to ``work_dir/evidence/<camera_id>``, events to a spool in
+    ``work_dir``. ``kuzet demo`` gets the same pass from ``kuzet.commands.traffic.demo_traffic``.
+    """
     config_path = samples_dir / CLIP_CONFIG
     if not config_path.is_file():
         return [f"clip demo skipped: {config_path} is absent"]
-    from edge.traffic.agent import build_pipeline, read_frames, run_stream
-    from edge.traffic.config import TrafficDeviceConfig, resolve_source
-    from edge.traffic.evidence import EvidenceConfig, EvidenceContext, package_violations, pick_frames
+    from edge.spool import Spool
+    from edge.traffic.agent import run_agent
+    from edge.traffic.config import TrafficDeviceConfig, resolve_paths
     from edge.traffic.evidence_verify import verify_chain
-    from edge.traffic.rules import RulesConfig, choose_signal, evaluate_rules
-    from hardware.signal import PhaseChange, ReplaySignalFeed, SignalState
     from kuzet.commands.common import load_or_exit
-    from models.runtime import package_file
-    from models.vehicles.detector import backend_of
+    from kuzet.commands.traffic import demo_config
 
     device = load_or_exit(config_path, TrafficDeviceConfig)
-    assert device.traffic.scene is not None
-    scene = _clip_scene(device.traffic.scene)
-    plan = device.traffic.frame_plan.model_copy(update={"mode": "stride", "stride": 2})
-    traffic = device.traffic.model_copy(update={"frame_plan": plan, "scene": scene})
-    source = resolve_source(traffic.source, config_path.parent)
-    frames, fps = read_frames(source, CLIP_FRAMES, traffic.frame_plan.decode_queue)
-    stats = run_stream(build_pipeline(traffic), frames, fps, DEMO_T0)
-    tracks = {s.view.track_id: s.view for s in stats.summaries}
-    controller = ReplaySignalFeed([PhaseChange(DEMO_T0 + t, SignalState(s)) for s, t in CLIP_PHASES])
-    violations = evaluate_rules(tracks.values(), scene, choose_signal(controller, None), RulesConfig())
-    wanted = {i for v in violations for _, i, _ in pick_frames(v, tracks[v.track_id], 1.0)}
-    cache = _read_frames(source, wanted)
-    backend = backend_of(traffic.detector)
-    detector_file = traffic.detector.model_path or package_file(backend.package, backend.relative_path)
-    context = EvidenceContext(
-        camera_id=device.camera_id,
-        clock_source=device.clock_source,
-        calibration_version=traffic.calibration.version if traffic.calibration is not None else "uncalibrated",
-        location=scene.location,
-        model_files={"vehicle_detector": Path(detector_file)},
-    )
-    config = EvidenceConfig(chain_dir=work_dir / "evidence" / device.camera_id, key_dir=work_dir / "keys")
-    packages = package_violations(violations, tracks, scene, cache.get, context, config)
-    problems = verify_chain(config.chain_dir, (config.key_dir / f"{device.camera_id}.ed25519.pub").read_text().strip())
-    lines = [f"clip {Path(source).name}: {stats.frames} frames, {len(tracks)} confirmed tracks, signal replayed"]
-    for v, package in zip(violations, packages, strict=True):
+    traffic = demo_config(resolve_paths(device.traffic, config_path.parent), work_dir, device.camera_id)
+    if traffic.violations is None:
+        return [f"clip demo skipped: {config_path} has no violations section"]
+    work_dir.mkdir(parents=True, exist_ok=True)
+    spool = Spool(work_dir / "clip-spool.sqlite")
+    try:
+        stats = run_agent(traffic, traffic.source, spool, device.camera_id, device.clock_source, CLIP_FRAMES, DEMO_T0)
+    finally:
+        spool.close()
+    evidence = traffic.violations.evidence
+    lines = [f"clip {Path(traffic.source).name}: {stats.frames} frames, {len(stats.summaries)} confirmed tracks"]
+    for v, package in stats.violations:
         speed = f"{v.speed_kmh:.1f} ± {v.speed_sigma_kmh:.1f} km/h" if v.speed_kmh and v.speed_sigma_kmh else "-"
         lines.append(f"clip violation {v.kind} track {v.track_id} t+{v.t - DEMO_T0:.2f} s {speed} -> {package.name}")
-    lines.append(f"evidence verify {config.chain_dir}: " + ("OK" if not problems else "; ".join(problems)))
+    if stats.violations:
+        trusted = (evidence.key_dir / f"{device.camera_id}.ed25519.pub").read_text().strip()
+        problems = verify_chain(evidence.chain_dir, trusted)
+        lines.append(f"evidence verify {evidence.chain_dir}: " + ("OK" if not problems else "; ".join(problems)))
     return lines

@@ -11,23 +11,37 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from edge.config import StrictModel
 from edge.spool import Spool
-from edge.traffic.evidence import EvidenceConfig, EvidenceContext, PlateGetter, package_violations, pick_frames
+from edge.traffic.evidence import (
+    EvidenceConfig,
+    EvidenceContext,
+    PlateEvidence,
+    PlateGetter,
+    package_violations,
+    pick_frames,
+)
 from edge.traffic.evidence_verify import violation_event
 from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, choose_signal
 from edge.traffic.scene import SceneConfig
-from hardware.signal import CameraSignalConfig, CameraSignalSource, ReplaySignalFeed
+from hardware.signal import CameraSignalConfig, CameraSignalSource, PhaseChange, ReplaySignalFeed
 from models.lights import LightClassifier
 
 logger = logging.getLogger(__name__)
+
+
+def _against_config(value: Path, info: ValidationInfo) -> Path:
+    """A relative path resolved against the config file's folder (validation context ``base_dir``), if known."""
+    base = (info.context or {}).get("base_dir")
+    return value if value.is_absolute() or base is None else Path(base) / value
 
 
 class SignalConfig(StrictModel):
@@ -36,7 +50,16 @@ class SignalConfig(StrictModel):
     controller_log: Path | None = Field(
         default=None, description="Controller phase log (CSV t,state) replayed as the feed; None = camera classifier"
     )
+    log_times: Literal["unix", "stream"] = Field(
+        default="unix",
+        description="Controller log times: Unix seconds, or seconds from the stream's first frame (a replayed clip)",
+    )
     min_consecutive: int = Field(default=3, ge=1, le=100, description="Frames agreeing before a camera phase change")
+
+    @field_validator("controller_log")
+    @classmethod
+    def _resolve_log(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _against_config(value, info)
 
 
 class ViolationsConfig(StrictModel):
@@ -47,6 +70,13 @@ class ViolationsConfig(StrictModel):
     signal: SignalConfig = Field(default_factory=SignalConfig, description="Signal source")
     buffer_s: float = Field(default=15.0, gt=0.0, le=120.0, description="Seconds of frames kept for evidence")
     buffer_jpeg_quality: int = Field(default=95, ge=50, le=100, description="JPEG quality of buffered frames")
+
+    @field_validator("evidence")
+    @classmethod
+    def _resolve_evidence(cls, value: EvidenceConfig, info: ValidationInfo) -> EvidenceConfig:
+        """Relative evidence and key folders resolve against the config file's folder, as the spool does."""
+        chain_dir, key_dir = _against_config(value.chain_dir, info), _against_config(value.key_dir, info)
+        return value.model_copy(update={"chain_dir": chain_dir, "key_dir": key_dir})
 
 
 class FrameBuffer:
@@ -90,7 +120,9 @@ class ViolationStage:
         context: camera id, clock, calibration version, model files for the evidence.
         spool: where ``ViolationEvent``s go (None: packages only).
         classifier: the light classifier for the camera signal source (None: no camera source).
-        plate_for: the plate crop and read of a violation's vehicle (None: packages without a plate).
+        plate_for: the plate crop and read of a violation's vehicle (None: packages without a plate), used
+            when ``on_track`` is given no plate.
+        stream_start: Unix time of the stream's first frame (controller logs with ``log_times: stream``).
     """
 
     def __init__(
@@ -101,11 +133,15 @@ class ViolationStage:
         spool: Spool | None = None,
         classifier: LightClassifier | None = None,
         plate_for: PlateGetter | None = None,
+        stream_start: float = 0.0,
     ) -> None:
         self.scene, self.config, self.context, self.spool = scene, config, context, spool
         self.plate_for = plate_for
         log = config.signal.controller_log
         self.controller = ReplaySignalFeed.from_csv(log) if log is not None else None
+        if self.controller is not None and config.signal.log_times == "stream":
+            changes = self.controller.timeline().changes
+            self.controller = ReplaySignalFeed([PhaseChange(c.t + stream_start, c.state) for c in changes])
         self.camera: CameraSignalSource | None = None
         if self.controller is None and classifier is not None and scene.signal_roi is not None:
             camera_config = CameraSignalConfig(roi=scene.signal_roi, min_consecutive=config.signal.min_consecutive)
@@ -127,8 +163,14 @@ class ViolationStage:
     def _at_frame_buffered(self, violation: Violation, view: TrackView, context_s: float) -> bool:
         return any(role == "at" and self.frames.has(i) for role, i, _ in pick_frames(violation, view, context_s))
 
-    def on_track(self, view: TrackView) -> list[Path]:
-        """Evaluate one finished track; returns the packages written (each also spooled)."""
+    def on_track(self, view: TrackView, plate: PlateEvidence | None = None) -> list[Path]:
+        """Evaluate one finished track; returns the packages written (each also spooled).
+
+        Args:
+            view: the finished confirmed track.
+            plate: the track's plate crop and read (e.g. from ``edge.traffic.plates_stage``); None falls back to
+                ``plate_for``.
+        """
         found = evaluate_rules([view], self.scene, self.signal(), self.config.rules)
         context_s = self.config.evidence.context_s
         kept = [v for v in found if self._at_frame_buffered(v, view, context_s)]
@@ -150,7 +192,7 @@ class ViolationStage:
             self.frames.get,
             self.context,
             self.config.evidence,
-            self.plate_for,
+            (lambda _v, _t: plate) if plate is not None else self.plate_for,
         )
         for package in packages:
             if self.spool is not None:

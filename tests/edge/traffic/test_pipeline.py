@@ -107,6 +107,7 @@ def test_edge_traffic_command_json(samples: Path, tmp_path: Path) -> None:
     raw["spool"] = {"path": str(tmp_path / "spool.sqlite")}
     raw["traffic"]["source"] = str(samples / "traffic" / "ozlu_vehicle_counting.mp4")
     raw["traffic"]["frame_plan"] = {"mode": "stride", "stride": 2}
+    raw["traffic"]["violations"]["signal"]["controller_log"] = str(samples / "traffic" / "ozlu_phases.csv")
     (tmp_path / "cam.yaml").write_text(yaml.safe_dump(raw))
     result = CliRunner().invoke(
         main, ["edge", "traffic", "--config", str(tmp_path / "cam.yaml"), "--max-frames", "40", "--json"]

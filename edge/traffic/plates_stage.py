@@ -1,0 +1,193 @@
+"""Per-track plate reading on a traffic camera: keep a few best vehicle crops while a track lives, read at its end.
+
+While a confirmed track is measured, ``PlateStage.observe`` keeps at most ``crops_per_track`` crops of its vehicle
+box (best by ``models.plates.vote.frame_quality``: size and sharpness), so memory is bounded per track, and tracks
+not seen for ``stale_frames`` frames are dropped. When the track ends, ``finish`` runs the plate detector on those
+few crops only (platedet costs ~280 ms an image; ``cascade`` is the fast backend by configuration), reads the
+plate crops in one batch and votes character by character (``models.plates.vote.read_track``), keeping the exact
+crop the final read came from for the evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field, ValidationInfo, field_validator
+
+from edge.config import StrictModel
+from edge.traffic.evidence import PlateEvidence
+from edge.traffic.watchlist import WatchlistConfig
+from models.detections import Detections
+from models.plates.config import PlateReaderConfig, PlatesConfig
+from models.plates.detector import PlateDetector, build_detector, expand_boxes
+from models.plates.ocr import PlateReader, build_reader
+from models.plates.vote import TrackPlate, frame_quality, read_track
+
+logger = logging.getLogger(__name__)
+
+
+class TrafficPlatesConfig(StrictModel):
+    """The plates section of a traffic device file."""
+
+    models: PlatesConfig = Field(
+        default_factory=lambda: PlatesConfig(reader=PlateReaderConfig(region="kz")),
+        description="Plate detector, reader (Kazakhstan grammar by default) and vote",
+    )
+    crops_per_track: int = Field(
+        default=3, ge=1, le=20, description="Vehicle crops kept per track (each costs one plate-detector run)"
+    )
+    min_vehicle_width_px: int = Field(
+        default=48, ge=8, le=4000, description="Narrower vehicle boxes are not kept (their plate cannot be read)"
+    )
+    vehicle_margin: float = Field(
+        default=0.05, ge=0.0, le=0.5, description="Margin added around a vehicle box before cropping (fraction)"
+    )
+    sharpness_weight: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Weight of sharpness against size when ranking vehicle crops"
+    )
+    stale_frames: int = Field(
+        default=250, ge=1, le=100_000, description="Crops of a track unseen for this many frames are dropped"
+    )
+    min_read_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Voted reads below this go into no event (kept in logs only)"
+    )
+    watchlist: WatchlistConfig | None = Field(default=None, description="Wanted / stolen plates; None = no check")
+
+    @field_validator("watchlist")
+    @classmethod
+    def _resolve_watchlist(cls, value: WatchlistConfig | None, info: ValidationInfo) -> WatchlistConfig | None:
+        """A relative watchlist file resolves against the config file's folder."""
+        base = (info.context or {}).get("base_dir")
+        if value is None or value.path is None or value.path.is_absolute() or base is None:
+            return value
+        return value.model_copy(update={"path": Path(base) / value.path})
+
+
+@dataclass(slots=True)
+class _Crops:
+    """Best vehicle crops of one track so far."""
+
+    last_frame: int = 0
+    quality: list[float] = field(default_factory=list)
+    crops: list[NDArray[np.uint8]] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackPlateResult:
+    """The plate of one finished track.
+
+    Attributes:
+        plate: the voted read (text, confidences, the exact plate crop, grammar verdict).
+        raw: the raw decoder text of the read the crop came from.
+        frame_index: source frame of the kept plate crop, -1 when none.
+        vehicle_crops: how many vehicle crops were searched.
+        plates_found: how many plate boxes the detector found in them.
+    """
+
+    plate: TrackPlate
+    raw: str
+    frame_index: int
+    vehicle_crops: int
+    plates_found: int
+
+    @property
+    def read(self) -> bool:
+        """Whether any text was read."""
+        return bool(self.plate.text)
+
+    def evidence(self) -> PlateEvidence | None:
+        """The evidence form (exact crop, raw and normalised text, confidence); None without a read."""
+        if not self.read:
+            return None
+        normalised = self.plate.text if self.plate.valid is not False else None
+        return PlateEvidence(self.plate.crop, self.raw, normalised, round(self.plate.confidence, 4))
+
+
+class PlateStage:
+    """Bounded per-track crop keeping and end-of-track plate reading.
+
+    Args:
+        detector: plate detector (platedet or cascade backend).
+        reader: plate recogniser.
+        config: the plates section.
+    """
+
+    def __init__(self, detector: PlateDetector, reader: PlateReader, config: TrafficPlatesConfig) -> None:
+        self.detector, self.reader, self.config = detector, reader, config
+        self._tracks: dict[int, _Crops] = {}
+
+    @classmethod
+    def build(cls, config: TrafficPlatesConfig) -> PlateStage:
+        """The configured detector backend and reader."""
+        return cls(build_detector(config.models.detector), build_reader(config.models.reader), config)
+
+    def __len__(self) -> int:
+        """Number of tracks holding crops."""
+        return len(self._tracks)
+
+    def observe(self, frame: NDArray[np.uint8], tracked: Detections, frame_index: int) -> None:
+        """Offer the measured confirmed tracks of one frame; each keeps its ``crops_per_track`` best crops.
+
+        Args:
+            frame: (H, W, 3) BGR frame.
+            tracked: confirmed tracks of the frame (``tracker_id``; ``data["measured"]`` False rows are skipped).
+            frame_index: source index of the frame.
+        """
+        measured = tracked.data.get("measured")
+        rows = np.flatnonzero(measured) if measured is not None else np.arange(len(tracked))
+        widths = tracked.xyxy[rows, 2] - tracked.xyxy[rows, 0]
+        rows = rows[widths >= self.config.min_vehicle_width_px]
+        height, width = frame.shape[:2]
+        bounds = expand_boxes(tracked.xyxy[rows], self.config.vehicle_margin, width, height)
+        crops = [np.ascontiguousarray(frame[y1:y2, x1:x2]) for x1, y1, x2, y2 in bounds]
+        quality = frame_quality(crops, self.config.sharpness_weight)
+        for k, row in enumerate(rows.tolist()):
+            self._keep(int(tracked.tracker_id[row]), crops[k], float(quality[k]), frame_index)
+        stale = [i for i, t in self._tracks.items() if frame_index - t.last_frame > self.config.stale_frames]
+        for track_id in stale:
+            del self._tracks[track_id]
+
+    def _keep(self, track_id: int, crop: NDArray[np.uint8], quality: float, frame_index: int) -> None:
+        track = self._tracks.setdefault(track_id, _Crops())
+        track.last_frame = frame_index
+        if len(track.crops) < self.config.crops_per_track:
+            track.quality.append(quality)
+            track.crops.append(crop)
+            track.frames.append(frame_index)
+            return
+        worst = int(np.argmin(track.quality))
+        if quality > track.quality[worst]:
+            track.quality[worst], track.crops[worst], track.frames[worst] = quality, crop, frame_index
+
+    def drop(self, track_id: int) -> None:
+        """Forget a track's crops (it ended without an event)."""
+        self._tracks.pop(track_id, None)
+
+    def finish(self, track_id: int) -> TrackPlateResult | None:
+        """Detect and read the plate of a finished track from its kept crops; None when it kept none."""
+        track = self._tracks.pop(track_id, None)
+        if track is None or not track.crops:
+            return None
+        plates: list[NDArray[np.uint8]] = []
+        frames: list[int] = []
+        for crop, frame_index in zip(track.crops, track.frames, strict=True):
+            found = self.detector.detect(crop)
+            if len(found) == 0:
+                continue
+            best = found[np.asarray([int(np.argmax(found.confidence))])]
+            x1, y1, x2, y2 = expand_boxes(best.xyxy, self.config.models.crop_margin, crop.shape[1], crop.shape[0])[0]
+            if x2 > x1 and y2 > y1:
+                plates.append(np.ascontiguousarray(crop[y1:y2, x1:x2]))
+                frames.append(frame_index)
+        voted = read_track(self.reader, plates, self.config.models.vote)
+        raw = ""
+        if voted.source_index >= 0:
+            raw = self.reader.read(plates[voted.source_index]).raw
+        frame_index = frames[voted.source_index] if voted.source_index >= 0 else -1
+        logger.debug("track %d: %d crops, %d plates, read %r", track_id, len(track.crops), len(plates), voted.text)
+        return TrackPlateResult(voted, raw, frame_index, len(track.crops), len(plates))
