@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,7 +41,7 @@ class PlateDetectorConfig(PlateStrictModel):
     )
     cascade_min_neighbors: int = Field(default=3, ge=1, le=20, description="Cascade votes a plate needs")
     cascade_min_size: int = Field(default=12, ge=4, le=512, description="Smallest plate height searched (pixels)")
-    cascade_box_scale: tuple[float, float] = Field(
+    cascade_box_scale: tuple[Annotated[float, Field(gt=0.1, le=2.0)], Annotated[float, Field(gt=0.1, le=2.0)]] = Field(
         default=(0.79, 0.53),
         description="Cascade boxes are shrunk about their centre by (x, y): its hits include the plate's "
         "surroundings (median box 1.27x wider, 1.88x taller than the plate on openalpr_eu)",
@@ -158,4 +158,9 @@ class PlatesConfig(PlateStrictModel):
     vote: VoteConfig = Field(default_factory=VoteConfig, description="Multi-frame voting per track")
     crop_margin: float = Field(
         default=0.1, ge=0.0, le=0.5, description="Margin added around a detected plate box before reading"
+    )
+    extra_detectors: tuple[Literal["platedet", "cascade"], ...] = Field(
+        default=("cascade",),
+        max_length=1,
+        description="Further detector backends whose boxes are merged with the main detector's (NMS)",
     )

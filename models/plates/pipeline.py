@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from models.detections import Detections
 from models.geometry import box_iou_batch
-from models.plates.config import PlateDetectorConfig, PlateReaderConfig
+from models.plates.config import PlateDetectorConfig, PlateReaderConfig, PlatesConfig
 from models.plates.detector import PlateDetector, build_detector, expand_boxes, merge_detections
 from models.plates.ocr import PlateRead, PlateReader, build_reader
 from models.runtime import RunnerConfig
@@ -52,6 +52,13 @@ class ScenePlateReader:
         detectors = [build_detector(PlateDetectorConfig(backend=n, runner=runner)) for n in names]
         reader = build_reader(PlateReaderConfig(region=region, runner=runner))
         return cls(detectors, reader)
+
+    @classmethod
+    def from_config(cls, config: PlatesConfig) -> ScenePlateReader:
+        """Main detector plus ``extra_detectors`` (same thresholds and threads), reader, crop margin."""
+        backends = dict.fromkeys([config.detector.backend, *config.extra_detectors])
+        detectors = [build_detector(config.detector.model_copy(update={"backend": b})) for b in backends]
+        return cls(detectors, build_reader(config.reader), crop_margin=config.crop_margin)
 
     def detect(self, image_bgr: NDArray[np.uint8]) -> Detections:
         """Merged plate boxes of every detector."""

@@ -80,3 +80,18 @@ def test_scene_reader_reads_a_real_photo() -> None:
     assert found and text == row["plate"]
     plates = scene.read_image(image)
     assert any(p.read.text == row["plate"] for p in plates)
+
+
+def test_scene_reader_from_config_and_bounds() -> None:
+    from pydantic import ValidationError
+
+    from models.plates.config import PlatesConfig
+
+    scene = ScenePlateReader.from_config(PlatesConfig())
+    assert len(scene.detectors) == 2
+    image = np.full((400, 600, 3), 90, np.uint8)
+    assert isinstance(scene.read_image(image), list)
+    with pytest.raises(ValidationError):
+        PlateDetectorConfig.model_validate({"cascade_box_scale": [0.0, 0.5]})
+    with pytest.raises(ValidationError):
+        PlatesConfig.model_validate({"colour": "red"})
