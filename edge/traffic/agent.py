@@ -29,6 +29,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,9 +43,9 @@ from edge.traffic.calibration import Calibration
 from edge.traffic.config import FramePlanConfig, TrafficConfig
 from edge.traffic.evidence import EvidenceContext
 from edge.traffic.pipeline import TrackSummary, TrafficPipeline, vehicle_event
-from edge.traffic.plates_stage import PlateStage, TrackPlateResult
+from edge.traffic.plates_stage import PlateStage, TrackCrops, TrackPlateResult
 from edge.traffic.rules.base import Violation
-from edge.traffic.rules.stage import ViolationStage
+from edge.traffic.rules.stage import PendingViolations, ViolationStage
 from edge.traffic.watchlist import Watchlist
 from kuzet.contracts import CameraId, ClockSource
 from models.detections import Detections
@@ -187,6 +188,11 @@ def run_stream(
 class TrafficAgent:
     """The per-frame and per-track wiring of one camera: plates, vehicle events, watchlist, violations.
 
+    The cheap part of a finished track (taking its crops, the rules, a snapshot of its evidence frames) runs on
+    the frame loop; the slow part (plate detection and reading, evidence packages, spooling) runs on one worker
+    thread when ``worker`` is True, so a plate read (~0.3 s a crop with platedet) never stalls the detector;
+    one worker keeps the evidence chain sequential and the events in track order. Call ``close`` at the end.
+
     Args:
         pipeline: detector + tracker.
         spool: where every event goes.
@@ -195,6 +201,7 @@ class TrafficAgent:
         plates: per-track plate reading, or None.
         violations: rules + evidence, or None.
         watchlist: listed plates, or None.
+        worker: finish tracks on a worker thread (True) or inline.
     """
 
     def __init__(
@@ -206,10 +213,13 @@ class TrafficAgent:
         plates: PlateStage | None = None,
         violations: ViolationStage | None = None,
         watchlist: Watchlist | None = None,
+        worker: bool = False,
     ) -> None:
         self.pipeline, self.spool, self.camera_id, self.clock_source = pipeline, spool, camera_id, clock_source
         self.plates, self.violations, self.watchlist = plates, violations, watchlist
         self.stats = RunStats()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="traffic-tracks") if worker else None
+        self._pending: list[Future[None]] = []
 
     def on_frame(self, frame: NDArray[np.uint8], t: float, index: int, tracked: Detections) -> None:
         """Buffer the frame for evidence and keep the measured tracks' vehicle crops."""
@@ -219,15 +229,51 @@ class TrafficAgent:
         if self.plates is not None and measured is not None and bool(np.any(measured)):
             self.plates.observe(frame, tracked, index)
 
-    def _plate(self, track_id: int) -> TrackPlateResult | None:
-        if self.plates is None:
+    def on_track(self, summary: TrackSummary) -> None:
+        """Take the track's crops and prepare its violations here; finish it inline or on the worker."""
+        crops = self.plates.take(summary.view.track_id) if self.plates is not None else None
+        pending = self.violations.prepare(summary.view) if self.violations is not None else None
+        if self._pool is None:
+            self._finish(summary, crops, pending)
+            return
+        self._pending.append(self._pool.submit(self._finish, summary, crops, pending))
+        while self._pending and self._pending[0].done():
+            self._pending.pop(0).result()  # re-raises a worker's error on the frame loop
+
+    def close(self) -> None:
+        """Wait for the worker to finish every track (re-raising its first error)."""
+        if self._pool is None:
+            return
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pending = []
+            self._pool.shutdown(wait=True)
+
+    def _finish(self, summary: TrackSummary, crops: TrackCrops | None, pending: PendingViolations | None) -> None:
+        """Read the plate, spool the vehicle event (and any watchlist alert), then package the violations."""
+        plate = self._plate(crops)
+        config = self.pipeline.config
+        read = (plate.plate.text, plate.plate.confidence) if plate is not None else None
+        event = vehicle_event(summary, self.camera_id, self.clock_source, config.max_path_points, read)
+        if event is not None:
+            self.spool.put(event)
+        if plate is not None:
+            self._alert(summary, plate)
+        if self.violations is not None and pending is not None:
+            packages = self.violations.package(pending, plate.evidence() if plate is not None else None)
+            self.stats.violations += list(zip(pending.violations, packages, strict=True))
+
+    def _plate(self, crops: TrackCrops | None) -> TrackPlateResult | None:
+        if self.plates is None or crops is None:
             return None
         begin = time.perf_counter()
-        result = self.plates.finish(track_id)
+        result = self.plates.read(crops)
         self.stats.plate_seconds += time.perf_counter() - begin
-        if result is None or not result.read or result.plate.confidence < self.plates.config.min_read_confidence:
+        if not result.read or result.plate.confidence < self.plates.config.min_read_confidence:
             return None
-        self.stats.plates[track_id] = result
+        self.stats.plates[crops.track_id] = result
         return result
 
     def _alert(self, summary: TrackSummary, plate: TrackPlateResult) -> None:
@@ -247,21 +293,6 @@ class TrafficAgent:
         if alert is not None:
             self.spool.put(alert, {attachment.sha256: bytes(png.tobytes())} if attachment is not None else None)
             self.stats.alerts += 1
-
-    def on_track(self, summary: TrackSummary) -> None:
-        """Read the plate, spool the vehicle event (and any watchlist alert), then the track's violations."""
-        plate = self._plate(summary.view.track_id)
-        config = self.pipeline.config
-        read = (plate.plate.text, plate.plate.confidence) if plate is not None else None
-        event = vehicle_event(summary, self.camera_id, self.clock_source, config.max_path_points, read)
-        if event is not None:
-            self.spool.put(event)
-        if plate is not None:
-            self._alert(summary, plate)
-        if self.violations is not None:
-            found = len(self.violations.violations)
-            packages = self.violations.on_track(summary.view, plate.evidence() if plate is not None else None)
-            self.stats.violations += list(zip(self.violations.violations[found:], packages, strict=True))
 
 
 def model_files(config: TrafficConfig) -> dict[str, Path]:
@@ -314,7 +345,8 @@ def build_agent(
         violations = ViolationStage(
             config.scene, config.violations, context, spool, classifier, stream_start=start_time
         )
-    return TrafficAgent(pipeline, spool, camera_id, clock_source, plates, violations, watchlist)
+    worker = config.track_worker and (plates is not None or violations is not None)
+    return TrafficAgent(pipeline, spool, camera_id, clock_source, plates, violations, watchlist, worker)
 
 
 def run_agent(
@@ -335,7 +367,12 @@ def run_agent(
     start = time.time() if start_time is None else start_time
     agent = build_agent(config, spool, camera_id, clock_source, start)
     frames, fps = read_frames(str(source), max_frames, config.frame_plan.decode_queue)
-    stats = run_stream(agent.pipeline, frames, fps, start, agent.on_track, agent.on_frame)
+    try:
+        stats = run_stream(agent.pipeline, frames, fps, start, agent.on_track, agent.on_frame)
+    finally:
+        begin = time.perf_counter()
+        agent.close()
+    stats.seconds += time.perf_counter() - begin  # wall time includes the worker's tail
     stats.plates, stats.violations = agent.stats.plates, agent.stats.violations
     stats.alerts, stats.plate_seconds = agent.stats.alerts, agent.stats.plate_seconds
     logger.info(

@@ -60,6 +60,10 @@ class TrafficConfig(StrictModel):
     plates: TrafficPlatesConfig | None = Field(
         default=None, description="Per-track plate reading (and watchlist); None = no plates"
     )
+    track_worker: bool = Field(
+        default=True,
+        description="Read plates and write evidence on one worker thread, off the frame loop (False = inline)",
+    )
     violations: ViolationsConfig | None = Field(
         default=None, description="Rules, signal source and evidence packages; None = vehicle events only"
     )

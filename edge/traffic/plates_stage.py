@@ -78,6 +78,15 @@ class _Crops:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackCrops:
+    """The kept vehicle crops of one finished track: (H, W, 3) BGR crops and their source frame indices."""
+
+    track_id: int
+    crops: tuple[NDArray[np.uint8], ...]
+    frames: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TrackPlateResult:
     """The plate of one finished track.
 
@@ -168,11 +177,23 @@ class PlateStage:
         """Forget a track's crops (it ended without an event)."""
         self._tracks.pop(track_id, None)
 
-    def finish(self, track_id: int) -> TrackPlateResult | None:
-        """Detect and read the plate of a finished track from its kept crops; None when it kept none."""
+    def take(self, track_id: int) -> TrackCrops | None:
+        """Remove and return a finished track's kept crops (cheap: call it on the frame loop)."""
         track = self._tracks.pop(track_id, None)
         if track is None or not track.crops:
             return None
+        return TrackCrops(track_id, tuple(track.crops), tuple(track.frames))
+
+    def finish(self, track_id: int) -> TrackPlateResult | None:
+        """Detect and read the plate of a finished track from its kept crops; None when it kept none."""
+        crops = self.take(track_id)
+        return self.read(crops) if crops is not None else None
+
+    def read(self, track: TrackCrops) -> TrackPlateResult:
+        """Plate detector on each kept crop (best box), one batched read of the plate crops, character vote.
+
+        Touches no per-track state, so it may run off the frame loop while ``observe`` goes on.
+        """
         plates: list[NDArray[np.uint8]] = []
         frames: list[int] = []
         for crop, frame_index in zip(track.crops, track.frames, strict=True):
@@ -185,9 +206,9 @@ class PlateStage:
                 plates.append(np.ascontiguousarray(crop[y1:y2, x1:x2]))
                 frames.append(frame_index)
         voted = read_track(self.reader, plates, self.config.models.vote)
-        raw = ""
-        if voted.source_index >= 0:
-            raw = self.reader.read(plates[voted.source_index]).raw
+        raw = self.reader.read(plates[voted.source_index]).raw if voted.source_index >= 0 else ""
         frame_index = frames[voted.source_index] if voted.source_index >= 0 else -1
-        logger.debug("track %d: %d crops, %d plates, read %r", track_id, len(track.crops), len(plates), voted.text)
+        logger.debug(
+            "track %d: %d crops, %d plates, read %r", track.track_id, len(track.crops), len(plates), voted.text
+        )
         return TrackPlateResult(voted, raw, frame_index, len(track.crops), len(plates))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -79,6 +81,21 @@ class ViolationsConfig(StrictModel):
         return value.model_copy(update={"chain_dir": chain_dir, "key_dir": key_dir})
 
 
+def decode_jpeg(data: bytes) -> NDArray[np.uint8]:
+    """(H, W, 3) BGR frame of JPEG bytes."""
+    return np.asarray(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), dtype=np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingViolations:
+    """Violations of one finished track with a snapshot of their evidence frames (JPEG bytes by frame index),
+    ready to be packaged later, e.g. off the frame loop once the plate is read."""
+
+    view: TrackView
+    violations: tuple[Violation, ...]
+    frames: Mapping[int, bytes]
+
+
 class FrameBuffer:
     """The last frames as JPEG bytes by source index (bounded by age in seconds)."""
 
@@ -99,9 +116,12 @@ class FrameBuffer:
     def get(self, index: int) -> NDArray[np.uint8] | None:
         """The decoded frame, or None when it already left the buffer."""
         item = self._frames.get(index)
-        if item is None:
-            return None
-        return np.asarray(cv2.imdecode(np.frombuffer(item[1], np.uint8), cv2.IMREAD_COLOR), dtype=np.uint8)
+        return None if item is None else decode_jpeg(item[1])
+
+    def jpeg(self, index: int) -> bytes | None:
+        """The buffered JPEG bytes of a frame, or None."""
+        item = self._frames.get(index)
+        return None if item is None else item[1]
 
     def has(self, index: int) -> bool:
         """Whether the frame is still buffered."""
@@ -171,6 +191,12 @@ class ViolationStage:
             plate: the track's plate crop and read (e.g. from ``edge.traffic.plates_stage``); None falls back to
                 ``plate_for``.
         """
+        pending = self.prepare(view)
+        return self.package(pending, plate) if pending is not None else []
+
+    def prepare(self, view: TrackView) -> PendingViolations | None:
+        """Rules on one finished track and a snapshot of its evidence frames (cheap: call it on the frame loop,
+        while the frames are still buffered); None when nothing fired."""
         found = evaluate_rules([view], self.scene, self.signal(), self.config.rules)
         context_s = self.config.evidence.context_s
         kept = [v for v in found if self._at_frame_buffered(v, view, context_s)]
@@ -182,14 +208,28 @@ class ViolationStage:
                 len(found) - len(kept),
                 self.config.buffer_s,
             )
-        found = kept
-        if not found:
-            return []
+        if not kept:
+            return None
+        wanted = {index for v in kept for _, index, _ in pick_frames(v, view, context_s)}
+        frames = {index: data for index in wanted if (data := self.frames.jpeg(index)) is not None}
+        return PendingViolations(view, tuple(kept), frames)
+
+    def package(self, pending: PendingViolations, plate: PlateEvidence | None = None) -> list[Path]:
+        """Write and spool one signed package per prepared violation (``plate`` or ``plate_for`` adds the plate).
+
+        Packages of one camera must be written by one thread at a time (the chain is sequential).
+        """
+
+        def frame_at(index: int) -> NDArray[np.uint8] | None:
+            data = pending.frames.get(index)
+            return None if data is None else decode_jpeg(data)
+
+        view = pending.view
         packages = package_violations(
-            found,
+            pending.violations,
             {view.track_id: view},
             self.scene,
-            self.frames.get,
+            frame_at,
             self.context,
             self.config.evidence,
             (lambda _v, _t: plate) if plate is not None else self.plate_for,
@@ -198,6 +238,6 @@ class ViolationStage:
             if self.spool is not None:
                 event, media = violation_event(package)
                 self.spool.put(event, media)
-        self.violations.extend(found)
-        logger.info("track %d: %s", view.track_id, [v.kind for v in found])
+        self.violations.extend(pending.violations)
+        logger.info("track %d: %s", view.track_id, [v.kind for v in pending.violations])
         return packages
