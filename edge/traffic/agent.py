@@ -19,6 +19,11 @@ plan kept pace (24.0 fps processed, 37.8 s for the 37.7 s clip) with the detecto
 all 8 vehicles of the eye count, one id each, as did stride 2 and every-frame detection. Fewer detector frames
 mean fewer road samples per track (a wider speed uncertainty) and a later confirmation (``min_hits`` detector
 frames), not lost vehicles, as long as a vehicle stays in view for several detector frames.
+
+With plates and violations in the same pass (``samples/traffic/ozlu.yaml``, platedet, 3 crops a track), reading
+a track's plate takes ~0.3-0.9 s; done on the frame loop it stalled the detector (realtime: 659 of 905 detector
+frames, 6 of 8 vehicles counted), so it runs on one worker thread (``track_worker``): 742 of 905 detector frames,
+8 of 8 counted, 24.0 fps, 38.9 s wall time for the 37.7 s clip including 8.5 s of plate reading on the worker.
 """
 
 from __future__ import annotations

@@ -125,6 +125,7 @@ def test_edge_traffic_command_writes_a_verified_chain(samples: Path, tmp_path: P
     raw["traffic"]["source"] = str(samples / "traffic" / "ozlu_vehicle_counting.mp4")
     raw["traffic"]["frame_plan"] = {"mode": "stride", "stride": 2}
     raw["traffic"]["plates"]["models"]["detector"]["backend"] = "cascade"  # the fast backend, by configuration
+    raw["traffic"]["track_worker"] = False  # finish tracks inline (the fixture above used the worker thread)
     raw["traffic"]["violations"]["signal"]["controller_log"] = str(samples / "traffic" / "ozlu_phases.csv")
     raw["traffic"]["violations"]["evidence"] = {"chain_dir": "evidence/cam", "key_dir": "keys"}
     for lane in raw["traffic"]["scene"]["lanes"]:

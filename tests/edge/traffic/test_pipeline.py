@@ -139,6 +139,13 @@ def test_demo_hook_on_the_first_two_seconds(samples: Path, tmp_path: Path, monke
         ({"detector": {"input_size": 650}}, "traffic.detector.input_size"),
         ({"frame_plan": {"mode": "sometimes"}}, "traffic.frame_plan.mode"),
         ({"colour": "red"}, "traffic.colour"),
+        ({"plates": {"crops_per_track": 0}}, "traffic.plates.crops_per_track"),
+        ({"plates": {"models": {"detector": {"backend": "yolo"}}}}, "traffic.plates.models.detector.backend"),
+        (
+            {"violations": {"evidence": {"chain_dir": "e", "key_dir": "k"}, "signal": {"log_times": "local"}}},
+            "traffic.violations.signal.log_times",
+        ),
+        ({"violations": {"signal": {}}}, "traffic.violations.evidence"),
     ],
 )
 def test_invalid_traffic_config_exits_2_naming_the_field(
