@@ -17,8 +17,9 @@ import yaml
 from click.testing import CliRunner
 
 from edge.spool import Spool
-from edge.traffic.agent import TrafficAgent, build_agent, read_frames, run_stream
+from edge.traffic.agent import TrafficAgent, build_agent, read_frames, run_agent, run_stream
 from edge.traffic.config import FramePlanConfig, TrafficConfig, TrafficDeviceConfig, resolve_paths
+from edge.traffic.evidence import KeyFileError
 from edge.traffic.evidence_verify import list_packages, verify_chain
 from edge.traffic.watchlist import WatchlistConfig
 from kuzet.cli import main
@@ -144,3 +145,18 @@ def test_edge_traffic_command_writes_a_verified_chain(samples: Path, tmp_path: P
         ["evidence", "verify", str(chain), "--trusted-key", str(tmp_path / "keys" / f"{raw['camera_id']}.ed25519.pub")],
     )
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_worker_error_reaches_the_caller(samples: Path, tmp_path: Path) -> None:
+    """A failure on the worker thread (here: a signing key readable by others) is raised, never swallowed."""
+    config = _config(samples, tmp_path)
+    assert config.violations is not None
+    key_dir = config.violations.evidence.key_dir
+    key_dir.mkdir(parents=True)
+    (key_dir / f"{CAMERA}.ed25519").write_text("not a key")
+    (key_dir / f"{CAMERA}.ed25519").chmod(0o644)
+    spool = Spool(tmp_path / "spool.sqlite")
+    plan = FramePlanConfig(mode="stride", stride=2)
+    with pytest.raises(KeyFileError, match="readable by its owner only"):
+        run_agent(config.model_copy(update={"frame_plan": plan}), config.source, spool, CAMERA, max_frames=48)
+    spool.close()
