@@ -125,7 +125,19 @@ class ViolationEvent(EventBase):
     location: str | None = Field(default=None, max_length=200, description="Human-readable camera location")
 
 
-Event = Annotated[EntryEvent | VehicleEvent | ViolationEvent, Field(discriminator="kind")]
+class PlateAlertEvent(EventBase):
+    """A read plate matched a watchlist entry (wanted / stolen); the plate crop travels as an attachment."""
+
+    kind: Literal["plate_alert"] = "plate_alert"
+    plate_read: str = Field(min_length=1, max_length=16, description="Plate text as read (after the grammar)")
+    plate_listed: str = Field(min_length=1, max_length=16, description="Watchlist plate it matched")
+    distance: int = Field(ge=0, le=4, description="Edit distance between the read and the listed plate")
+    reason: str = Field(min_length=1, max_length=64, description="Why the plate is listed: wanted, stolen, ...")
+    read_confidence: float = Field(ge=0.0, le=1.0, description="Mean character confidence of the read")
+    track_id: int | None = Field(default=None, ge=0, description="Edge tracker id, when from a track")
+
+
+Event = Annotated[EntryEvent | VehicleEvent | ViolationEvent | PlateAlertEvent, Field(discriminator="kind")]
 
 
 class EventBatch(Frozen):
@@ -151,6 +163,7 @@ __all__ = [
     "EventBase",
     "EventBatch",
     "IngestResult",
+    "PlateAlertEvent",
     "VehicleEvent",
     "ViolationEvent",
 ]
@@ -181,24 +194,3 @@ class GalleryDelta(Frozen):
 
 
 __all__ += ["GalleryDelta", "GalleryTemplate"]
-
-
-# --- Plate watchlist alerts (edge traffic cameras) -----------------------------------------------------------
-
-
-class PlateAlertEvent(EventBase):
-    """A read plate matched a watchlist entry (wanted / stolen); the plate crop travels as an attachment.
-
-    Not yet a member of ``Event``: the backend accepts it once it is added to that union.
-    """
-
-    kind: Literal["plate_alert"] = "plate_alert"
-    plate_read: str = Field(min_length=1, max_length=16, description="Plate text as read (after the grammar)")
-    plate_listed: str = Field(min_length=1, max_length=16, description="Watchlist plate it matched")
-    distance: int = Field(ge=0, le=4, description="Edit distance between the read and the listed plate")
-    reason: str = Field(min_length=1, max_length=64, description="Why the plate is listed: wanted, stolen, ...")
-    read_confidence: float = Field(ge=0.0, le=1.0, description="Mean character confidence of the read")
-    track_id: int | None = Field(default=None, ge=0, description="Edge tracker id, when from a track")
-
-
-__all__ += ["PlateAlertEvent"]

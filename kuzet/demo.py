@@ -118,7 +118,10 @@ def traffic_stage(api: DemoBackend) -> list[str]:
 
 
 def violations_stage(api: DemoBackend) -> list[str]:
-    """Evidence packages (built and verified on the edge) -> violation events with their files."""
+    """The rendered junction (signal read by the light classifier) -> a verified package -> a violation event.
+
+    The street clip's violations already came from the traffic stage, in the same pass as its vehicle events.
+    """
     from edge.traffic.evidence_verify import list_packages, violation_event
     from kuzet.commands.violations import demo_violations
 
@@ -186,7 +189,9 @@ def run_demo(work_dir: Path) -> int:
     secret = secrets.token_hex(24)
     inbox, police = SmtpInbox().start(), PoliceReceiver(secret).start()
     settings = _settings(work_dir, inbox, police, secret)
-    seeded = seed_demo_school(settings.database, SAMPLES / "school" / "people", SCHOOL_ID)
+    seeded = seed_demo_school(
+        settings.database, SAMPLES / "school" / "people", SCHOOL_ID, template_key=settings.template_key_bytes
+    )
     backend = BackendThread(settings).start()
     api = DemoBackend(backend, settings.admin_token, work_dir)
     stages: list[tuple[str, Callable[[], list[str]]]] = [

@@ -17,11 +17,11 @@ import sqlite_utils
 
 from backend.db import transaction
 from backend.errors import Problem
-from kuzet.contracts import EntryEvent, EventBase, IngestResult, VehicleEvent, ViolationEvent
+from kuzet.contracts import EntryEvent, EventBase, IngestResult, PlateAlertEvent, VehicleEvent, ViolationEvent
 
 logger = logging.getLogger(__name__)
 
-AnyEvent = EntryEvent | VehicleEvent | ViolationEvent
+AnyEvent = EntryEvent | VehicleEvent | ViolationEvent | PlateAlertEvent
 _LOOKUP_CHUNK = 500
 
 

@@ -202,7 +202,7 @@ def _describe(event: EntryEvent, gallery: Gallery, config: SchoolConfig) -> str:
     temp = "no reading" if event.temperature_c is None else f"{event.temperature_c:.1f} C" + (" FEVER" if fever else "")
     score = "" if event.match_score is None else f" (cos {event.match_score:.3f})"
     return (
-        f"  {event.captured_at:%H:%M:%S.%f}"[:-3] + f" track {event.track_id}: {who}{score}, {event.direction}, "
+        f"  {event.captured_at:%H:%M:%S.%f}"[:-3] + f" UTC track {event.track_id}: {who}{score}, {event.direction}, "
         f"mask {event.mask}, {temp}, {event.frames_used} frames"
     )
 

@@ -94,3 +94,26 @@ def test_health_reports_schema_and_count(api: Api) -> None:
     api.client.post("/api/v1/events", json=_batch(entry(), entry(n=1)), headers=api.device)
     body = api.client.get("/api/v1/health").json()
     assert body["status"] == "ok" and body["events"] == 2 and body["schema_version"] >= 1
+
+
+def test_plate_alert_is_accepted_and_stored(api: Api) -> None:
+    from kuzet.contracts import PlateAlertEvent
+
+    alert = PlateAlertEvent.model_validate(
+        {
+            **json.loads(entry().model_dump_json(include={"event_id", "camera_id", "captured_at", "clock_source"})),
+            "plate_read": "123ABC02",
+            "plate_listed": "123ABC02",
+            "distance": 0,
+            "reason": "stolen",
+            "read_confidence": 0.9,
+            "track_id": 4,
+        }
+    )
+    response = api.client.post("/api/v1/events", json=_batch(alert), headers=api.device)
+    assert response.status_code == 200 and response.json()["accepted"] == [str(alert.event_id)]
+    db = connect(api.settings.database)
+    try:
+        assert db.execute("SELECT kind FROM events").fetchone()[0] == "plate_alert"
+    finally:
+        db.conn.close()
