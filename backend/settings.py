@@ -6,17 +6,16 @@ import base64
 import binascii
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from models.config import StrictModel
 from notifications.config import NotificationSettings
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "admin", "password", "placeholder"})
 
 
-class SchoolSettings(BaseModel):
+class SchoolSettings(StrictModel):
     """Thresholds and lifetimes of the school service."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = Field(
         default="Asia/Almaty", min_length=1, max_length=64, description="IANA zone of school days and class times"
@@ -54,10 +53,8 @@ class SchoolSettings(BaseModel):
     )
 
 
-class Settings(BaseModel):
+class Settings(StrictModel):
     """Everything the backend needs to run; unknown keys are an error."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     database: Path = Field(default=Path("var/kuzet.sqlite"), description="SQLite database file")
     media_dir: Path = Field(default=Path("var/media"), description="Folder of attachment files, by SHA-256")

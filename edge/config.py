@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
+from pydantic import Field, HttpUrl, ValidationInfo, field_validator
 
 from kuzet.contracts import CameraId, ClockSource
-
-
-class StrictModel(BaseModel):
-    """Base for config models: unknown keys are an error, values are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from models.config import StrictModel
 
 
 def resolve_path(value: Path, info: ValidationInfo) -> Path:

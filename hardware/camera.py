@@ -17,9 +17,10 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from kuzet.contracts import ClockSource
+from models.config import StrictModel
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +106,8 @@ class FrameSource(Protocol):
     def __iter__(self) -> Iterator[Frame]: ...
 
 
-class StreamConfig(BaseModel):
+class StreamConfig(StrictModel):
     """How a live camera is opened and re-opened after a drop."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     uri: str = Field(min_length=1, max_length=500, description="RTSP/HTTP URL, or a USB device index as digits")
     clock_source: ClockSource = Field(default=ClockSource.NTP, description="Clock that stamps captured frames")

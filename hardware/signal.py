@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from models.config import StrictModel
 
 if TYPE_CHECKING:
     from models.lights import LightClassifier
@@ -145,10 +147,8 @@ class ReplaySignalFeed:
 _LABEL_TO_STATE = {"red": SignalState.RED, "yellow": SignalState.AMBER, "green": SignalState.GREEN}
 
 
-class CameraSignalConfig(BaseModel):
+class CameraSignalConfig(StrictModel):
     """How per-frame light labels become phase changes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     roi: tuple[int, int, int, int] = Field(description="(x1, y1, x2, y2) pixels of the signal head in the frame")
     min_consecutive: int = Field(

@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from models.config import StrictModel
 
 logger = logging.getLogger(__name__)
 
@@ -113,13 +115,11 @@ class ReplayThermalSensor:
         """Nothing to release for a file."""
 
 
-class Registration(BaseModel):
+class Registration(StrictModel):
     """Homography mapping visible-camera pixels (x, y) to thermal pixels (x, y), per device.
 
     Thermal pixel (i, j) covers [j, j+1) x [i, i+1); its centre is (j + 0.5, i + 0.5).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     homography: tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]] = Field(
         description="3x3 row-major homography H with thermal ~ H @ (x, y, 1) of the visible pixel"

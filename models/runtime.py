@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from models.config import StrictModel
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +36,8 @@ class ModelError(RuntimeError):
     """A model file is missing or does not have the inputs/outputs its model class needs."""
 
 
-class RunnerConfig(BaseModel):
+class RunnerConfig(StrictModel):
     """How one onnxruntime session runs on the device."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     intra_op_threads: int = Field(default=1, ge=1, le=64, description="Threads inside one operator")
     inter_op_threads: int = Field(default=1, ge=1, le=16, description="Operators run in parallel")

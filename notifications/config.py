@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, SecretStr, ValidationInfo, field_validator, model_validator
 
-from edge.config import StrictModel, resolve_path
+from edge.config import resolve_path
+from models.config import StrictModel
 
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "password", "placeholder", "token", "apikey"})
 

@@ -13,10 +13,11 @@ from enum import IntEnum
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.optimize import linear_sum_assignment
 
 from edge.tracking.kalman import BoxKalman, cxcywh_to_xyxy
+from models.config import StrictModel
 from models.detections import NO_TRACK, Detections
 from models.geometry import box_iou_batch
 
@@ -30,10 +31,8 @@ class TrackState(IntEnum):
     REMOVED = 3
 
 
-class TrackerConfig(BaseModel):
+class TrackerConfig(StrictModel):
     """ByteTrack thresholds (defaults follow the paper's public configuration, tuned for roadside vehicles)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     high_threshold: float = Field(default=0.5, ge=0.05, le=0.99, description="Boxes at or above: first stage")
     low_threshold: float = Field(default=0.1, ge=0.01, le=0.9, description="Boxes below are ignored entirely")

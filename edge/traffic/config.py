@@ -7,13 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from edge.config import DeviceConfig, StrictModel
+from edge.config import DeviceConfig
 from edge.tracking.bytetrack import TrackerConfig
 from edge.traffic.calibration import CalibrationConfig
 from edge.traffic.plates_stage import TrafficPlatesConfig
 from edge.traffic.rules.stage import ViolationsConfig
 from edge.traffic.scene import SceneConfig
 from edge.traffic.speed import SpeedConfig
+from models.config import StrictModel
 from models.runtime import RunnerConfig
 from models.vehicles.detector import VehicleDetectorConfig
 

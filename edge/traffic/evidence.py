@@ -38,10 +38,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from numpy.typing import NDArray
 from pydantic import Field
 
-from edge.config import StrictModel
 from edge.traffic.rules.base import TrackView, Violation
 from edge.traffic.scene import SceneConfig
 from kuzet.contracts import ClockSource
+from models.config import StrictModel
 from models.runtime import sha256_file
 
 logger = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, ValidationInfo, field_validator
 
-from edge.config import StrictModel
 from edge.traffic.evidence import PlateEvidence
 from edge.traffic.watchlist import WatchlistConfig
+from models.config import StrictModel
 from models.detections import Detections
 from models.plates.config import PlateReaderConfig, PlatesConfig
 from models.plates.detector import PlateDetector, build_detector, expand_boxes

@@ -9,16 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from models.config import StrictModel
 
 
-class FaceStrictModel(BaseModel):
-    """Base of every face-model config: unknown keys are errors, instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FaceDetectorConfig(FaceStrictModel):
+class FaceDetectorConfig(StrictModel):
     """Which face detector runs and how its raw output is filtered."""
 
     backend: Literal["centerface", "mtcnn"] = Field(
@@ -47,7 +43,7 @@ class FaceDetectorConfig(FaceStrictModel):
     mtcnn_scale_factor: float = Field(default=0.709, ge=0.5, le=0.95, description="MTCNN image pyramid step")
 
 
-class EmbedderConfig(FaceStrictModel):
+class EmbedderConfig(StrictModel):
     """Face embedder settings."""
 
     backend: Literal["dlib"] = Field(default="dlib", description="Embedder backend (dlib ResNet, 128-d)")
@@ -61,7 +57,7 @@ class EmbedderConfig(FaceStrictModel):
     chip_padding: float = Field(default=0.25, ge=0.0, le=1.0, description="dlib face chip padding")
 
 
-class MaskConfig(FaceStrictModel):
+class MaskConfig(StrictModel):
     """Mask classifier settings."""
 
     model_path: Path | None = Field(
@@ -78,7 +74,7 @@ class MaskConfig(FaceStrictModel):
     )
 
 
-class EnrolmentConfig(FaceStrictModel):
+class EnrolmentConfig(StrictModel):
     """Checks an enrolment photo must pass before its template is kept."""
 
     min_face_px: int = Field(default=80, ge=16, le=2048, description="Shortest face side (px) accepted")

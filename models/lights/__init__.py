@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from models.config import StrictModel
 from models.lights.preprocess import N_FEATURES, batch_features
 from models.runtime import ModelError, Runner
 
@@ -28,10 +29,8 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parent.parent / "artifacts" / "light_classifier.onnx"
 
 
-class LightConfig(BaseModel):
+class LightConfig(StrictModel):
     """Decision thresholds of the light classifier."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_confidence: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Below this top probability the label is 'unknown'"

@@ -9,20 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from models.config import StrictModel
 from models.runtime import RunnerConfig
 
 PLATE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-class PlateStrictModel(BaseModel):
-    """Base of every plate-model config: unknown keys are errors, instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PlateDetectorConfig(PlateStrictModel):
+class PlateDetectorConfig(StrictModel):
     """Which plate detector runs and how its raw output is filtered."""
 
     backend: Literal["platedet", "cascade"] = Field(
@@ -52,7 +47,7 @@ class PlateDetectorConfig(PlateStrictModel):
     runner: RunnerConfig = Field(default_factory=RunnerConfig, description="onnxruntime threads for platedet")
 
 
-class PlateReaderConfig(PlateStrictModel):
+class PlateReaderConfig(StrictModel):
     """PP-OCR text recogniser called directly on plate crops, with plate-specific pre/post-processing."""
 
     model_path: Path | None = Field(
@@ -137,7 +132,7 @@ class PlateReaderConfig(PlateStrictModel):
     runner: RunnerConfig = Field(default_factory=RunnerConfig, description="onnxruntime threads for the recogniser")
 
 
-class VoteConfig(PlateStrictModel):
+class VoteConfig(StrictModel):
     """Multi-frame reading of one vehicle track."""
 
     max_frames: int = Field(default=5, ge=1, le=50, description="Best frames read per track")
@@ -150,7 +145,7 @@ class VoteConfig(PlateStrictModel):
     )
 
 
-class PlatesConfig(PlateStrictModel):
+class PlatesConfig(StrictModel):
     """All plate settings of one camera."""
 
     detector: PlateDetectorConfig = Field(default_factory=PlateDetectorConfig, description="Plate detector")

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from models.plates.config import PlateStrictModel
+from models.config import StrictModel
 from models.plates.kz import REGIONS
 
 PLATE_SIZE = (520, 112)  # width, height of the clean rendering (the real plate is 520 x 112 mm)
@@ -24,7 +24,7 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _FONT = cv2.FONT_HERSHEY_DUPLEX
 
 
-class SynthConfig(PlateStrictModel):
+class SynthConfig(StrictModel):
     """How strongly synthetic plates are degraded."""
 
     perspective: float = Field(default=0.06, ge=0.0, le=0.3, description="Corner jitter, fraction of the size")

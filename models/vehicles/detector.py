@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from models.config import StrictModel
 from models.detections import Detections
 from models.geometry import Letterbox
 from models.runtime import ModelError, Runner, RunnerConfig, package_file
@@ -52,10 +53,8 @@ DETECTOR_BACKENDS: dict[str, DetectorBackend] = {
 }
 
 
-class VehicleDetectorConfig(BaseModel):
+class VehicleDetectorConfig(StrictModel):
     """Which detector runs and how its output is filtered."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     backend: str = Field(default="yolov8n-coco", min_length=1, max_length=64, description="Key of DETECTOR_BACKENDS")
     model_path: Path | None = Field(default=None, description="Weights file overriding the backend's packaged one")

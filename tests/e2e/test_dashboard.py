@@ -15,26 +15,14 @@ import httpx
 import pytest
 
 from kuzet.contracts import Attachment
+from tests.support.browser import ARGS, CHROMIUM, E2E
 from tests.support.events import entry
 from tests.support.servers import BackendProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
 SNAPSHOT = Path(__file__).resolve().parents[2] / "samples" / "faces" / "obama_small.jpg"
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "e2e staff password"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (run tests/e2e/install_browser.sh)"),
-]
+pytestmark = E2E
 
 
 @pytest.fixture

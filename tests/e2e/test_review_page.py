@@ -20,25 +20,13 @@ from notifications.config import PoliceWebhookConfig, WorkerConfig
 from notifications.worker import OutboxWorker
 from tests.backend.violations.evidence import make_package
 from tests.notifications.servers import PoliceReceiver
+from tests.support.browser import ARGS, CHROMIUM, E2E
 from tests.support.servers import BackendProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "e2e operator password"
 SECRET = "police-shared-secret-0123456789abcdef"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (run tests/e2e/install_browser.sh)"),
-]
+pytestmark = E2E
 
 
 @pytest.fixture

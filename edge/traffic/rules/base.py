@@ -17,9 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from edge.config import StrictModel
 from edge.traffic.scene import SceneConfig, lane_index
 from hardware.signal import PhaseChange, SignalPhaseFeed, SignalSource, SignalState, SignalTimeline
+from models.config import StrictModel
 
 ViolationKind = Literal["speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"]
 

@@ -20,7 +20,6 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, ValidationInfo, field_validator
 
-from edge.config import StrictModel
 from edge.spool import Spool
 from edge.traffic.evidence import (
     EvidenceConfig,
@@ -35,6 +34,7 @@ from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, choose_signal
 from edge.traffic.scene import SceneConfig
 from hardware.signal import CameraSignalConfig, CameraSignalSource, PhaseChange, ReplaySignalFeed
+from models.config import StrictModel
 from models.lights import LightClassifier
 
 logger = logging.getLogger(__name__)
