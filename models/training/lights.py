@@ -132,6 +132,7 @@ def export(model: Pipeline, path: Path) -> None:
     names = [o.name for o in proto.graph.output]
     if OUTPUTS[0] not in names:
         raise RuntimeError(f"exported outputs {names} lack {OUTPUTS[0]!r}")
+    proto.graph.name = "kuzet_light_classifier"  # skl2onnx uses a random UUID: keep the file reproducible
     meta = proto.metadata_props.add()
     meta.key, meta.value = "classes", ",".join(CLASSES)
     proto.doc_string = "Kuzet traffic-light state classifier (models/training/lights.py)"

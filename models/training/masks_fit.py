@@ -137,6 +137,7 @@ def export_onnx(model: Any, dim: int, path: Path, metadata: dict[str, str]) -> N
         options={id(model.steps[-1][1]): {"zipmap": False}},
         target_opset=17,
     )
+    graph.graph.name = "kuzet_mask_classifier"  # skl2onnx names graphs with a random UUID: keep the file reproducible
     for key, value in metadata.items():
         entry = graph.metadata_props.add()
         entry.key, entry.value = key, value
