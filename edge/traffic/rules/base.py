@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -143,6 +143,27 @@ class Violation:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    @classmethod
+    def of_track(
+        cls,
+        kind: ViolationKind,
+        track: TrackView,
+        index: int,
+        t: float | None = None,
+        **fields: Any,
+    ) -> Violation:
+        """A violation that carries the track's id, class and measured speed; ``t`` defaults to sample ``index``."""
+        return cls(
+            kind=kind,
+            track_id=track.track_id,
+            vehicle_class=track.vehicle_class,
+            t=float(track.t[index]) if t is None else t,
+            index=index,
+            speed_kmh=track.speed_kmh,
+            speed_sigma_kmh=track.speed_sigma_kmh,
+            **fields,
+        )
 
 
 class SpeedingConfig(StrictModel):

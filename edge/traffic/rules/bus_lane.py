@@ -32,15 +32,11 @@ def bus_lane(
             if duration < cfg.min_time_s or distance < min_distance:
                 continue
             return [
-                Violation(
-                    kind="bus_lane",
-                    track_id=track.track_id,
-                    vehicle_class=track.vehicle_class,
-                    t=float(track.t[start]),
-                    index=start,
+                Violation.of_track(
+                    "bus_lane",
+                    track,
+                    start,
                     lane_id=lane.id,
-                    speed_kmh=track.speed_kmh,
-                    speed_sigma_kmh=track.speed_sigma_kmh,
                     details={
                         "in_lane_s": round(duration, 2),
                         "distance": round(distance, 2),

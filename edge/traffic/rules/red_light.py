@@ -44,16 +44,13 @@ def red_light(
             if state is not SignalState.RED or onset is None or tc - onset < config.red_light.red_grace_s:
                 continue
             out.append(
-                Violation(
-                    kind="red_light",
-                    track_id=track.track_id,
-                    vehicle_class=track.vehicle_class,
+                Violation.of_track(
+                    "red_light",
+                    track,
+                    step + 1,
                     t=tc,
-                    index=step + 1,
                     lane_id=lane_id,
                     line_id=line.id,
-                    speed_kmh=track.speed_kmh,
-                    speed_sigma_kmh=track.speed_sigma_kmh,
                     signal_state=state,
                     signal_source=signal.source,
                     details={"red_for_s": round(tc - onset, 3), "red_onset_t": onset},

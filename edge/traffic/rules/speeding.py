@@ -32,15 +32,11 @@ def speeding(
     inside = np.flatnonzero(lanes == lane_k)
     index = int(inside[len(inside) // 2])
     return [
-        Violation(
-            kind="speeding",
-            track_id=track.track_id,
-            vehicle_class=track.vehicle_class,
-            t=float(track.t[index]),
-            index=index,
+        Violation.of_track(
+            "speeding",
+            track,
+            index,
             lane_id=lane.id,
-            speed_kmh=track.speed_kmh,
-            speed_sigma_kmh=track.speed_sigma_kmh,
             details={
                 "limit_kmh": lane.speed_limit_kmh,
                 "tolerance_kmh": lane.speed_tolerance_kmh,

@@ -35,15 +35,11 @@ def wrong_way(
                 continue
             index = (start + stop - 1) // 2
             return [
-                Violation(
-                    kind="wrong_way",
-                    track_id=track.track_id,
-                    vehicle_class=track.vehicle_class,
-                    t=float(track.t[index]),
-                    index=index,
+                Violation.of_track(
+                    "wrong_way",
+                    track,
+                    index,
                     lane_id=lane.id,
-                    speed_kmh=track.speed_kmh,
-                    speed_sigma_kmh=track.speed_sigma_kmh,
                     details={
                         "cosine": round(cosine, 3),
                         "travel": round(travel, 2),
