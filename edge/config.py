@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, HttpUrl, ValidationInfo, field_validator
+from pydantic import Field, HttpUrl, field_validator
 
+from kuzet.config import StrictModel, resolve_path
 from kuzet.contracts import CameraId, ClockSource
-from models.config import StrictModel
-
-
-def resolve_path(value: Path, info: ValidationInfo) -> Path:
-    """Resolve a relative path against the config file's folder (passed as validation context)."""
-    base = (info.context or {}).get("base_dir") if info.context else None
-    return value if value.is_absolute() or base is None else (Path(base) / value)
 
 
 class SpoolConfig(StrictModel):

@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
+from kuzet.config import StrictModel
 from kuzet.contracts import ClockSource
-from models.config import StrictModel
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 
 if TYPE_CHECKING:
     from models.lights import LightClassifier

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, field_validator
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 
 logger = logging.getLogger(__name__)
 

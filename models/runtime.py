@@ -18,7 +18,7 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 from pydantic import Field
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, SecretStr, ValidationInfo, field_validator, model_validator
 
-from edge.config import resolve_path
-from models.config import StrictModel
+from kuzet.config import StrictModel, resolve_path
 
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "password", "placeholder", "token", "apikey"})
 

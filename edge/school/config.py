@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from edge.config import DeviceConfig, resolve_path
+from edge.config import DeviceConfig
 from hardware.thermal import Registration
-from models.config import StrictModel
+from kuzet.config import StrictModel, resolve_path
 from models.faces.config import EmbedderConfig, FaceDetectorConfig, MaskConfig
 
 

@@ -17,7 +17,7 @@ from pydantic import Field
 from scipy.optimize import linear_sum_assignment
 
 from edge.tracking.kalman import BoxKalman, cxcywh_to_xyxy
-from models.config import StrictModel
+from kuzet.config import StrictModel
 from models.detections import NO_TRACK, Detections
 from models.geometry import box_iou_batch
 

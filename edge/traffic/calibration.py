@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 
 Point = tuple[float, float]
 

@@ -14,7 +14,7 @@ from edge.traffic.plates_stage import TrafficPlatesConfig
 from edge.traffic.rules.stage import ViolationsConfig
 from edge.traffic.scene import SceneConfig
 from edge.traffic.speed import SpeedConfig
-from models.config import StrictModel
+from kuzet.config import StrictModel
 from models.runtime import RunnerConfig
 from models.vehicles.detector import VehicleDetectorConfig
 

@@ -40,8 +40,8 @@ from pydantic import Field
 
 from edge.traffic.rules.base import TrackView, Violation
 from edge.traffic.scene import SceneConfig
+from kuzet.config import StrictModel
 from kuzet.contracts import ClockSource
-from models.config import StrictModel
 from models.runtime import sha256_file
 
 logger = logging.getLogger(__name__)

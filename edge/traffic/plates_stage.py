@@ -20,7 +20,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from edge.traffic.evidence import PlateEvidence
 from edge.traffic.watchlist import WatchlistConfig
-from models.config import StrictModel
+from kuzet.config import StrictModel
 from models.detections import Detections
 from models.plates.config import PlateReaderConfig, PlatesConfig
 from models.plates.detector import PlateDetector, build_detector, expand_boxes

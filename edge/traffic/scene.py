@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 
 Point = tuple[float, float]
 _COORD = Field(description="(x, y) in image pixels")

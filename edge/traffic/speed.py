@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from pydantic import Field
 from scipy.stats import theilslopes
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 
 MPS_TO_KMH = 3.6
 

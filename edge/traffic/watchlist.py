@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
+from kuzet.config import StrictModel
 from kuzet.contracts import Attachment, ClockSource, PlateAlertEvent
-from models.config import StrictModel
 from models.plates.text import CONFUSABLE_LETTER_TO_DIGIT, normalise_text
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from pydantic import BaseModel
 
-from kuzet.configfile import ConfigFileError, load_config
+from kuzet.config import ConfigFileError, load_config
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 
 
 class FaceDetectorConfig(StrictModel):

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 from models.lights.preprocess import N_FEATURES, batch_features
 from models.runtime import ModelError, Runner
 

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 from models.plates.kz import REGIONS
 
 PLATE_SIZE = (520, 112)  # width, height of the clean rendering (the real plate is 520 x 112 mm)

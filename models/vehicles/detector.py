@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from models.config import StrictModel
+from kuzet.config import StrictModel
 from models.detections import Detections
 from models.geometry import Letterbox
 from models.runtime import ModelError, Runner, RunnerConfig, package_file

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from edge.traffic.scene import SceneConfig, lane_index
 from hardware.signal import PhaseChange, SignalPhaseFeed, SignalSource, SignalState, SignalTimeline
-from models.config import StrictModel
+from kuzet.config import StrictModel
 
 ViolationKind = Literal["speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"]
 

@@ -34,7 +34,7 @@ from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, choose_signal
 from edge.traffic.scene import SceneConfig
 from hardware.signal import CameraSignalConfig, CameraSignalSource, PhaseChange, ReplaySignalFeed
-from models.config import StrictModel
+from kuzet.config import StrictModel
 from models.lights import LightClassifier
 
 logger = logging.getLogger(__name__)

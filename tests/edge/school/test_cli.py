@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from edge.school.config import SchoolDeviceConfig
 from kuzet.commands.school import edge_school
-from kuzet.configfile import load_config
+from kuzet.config import load_config
 
 
 def test_sample_device_file_is_valid(samples: Path) -> None:

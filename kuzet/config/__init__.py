@@ -1,4 +1,9 @@
-"""Load one YAML file into a pydantic config model, with one-line errors naming the field."""
+"""The shared config base, at the bottom of the import graph with the wire contract.
+
+Every config model of hardware, models, edge, notifications and backend derives from ``StrictModel`` (unknown keys
+are errors, loaded values are immutable); relative paths resolve against the config file's folder; ``load_config``
+reads one YAML file into a model with one-line errors naming the field.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,21 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 
 T = TypeVar("T", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base for config models: ``extra="forbid"`` and frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def resolve_path(value: Path, info: ValidationInfo) -> Path:
+    """Resolve a relative path against the config file's folder (passed as validation context)."""
+    base = (info.context or {}).get("base_dir") if info.context else None
+    return value if value.is_absolute() or base is None else (Path(base) / value)
 
 
 class ConfigFileError(ValueError):
