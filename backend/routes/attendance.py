@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from backend.deps import DbDep, SettingsDep
-from backend.routes.media import media_path
 from backend.services.auth import StaffOf, audit
 from backend.services.dashboard import DaySummary, summary, today
 from backend.services.records import one
+from backend.store.media import media_path
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}", tags=["attendance"])
 Day = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Local date; default today")]

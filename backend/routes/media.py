@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from backend.db import transaction
 from backend.deps import AdminDep, DbDep, DeviceDep, SettingsDep
 from backend.errors import Problem
+from backend.store.media import media_path
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 
@@ -28,11 +29,6 @@ ALLOWED_TYPES = {
     "application/octet-stream": None,
 }
 ShaPath = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the bytes")]
-
-
-def media_path(root: Path, sha256: str) -> Path:
-    """Where the bytes of an attachment live on disk."""
-    return root / sha256[:2] / sha256
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.db import transaction
 from backend.deps import AdminDep, DbDep, SettingsDep
 from backend.errors import Problem
-from backend.routes.media import ShaPath, media_path
+from backend.routes.media import ShaPath
 from backend.services import operators as ops
 from backend.services import violations as vio
 from backend.services.operators import OPERATOR_COOKIE, OperatorDep
+from backend.store.media import media_path
 
 router = APIRouter(tags=["violations"])
 

@@ -26,9 +26,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from backend.errors import Problem
-from backend.routes.media import media_path
 from backend.services.ingest import AnyEvent
 from backend.services.operators import Operator
+from backend.store.media import media_path
 from kuzet.contracts import ViolationEvent
 from notifications.outbox import enqueue_police, state
 from notifications.templates import render
