@@ -152,6 +152,29 @@ def enqueue_police(
     )
 
 
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """``[prefix, upper)`` bounds of the dedupe keys starting with ``prefix`` (a range scan of the unique index)."""
+    if not prefix:
+        raise ValueError("an empty dedupe key prefix would match every message")
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def has_prefix(conn: sqlite3.Connection, prefix: str) -> bool:
+    """Whether any message with a dedupe key starting with ``prefix`` was queued (whatever its status)."""
+    row = conn.execute(
+        "SELECT 1 FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? LIMIT 1", _prefix_range(prefix)
+    ).fetchone()
+    return row is not None
+
+
+def delete_prefix(conn: sqlite3.Connection, prefix: str) -> int:
+    """Delete the messages whose dedupe key starts with ``prefix`` inside the caller's transaction; returns how many.
+
+    Used when the data a message was about must go (e.g. erasing a pupil: ``pass:{pupil_id}:``).
+    """
+    return conn.execute("DELETE FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ?", _prefix_range(prefix)).rowcount
+
+
 def failed(conn: sqlite3.Connection, school_id: str | None, limit: int = 200) -> list[FailedDelivery]:
     """Dead letters of one school (``None``: those without a school, e.g. police), newest first."""
     rows = conn.execute(

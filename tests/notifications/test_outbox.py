@@ -67,3 +67,17 @@ def test_police_row_is_unique_per_violation(db_path: Path) -> None:
     assert (first, again) == (True, False)
     body = db.conn.execute("SELECT body FROM outbox WHERE dedupe_key = 'police:v-1'").fetchone()[0]
     assert json.loads(body) == {"violation_id": "v-1", "plate": "123ABC02"}
+
+
+def test_prefix_lookup_and_delete_touch_only_that_prefix(db_path: Path) -> None:
+    db = connect(db_path)
+    with transaction(db) as conn:
+        for key in ("pass:e1:g1:email", "pass:e1:g2:sms", "pass:e10:g1:email", "pass:e2:g1:email"):
+            _enqueue(conn, key)
+    assert outbox.has_prefix(db.conn, "pass:e1:") and not outbox.has_prefix(db.conn, "pass:e3:")
+    with transaction(db) as conn:
+        assert outbox.delete_prefix(conn, "pass:e1:") == 2
+    assert [s.dedupe_key for s in outbox.states(db.conn)] == ["pass:e10:g1:email", "pass:e2:g1:email"]
+    assert not outbox.has_prefix(db.conn, "pass:e1:")
+    with pytest.raises(ValueError, match="empty"):
+        outbox.delete_prefix(db.conn, "")
