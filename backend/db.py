@@ -1,5 +1,7 @@
 """SQLite access: WAL, foreign keys and versioned migrations applied at start.
 
+The outbox worker gets its connections from :func:`connector`, so the pragmas live here only.
+
 Migrations are modules ``backend/migrations/mNNNN_<name>.py`` with ``VERSION`` and ``apply(db)``; they run once, in
 version order, each in its own transaction, and are recorded in ``schema_migrations``. Number ranges per area keep
 parallel work apart: 1-99 platform, 100-199 school entry, 200-299 school service, 300-399 traffic.
@@ -19,6 +21,8 @@ from types import ModuleType
 import sqlite_utils
 
 from backend import migrations
+from notifications.database import Connect
+from notifications.database import transaction as immediate_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +40,18 @@ def connect(path: Path, busy_timeout_ms: int = 10_000) -> sqlite_utils.Database:
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT; any exception rolls back and propagates, so nothing is half-written."""
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    """BEGIN IMMEDIATE ... COMMIT; any exception rolls back and propagates, so nothing is half-written.
+
+    The one helper is ``notifications.database.transaction`` (the outbox worker needs it and sits below the
+    backend); this adapts it to the backend's ``sqlite_utils.Database`` handles.
+    """
+    with immediate_transaction(db.conn) as conn:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+
+
+def connector(path: Path, busy_timeout_ms: int = 10_000) -> Connect:
+    """A factory of raw connections with :func:`connect`'s pragmas, for the outbox worker (which closes them)."""
+    return lambda: connect(path, busy_timeout_ms).conn
 
 
 def _migration_modules() -> list[ModuleType]:

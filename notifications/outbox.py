@@ -1,8 +1,10 @@
 """The durable outbox: rows written inside the caller's transaction, delivered later by the worker.
 
-A request handler or an ingest handler only ever calls :func:`enqueue` (no network I/O, no commit); the
-:class:`notifications.worker.OutboxWorker` sends. The unique ``dedupe_key`` makes enqueueing idempotent, so a
-replayed event or a pupil lingering in the doorway yields one message per pass per guardian channel.
+Every SQL statement against the outbox is here (the table itself is in :mod:`notifications.schema`). A request
+handler or an ingest handler only ever calls :func:`enqueue` (no network I/O, no commit); the
+:class:`notifications.worker.OutboxWorker` claims, sends and records through :func:`claim` and ``mark_*``. The
+unique ``dedupe_key`` makes enqueueing idempotent, so a replayed event or a pupil lingering in the doorway yields
+one message per pass per guardian channel.
 
 Row life cycle: ``pending`` -> ``sending`` (claimed with a lease) -> ``sent``; on a temporary failure back to
 ``pending`` with a later ``next_attempt_at``; on a permanent failure or after the last attempt ``dead`` with the
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -112,9 +114,20 @@ def enqueue(
     """
     at = time.time() if now is None else now
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO outbox(dedupe_key, channel, recipient, subject, body, school_id, kind, language,"
-        " status, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-        (dedupe_key, channel, recipient, subject, body, school_id, kind, language, at, at),
+        "INSERT INTO outbox(dedupe_key, channel, recipient, subject, body, school_id, kind, language, status,"
+        " attempts, created_at, next_attempt_at) VALUES (:dedupe_key, :channel, :recipient, :subject, :body,"
+        " :school_id, :kind, :language, 'pending', 0, :at, :at) ON CONFLICT (dedupe_key) DO NOTHING",
+        {
+            "dedupe_key": dedupe_key,
+            "channel": channel,
+            "recipient": recipient,
+            "subject": subject,
+            "body": body,
+            "school_id": school_id,
+            "kind": kind,
+            "language": language,
+            "at": at,
+        },
     )
     return cursor.rowcount == 1
 
@@ -149,6 +162,90 @@ def enqueue_police(
         school_id=None,
         kind="police_violation",
         language=language,
+    )
+
+
+def _in_list(names: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """``:c0, :c1, ...`` and their values, for ``channel IN (...)``."""
+    params = {f"c{i}": name for i, name in enumerate(names)}
+    return ", ".join(f":{key}" for key in params), params
+
+
+def claim(
+    conn: sqlite3.Connection,
+    *,
+    owner: str,
+    channels: Sequence[str],
+    now: float,
+    lease_s: float,
+    max_attempts: int,
+    limit: int,
+) -> list[OutboxMessage]:
+    """Mark up to ``limit`` due rows of ``channels`` ``sending`` under ``owner``'s lease, in id order.
+
+    Due: ``pending`` with ``next_attempt_at <= now``, or ``sending`` with an expired lease (its worker crashed),
+    and fewer than ``max_attempts`` attempts. Each claim counts as an attempt. Run inside the caller's
+    ``BEGIN IMMEDIATE`` transaction, so two workers never claim the same row.
+    """
+    marks, params = _in_list(channels)
+    rows = conn.execute(
+        f"UPDATE outbox SET status = 'sending', lease_owner = :owner, lease_until = :until, attempts = attempts + 1"
+        f" WHERE id IN (SELECT id FROM outbox WHERE channel IN ({marks}) AND attempts < :max_attempts AND"
+        f" ((status = 'pending' AND next_attempt_at <= :now) OR (status = 'sending' AND lease_until <= :now))"
+        f" ORDER BY next_attempt_at, id LIMIT :limit) RETURNING {MESSAGE_COLUMNS}",
+        {**params, "owner": owner, "until": now + lease_s, "max_attempts": max_attempts, "now": now, "limit": limit},
+    ).fetchall()
+    return sorted((OutboxMessage.from_row(r) for r in rows), key=lambda m: m.id)
+
+
+def bury_expired(conn: sqlite3.Connection, *, channels: Sequence[str], now: float, max_attempts: int) -> int:
+    """Dead-letter rows whose last allowed attempt went to a worker that never reported back; returns how many."""
+    marks, params = _in_list(channels)
+    return conn.execute(
+        f"UPDATE outbox SET status = 'dead', dead_at = :now, lease_owner = NULL, lease_until = NULL,"
+        f" last_error = 'gave up after ' || attempts || ' attempts; the last one never reported back"
+        f" (worker crashed?)' || COALESCE(': ' || last_error, '')"
+        f" WHERE status = 'sending' AND lease_until <= :now AND attempts >= :max_attempts AND channel IN ({marks})",
+        {**params, "now": now, "max_attempts": max_attempts},
+    ).rowcount
+
+
+_MINE = " WHERE id = :id AND status = 'sending' AND lease_owner = :owner"
+
+
+def mark_sent(conn: sqlite3.Connection, message_id: int, *, owner: str, now: float, provider_id: str | None) -> bool:
+    """Record an accepted send; False when ``owner`` no longer held the row's lease (nothing written)."""
+    return (
+        conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = :now, provider_id = :provider_id, lease_owner = NULL,"
+            " lease_until = NULL, last_error = NULL" + _MINE,
+            {"now": now, "provider_id": provider_id, "id": message_id, "owner": owner},
+        ).rowcount
+        == 1
+    )
+
+
+def mark_dead(conn: sqlite3.Connection, message_id: int, *, owner: str, now: float, reason: str) -> bool:
+    """Make the row a dead letter with ``reason`` for staff; False when ``owner`` no longer held its lease."""
+    return (
+        conn.execute(
+            "UPDATE outbox SET status = 'dead', dead_at = :now, last_error = :reason, lease_owner = NULL,"
+            " lease_until = NULL" + _MINE,
+            {"now": now, "reason": reason, "id": message_id, "owner": owner},
+        ).rowcount
+        == 1
+    )
+
+
+def mark_retry(conn: sqlite3.Connection, message_id: int, *, owner: str, next_attempt_at: float, reason: str) -> bool:
+    """Put the row back to ``pending`` until ``next_attempt_at``; False when ``owner`` no longer held its lease."""
+    return (
+        conn.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = :next_attempt_at, last_error = :reason,"
+            " lease_owner = NULL, lease_until = NULL" + _MINE,
+            {"next_attempt_at": next_attempt_at, "reason": reason, "id": message_id, "owner": owner},
+        ).rowcount
+        == 1
     )
 
 

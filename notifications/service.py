@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 from notifications.channels import build_channels
 from notifications.config import NotificationSettings
+from notifications.database import Connect
 from notifications.worker import OutboxWorker
 
 logger = logging.getLogger(__name__)
@@ -17,10 +17,15 @@ logger = logging.getLogger(__name__)
 class WorkerThread:
     """Starts an ``OutboxWorker`` loop on ``start()`` and finishes the sends in flight on ``stop()``."""
 
-    def __init__(self, db_path: Path, settings: NotificationSettings, busy_timeout_ms: int = 10_000) -> None:
-        self.db_path = db_path
+    def __init__(self, connect: Connect, settings: NotificationSettings) -> None:
+        """Nothing opens until ``start``.
+
+        Args:
+            connect: opens a connection to the database holding the outbox (see ``OutboxWorker``).
+            settings: the channels and the worker policy.
+        """
+        self.connect = connect
         self.settings = settings
-        self.busy_timeout_ms = busy_timeout_ms
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.worker: OutboxWorker | None = None
@@ -31,7 +36,7 @@ class WorkerThread:
         if not channels:
             logger.warning("notifications.run_in_backend is set but no channel is configured: nothing is delivered")
             return
-        self.worker = OutboxWorker(self.db_path, channels, self.settings.worker, busy_timeout_ms=self.busy_timeout_ms)
+        self.worker = OutboxWorker(self.connect, channels, self.settings.worker)
         self.thread = threading.Thread(target=self.worker.run, args=(self.stop_event,), name="outbox", daemon=True)
         self.thread.start()
 

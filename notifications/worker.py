@@ -21,12 +21,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 
-from backend.db import connect, transaction
+from notifications import outbox
 from notifications.channels.base import Channel, DeliveryReceipt, PermanentFailure, TemporaryFailure
 from notifications.config import WorkerConfig
-from notifications.outbox import MESSAGE_COLUMNS, OutboxMessage
+from notifications.database import Connect, transaction
+from notifications.outbox import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -67,27 +67,27 @@ class OutboxWorker:
 
     def __init__(
         self,
-        db_path: Path,
+        connect: Connect,
         channels: Mapping[str, Channel],
         config: WorkerConfig,
         *,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        busy_timeout_ms: int = 10_000,
     ) -> None:
         """Open the database; nothing is sent until ``run_once`` or ``run``.
 
         Args:
-            db_path: the backend's SQLite file (already migrated).
+            connect: opens a connection to the database holding the (already installed) outbox, with the host's
+                pragmas and lock wait (the backend passes ``backend.db.connector(path, busy_timeout_ms)``); the
+                worker owns that connection and closes it in ``close``.
             channels: channel per outbox ``channel`` value; rows of other channels are left alone.
             config: batch size, concurrency, lease and retry policy.
             clock: UNIX-seconds clock (tests move it forward instead of sleeping).
             rng: random source of the jitter (seeded in tests).
-            busy_timeout_ms: SQLite lock wait.
         """
         if not channels:
             raise ValueError("no notification channel is configured; nothing to deliver")
-        self.db = connect(db_path, busy_timeout_ms)
+        self.conn = connect()
         self.channels = dict(channels)
         self.config = config
         self.clock = clock
@@ -96,75 +96,51 @@ class OutboxWorker:
         self.pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="outbox")
 
     def claim(self, limit: int | None = None) -> list[OutboxMessage]:
-        """Atomically mark up to ``limit`` (default ``batch_size``) due rows ``sending`` under this worker's lease."""
+        """Atomically mark up to ``limit`` (default ``batch_size``) due rows ``sending`` under this worker's lease.
+
+        Rows whose last allowed attempt was claimed by a worker that never reported back are buried first.
+        """
         now = self.clock()
         names = sorted(self.channels)
-        marks = ",".join("?" * len(names))
-        with transaction(self.db) as conn:
-            self._bury_expired(conn, now, names)
-            rows = conn.execute(
-                f"UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1"
-                f" WHERE id IN (SELECT id FROM outbox WHERE channel IN ({marks}) AND attempts < ? AND"
-                f" ((status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until <= ?))"
-                f" ORDER BY next_attempt_at, id LIMIT ?) RETURNING {MESSAGE_COLUMNS}",
-                (
-                    self.owner,
-                    now + self.config.lease_s,
-                    *names,
-                    self.config.max_attempts,
-                    now,
-                    now,
-                    self.config.batch_size if limit is None else limit,
-                ),
-            ).fetchall()
-        return sorted((OutboxMessage.from_row(r) for r in rows), key=lambda m: m.id)
+        with transaction(self.conn) as conn:
+            outbox.bury_expired(conn, channels=names, now=now, max_attempts=self.config.max_attempts)
+            return outbox.claim(
+                conn,
+                owner=self.owner,
+                channels=names,
+                now=now,
+                lease_s=self.config.lease_s,
+                max_attempts=self.config.max_attempts,
+                limit=self.config.batch_size if limit is None else limit,
+            )
 
-    def _bury_expired(self, conn: sqlite3.Connection, now: float, names: list[str]) -> None:
-        """Rows whose last allowed attempt was claimed by a worker that never reported back."""
-        marks = ",".join("?" * len(names))
-        conn.execute(
-            f"UPDATE outbox SET status = 'dead', dead_at = ?, lease_owner = NULL, lease_until = NULL,"
-            f" last_error = 'gave up after ' || attempts || ' attempts; the last one never reported back"
-            f" (worker crashed?)' || COALESCE(': ' || last_error, '')"
-            f" WHERE status = 'sending' AND lease_until <= ? AND attempts >= ? AND channel IN ({marks})",
-            (now, now, self.config.max_attempts, *names),
-        )
-
-    def _apply(self, conn: sqlite3.Connection, outcome: Outcome, now: float) -> int:
+    def _apply(self, conn: sqlite3.Connection, outcome: Outcome, now: float) -> bool:
+        """Write one outcome; False when this worker's lease on the row was lost meanwhile."""
         message = outcome.message
-        mine = " WHERE id = ? AND status = 'sending' AND lease_owner = ?"
         if outcome.error is None:
             assert outcome.receipt is not None
-            return conn.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, provider_id = ?, lease_owner = NULL,"
-                " lease_until = NULL, last_error = NULL" + mine,
-                (now, outcome.receipt.provider_id, message.id, self.owner),
-            ).rowcount
+            return outbox.mark_sent(
+                conn, message.id, owner=self.owner, now=now, provider_id=outcome.receipt.provider_id
+            )
         if isinstance(outcome.error, PermanentFailure) or message.attempts >= self.config.max_attempts:
             reason = outcome.error.reason
             if isinstance(outcome.error, TemporaryFailure):
                 reason = f"gave up after {message.attempts} attempts: {reason}"
             logger.warning("outbox row %s (%s) dead: %s", message.id, message.channel, reason)
-            return conn.execute(
-                "UPDATE outbox SET status = 'dead', dead_at = ?, last_error = ?, lease_owner = NULL,"
-                " lease_until = NULL" + mine,
-                (now, reason, message.id, self.owner),
-            ).rowcount
+            return outbox.mark_dead(conn, message.id, owner=self.owner, now=now, reason=reason)
         delay = backoff_delay(message.attempts, self.config, self.rng, outcome.error.retry_after_s)
         logger.info("outbox row %s retry in %.1f s: %s", message.id, delay, outcome.error.reason)
-        return conn.execute(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?, lease_owner = NULL,"
-            " lease_until = NULL" + mine,
-            (now + delay, outcome.error.reason, message.id, self.owner),
-        ).rowcount
+        return outbox.mark_retry(
+            conn, message.id, owner=self.owner, next_attempt_at=now + delay, reason=outcome.error.reason
+        )
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
         """Write the sends' outcomes in one transaction, except where this worker's lease was lost meanwhile."""
         if not outcomes:
             return
         now = self.clock()
-        with transaction(self.db) as conn:
-            lost = [o.message.id for o in outcomes if self._apply(conn, o, now) != 1]
+        with transaction(self.conn) as conn:
+            lost = [o.message.id for o in outcomes if not self._apply(conn, o, now)]
         if lost:
             logger.warning("outbox rows %s: lease lost before the outcome was recorded", lost)
 
@@ -222,4 +198,4 @@ class OutboxWorker:
             close = getattr(channel, "close", None)
             if callable(close):
                 close()
-        self.db.conn.close()
+        self.conn.close()

@@ -2,7 +2,8 @@
 
 Messages are rendered by ``notifications.templates.render`` (kk/ru/en) and written by
 ``notifications.outbox.enqueue`` inside the caller's (ingest) transaction: no network I/O here, and the unique
-dedupe key makes a repeat a no-op. The worker of the notifications package delivers them.
+dedupe key makes a repeat a no-op. The worker of the notifications package delivers them. No SQL here: the outbox
+and its statements belong to ``notifications``.
 """
 
 from __future__ import annotations
@@ -53,11 +54,5 @@ def enqueue(conn: sqlite3.Connection, message: Message, zone: str, when: datetim
 
 
 def already_told(conn: sqlite3.Connection, prefix: str) -> bool:
-    """Whether any message with a dedupe key starting with ``prefix`` was queued (uses the unique index)."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return (
-        conn.execute(
-            "SELECT 1 FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? LIMIT 1", (prefix, upper)
-        ).fetchone()
-        is not None
-    )
+    """Whether any message with a dedupe key starting with ``prefix`` was queued (whatever became of it)."""
+    return outbox.has_prefix(conn, prefix)

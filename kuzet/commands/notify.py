@@ -18,7 +18,7 @@ COMMANDS: list[click.Command] = []
 @click.option("--once", is_flag=True, help="Deliver what is due now, print a JSON summary and exit.")
 def notify(config_path: Path, once: bool) -> None:
     """Deliver the notification outbox (e-mail, Telegram, SMS, police webhook) until interrupted."""
-    from backend.db import connect, migrate
+    from backend.db import connect, connector, migrate
     from backend.settings import Settings
     from notifications import outbox
     from notifications.channels import build_channels
@@ -31,7 +31,7 @@ def notify(config_path: Path, once: bool) -> None:
     db = connect(settings.database, settings.busy_timeout_ms)
     migrate(db)
     worker = OutboxWorker(
-        settings.database, channels, settings.notifications.worker, busy_timeout_ms=settings.busy_timeout_ms
+        connector(settings.database, settings.busy_timeout_ms), channels, settings.notifications.worker
     )
     try:
         if once:
@@ -63,7 +63,7 @@ def demo_notifications(work_dir: Path) -> list[str]:
 
     from aiosmtpd.controller import Controller
 
-    from backend.db import connect, migrate, transaction
+    from backend.db import connect, connector, migrate, transaction
     from notifications import outbox
     from notifications.channels.smtp import SmtpChannel
     from notifications.config import SmtpConfig, WorkerConfig
@@ -107,7 +107,7 @@ def demo_notifications(work_dir: Path) -> list[str]:
     controller.start()
     try:
         channel = SmtpChannel(SmtpConfig(host="127.0.0.1", port=port, sender="kuzet@example.kz", starttls=False))
-        worker = OutboxWorker(path, {"email": channel}, WorkerConfig())
+        worker = OutboxWorker(connector(path), {"email": channel}, WorkerConfig())
         worker.run_once()
         worker.close()
     finally:

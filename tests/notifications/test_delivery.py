@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from backend.db import connect, transaction
+from backend.db import connect, connector, transaction
 from notifications import outbox
 from notifications.channels.base import Channel
 from notifications.channels.sms_http import SmsHttpChannel
@@ -78,7 +78,9 @@ def setup(request: pytest.FixtureRequest) -> Iterator[Setup]:
 
 
 def _worker(db_path: Path, setup: Setup, clock: Clock, config: WorkerConfig = CONFIG) -> OutboxWorker:
-    return OutboxWorker(db_path, {setup.channel.name: setup.channel}, config, clock=clock, rng=random.Random(0))
+    return OutboxWorker(
+        connector(db_path), {setup.channel.name: setup.channel}, config, clock=clock, rng=random.Random(0)
+    )
 
 
 def _enqueue(db_path: Path, setup: Setup, recipient: str, key: str, clock: Clock) -> None:

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
+from backend.db import connector
 from backend.settings import Settings
 from kuzet.contracts import EntryEvent, EventBatch
 from notifications.channels.base import Channel
@@ -124,7 +125,7 @@ def _drain(world: World, receivers: tuple[SmtpServer, TelegramServer, SmsGateway
         "telegram": TelegramChannel(TelegramConfig(base_url=telegram.url, token=TOKEN)),
         "sms": SmsHttpChannel(SmsConfig(url=f"{sms.url}/api/v1/send", api_key=SMS_KEY)),
     }
-    worker = OutboxWorker(world.settings.database, channels, WorkerConfig())
+    worker = OutboxWorker(connector(world.settings.database), channels, WorkerConfig())
     total = 0
     while claimed := worker.run_once():
         total += claimed

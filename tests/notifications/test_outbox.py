@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from backend.db import connect, transaction
-from notifications import outbox
+from notifications import outbox, schema
 
 
 def _enqueue(conn, key: str, school: str | None = "s1", channel: str = "email") -> bool:
@@ -81,3 +82,29 @@ def test_prefix_lookup_and_delete_touch_only_that_prefix(db_path: Path) -> None:
     assert not outbox.has_prefix(db.conn, "pass:e1:")
     with pytest.raises(ValueError, match="empty"):
         outbox.delete_prefix(db.conn, "")
+
+
+def _outbox_schema(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    return conn.execute(
+        "SELECT type, name FROM sqlite_master WHERE tbl_name = 'outbox' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ).fetchall()
+
+
+def test_schema_is_installed_by_the_backend_migration_and_idempotent(db_path: Path, tmp_path: Path) -> None:
+    migrated = connect(db_path).conn
+    assert migrated.execute("SELECT name FROM schema_migrations WHERE version = 250").fetchone() == (
+        "backend.migrations.m0250_outbox",
+    )
+    bare = sqlite3.connect(tmp_path / "bare.sqlite", isolation_level=None)
+    schema.create_outbox(bare)
+    schema.create_outbox(bare)  # a second install changes nothing
+    assert (
+        _outbox_schema(bare)
+        == _outbox_schema(migrated)
+        == [
+            ("table", "outbox"),
+            ("index", "outbox_due"),
+            ("index", "outbox_school_status"),
+        ]
+    )
+    assert [_enqueue(bare, "k"), _enqueue(bare, "k")] == [True, False]

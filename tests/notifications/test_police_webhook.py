@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from backend.db import connect, transaction
+from backend.db import connect, connector, transaction
 from notifications import outbox
 from notifications.channels.police_webhook import (
     DELIVERY,
@@ -71,7 +71,7 @@ def test_signed_verifiable_exactly_once(db_path: Path, police: tuple[PoliceRecei
     receiver, config = police
     _confirm(db_path, "v-1")
     _confirm(db_path, "v-1")  # the operator double-clicks confirm
-    worker = OutboxWorker(db_path, {"police_webhook": PoliceWebhookChannel(config)}, CONFIG)
+    worker = OutboxWorker(connector(db_path), {"police_webhook": PoliceWebhookChannel(config)}, CONFIG)
     assert worker.run_once() == 1
     assert worker.run_once() == 0
     worker.close()
@@ -91,14 +91,18 @@ def test_police_down_then_delivered_once_even_after_a_lost_answer(
     _confirm(db_path, "v-2")
     clock = [time.time()]
     channel = PoliceWebhookChannel(config)
-    worker = OutboxWorker(db_path, {"police_webhook": channel}, CONFIG, clock=lambda: clock[0], rng=random.Random(1))
+    worker = OutboxWorker(
+        connector(db_path), {"police_webhook": channel}, CONFIG, clock=lambda: clock[0], rng=random.Random(1)
+    )
     receiver.stop()
     assert worker.run_once() == 1
     assert _status(db_path, "v-2") == ("pending", 1)
     receiver.start()
     clock[0] += 1.0
     # A worker claims and sends, then dies before recording "sent" (the answer was lost).
-    crashed = OutboxWorker(db_path, {"police_webhook": PoliceWebhookChannel(config)}, CONFIG, clock=lambda: clock[0])
+    crashed = OutboxWorker(
+        connector(db_path), {"police_webhook": PoliceWebhookChannel(config)}, CONFIG, clock=lambda: clock[0]
+    )
     (message,) = crashed.claim()
     crashed.channels["police_webhook"].send(message)
     clock[0] += CONFIG.lease_s + 1

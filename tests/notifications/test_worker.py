@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.db import connector
 from notifications.channels.sms_http import SmsHttpChannel
 from notifications.config import NotificationSettings, SmsConfig, WorkerConfig
 from notifications.worker import OutboxWorker, backoff_delay
@@ -42,7 +43,7 @@ def test_jitter_spreads_within_bounds() -> None:
 
 def test_worker_needs_a_channel(db_path: Path) -> None:
     with pytest.raises(ValueError, match="no notification channel"):
-        OutboxWorker(db_path, {}, WorkerConfig())
+        OutboxWorker(connector(db_path), {}, WorkerConfig())
 
 
 def test_rows_of_unconfigured_channels_are_left_alone(db_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_rows_of_unconfigured_channels_are_left_alone(db_path: Path) -> None:
             language="en",
         )
     sms = SmsHttpChannel(SmsConfig(url="http://127.0.0.1:9/send", api_key="gateway-key-0123"))
-    worker = OutboxWorker(db_path, {"sms": sms}, WorkerConfig())
+    worker = OutboxWorker(connector(db_path), {"sms": sms}, WorkerConfig())
     assert worker.run_once() == 0
     worker.close()
     assert outbox.counts(db.conn)["pending"] == 1
