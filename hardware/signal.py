@@ -5,8 +5,11 @@ Two sources implement ``SignalPhaseFeed``:
 - ``ReplaySignalFeed``: phase changes with timestamps from the signal controller. The real controller link
   is the external boundary; this driver replays a recorded log (CSV ``t,state``) through the same
   interface.
-- ``CameraSignalSource``: classifies the signal head inside a configured ROI of each camera frame with the
-  trained light classifier (``models.lights``) and debounces the per-frame labels into phase changes.
+- ``CameraSignalSource``: classifies the signal head inside a configured ROI of each camera frame with a
+  ``SignalHeadClassifier`` (the trained ``models.lights`` classifier, handed in by the edge) and debounces the
+  per-frame states into phase changes.
+
+``SignalState`` and ``SignalSource`` are the contract's enums (``kuzet.contracts``), re-exported here.
 
 Times are float seconds (Unix epoch for live cameras; any monotonic origin for replays), the same clock as
 tracks."""
@@ -17,37 +20,29 @@ import csv
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
 from kuzet.config import StrictModel
-
-if TYPE_CHECKING:
-    from models.lights import LightClassifier
+from kuzet.contracts import SignalSource, SignalState
 
 logger = logging.getLogger(__name__)
 
-
-class SignalState(StrEnum):
-    """Aspect shown by the signal head (names as on the wire: ``ViolationEvent.signal_state``)."""
-
-    RED = "red"
-    AMBER = "amber"
-    GREEN = "green"
-    UNKNOWN = "unknown"
-
-
-class SignalSource(StrEnum):
-    """Where a signal state came from (``ViolationEvent.signal_source``)."""
-
-    CONTROLLER = "controller"
-    CLASSIFIER = "classifier"
-
+__all__ = [
+    "CameraSignalConfig",
+    "CameraSignalSource",
+    "PhaseChange",
+    "ReplaySignalFeed",
+    "SignalHeadClassifier",
+    "SignalPhaseFeed",
+    "SignalSource",
+    "SignalState",
+    "SignalTimeline",
+]
 
 _STATES: tuple[SignalState, ...] = tuple(SignalState)
 
@@ -144,7 +139,12 @@ class ReplaySignalFeed:
         return self._timeline
 
 
-_LABEL_TO_STATE = {"red": SignalState.RED, "yellow": SignalState.AMBER, "green": SignalState.GREEN}
+class SignalHeadClassifier(Protocol):
+    """Reads the state a signal head shows in an image crop (``models.lights.LightClassifier`` is one)."""
+
+    def predict_states(self, crops: Sequence[NDArray[np.uint8]]) -> list[SignalState]:
+        """One state per (H, W, 3) BGR crop; ``UNKNOWN`` when it cannot tell."""
+        ...
 
 
 class CameraSignalConfig(StrictModel):
@@ -157,14 +157,14 @@ class CameraSignalConfig(StrictModel):
 
 
 class CameraSignalSource:
-    """The signal state read off the camera image by the light classifier.
+    """The signal state read off the camera image by a signal-head classifier.
 
     Args:
-        classifier: a ``models.lights.LightClassifier``.
+        classifier: a ``SignalHeadClassifier`` (e.g. ``models.lights.LightClassifier``).
         config: the signal-head ROI and debounce.
     """
 
-    def __init__(self, classifier: LightClassifier, config: CameraSignalConfig) -> None:
+    def __init__(self, classifier: SignalHeadClassifier, config: CameraSignalConfig) -> None:
         self.classifier = classifier
         self.config = config
         self._changes: list[PhaseChange] = []
@@ -187,12 +187,11 @@ class CameraSignalSource:
     def observe(self, frame: NDArray[np.uint8], t: float) -> SignalState:
         """Classify the signal head in one frame at time ``t`` (increasing); returns the debounced state."""
         roi = self.crop(frame)
-        label = "unknown" if roi.size == 0 else str(self.classifier.predict([roi])[0][0])
-        return self.observe_label(label, t)
+        state = SignalState.UNKNOWN if roi.size == 0 else self.classifier.predict_states([roi])[0]
+        return self.observe_state(state, t)
 
-    def observe_label(self, label: str, t: float) -> SignalState:
-        """Feed one per-frame label (``red``/``yellow``/``green``/``unknown``); returns the debounced state."""
-        state = _LABEL_TO_STATE.get(label, SignalState.UNKNOWN)
+    def observe_state(self, state: SignalState, t: float) -> SignalState:
+        """Feed one per-frame state; returns the debounced state."""
         if state == self._current:
             self._pending.clear()
             return self._current

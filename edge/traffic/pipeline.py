@@ -26,7 +26,7 @@ from kuzet.contracts import CameraId, ClockSource, VehicleEvent
 from models.detections import Detections
 from models.vehicles.detector import VEHICLE_NAMES, VehicleDetector
 
-VEHICLE_CLASSES = VEHICLE_NAMES
+VEHICLE_CLASSES = VEHICLE_NAMES  # the contract's VehicleClass values (COCO names)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from kuzet.contracts.enums import SignalSource, SignalState, VehicleClass, ViolationKind
+
 SCHEMA_VERSION = 1
 MAX_BATCH = 1000
 
@@ -94,7 +96,7 @@ class VehicleEvent(EventBase):
 
     kind: Literal["vehicle"] = "vehicle"
     track_id: int = Field(ge=0, description="Edge tracker id")
-    vehicle_class: Literal["car", "bus", "truck", "motorcycle"] = Field(description="Majority class of the track")
+    vehicle_class: VehicleClass = Field(description="Majority class of the track")
     lane_id: str | None = Field(default=None, max_length=32, description="Lane the track spent most time in")
     speed_kmh: float | None = Field(default=None, ge=0.0, le=400.0, description="Robust speed estimate")
     speed_uncertainty_kmh: float | None = Field(default=None, ge=0.0, le=400.0, description="1-sigma uncertainty")
@@ -111,16 +113,14 @@ class ViolationEvent(EventBase):
     """A traffic violation with its evidence package, referenced by the manifest hash."""
 
     kind: Literal["violation"] = "violation"
-    violation: Literal["speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"] = Field(
-        description="Which rule fired"
-    )
+    violation: ViolationKind = Field(description="Which rule fired")
     track_id: int = Field(ge=0, description="Edge tracker id")
-    vehicle_class: Literal["car", "bus", "truck", "motorcycle"] = Field(description="Class of the vehicle")
+    vehicle_class: VehicleClass = Field(description="Class of the vehicle")
     plate_raw: str | None = Field(default=None, max_length=32, description="Plate as read")
     plate_normalised: str | None = Field(default=None, max_length=16, description="Plate after the grammar")
     speed_kmh: float | None = Field(default=None, ge=0.0, le=400.0, description="Speed when relevant")
-    signal_state: Literal["red", "amber", "green", "unknown"] | None = Field(default=None, description="Signal")
-    signal_source: Literal["controller", "classifier"] | None = Field(default=None, description="Signal source")
+    signal_state: SignalState | None = Field(default=None, description="Signal")
+    signal_source: SignalSource | None = Field(default=None, description="Signal source")
     evidence_sha256: Sha256Hex | None = Field(default=None, description="SHA-256 of the signed evidence manifest")
     location: str | None = Field(default=None, max_length=200, description="Human-readable camera location")
 
@@ -164,8 +164,12 @@ __all__ = [
     "EventBatch",
     "IngestResult",
     "PlateAlertEvent",
+    "SignalSource",
+    "SignalState",
+    "VehicleClass",
     "VehicleEvent",
     "ViolationEvent",
+    "ViolationKind",
 ]
 
 

@@ -15,11 +15,19 @@ from numpy.typing import NDArray
 from pydantic import Field
 
 from kuzet.config import StrictModel
+from kuzet.contracts import SignalState
 from models.lights.preprocess import N_FEATURES, batch_features
 from models.runtime import ModelError, Runner
 
 CLASSES: tuple[str, ...] = ("red", "yellow", "green")
 UNKNOWN = "unknown"
+LABEL_TO_STATE: dict[str, SignalState] = {
+    "red": SignalState.RED,
+    "yellow": SignalState.AMBER,
+    "green": SignalState.GREEN,
+    UNKNOWN: SignalState.UNKNOWN,
+}
+"""The classifier's labels (the training set's class names) as the contract's signal states."""
 INPUTS = ("features",)
 OUTPUTS = ("probabilities",)
 
@@ -77,6 +85,11 @@ class LightClassifier:
         confident = probs.max(axis=1, initial=0.0) >= max(self.config.min_confidence, 1e-6)
         labels = self._names[np.where(confident & usable, best, len(CLASSES))]
         return labels, probs
+
+    def predict_states(self, crops: Sequence[NDArray[np.uint8]]) -> list[SignalState]:
+        """N crops as the contract's signal states (``yellow`` is ``AMBER``; unsure or too small is ``UNKNOWN``)."""
+        labels, _ = self.predict(crops)
+        return [LABEL_TO_STATE[str(label)] for label in labels]
 
 
 def load_light_classifier(path: Path | None = None, config: LightConfig | None = None) -> LightClassifier:

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from pydantic import Field
 
 from kuzet.config import StrictModel
+from kuzet.contracts import VehicleClass
 from models.detections import Detections
 from models.geometry import Letterbox
 from models.runtime import ModelError, Runner, RunnerConfig, package_file
@@ -22,7 +23,9 @@ from models.vehicles.coco import COCO_NAMES
 from models.vehicles.postprocess import DecodeParams, decode_yolov8
 from models.vehicles.preprocess import preprocess
 
-VEHICLE_NAMES = ("car", "bus", "truck", "motorcycle")
+VEHICLE_NAMES: tuple[str, ...] = tuple(c.value for c in VehicleClass)
+"""The contract's vehicle classes; their values are COCO class names, so they index the COCO head directly."""
+TRAFFIC_LIGHT = "traffic light"  # COCO name of the signal-head class
 
 Decoder = Callable[[NDArray[np.float32], DecodeParams, Letterbox, tuple[int, int]], Detections]
 
@@ -60,7 +63,7 @@ class VehicleDetectorConfig(StrictModel):
     model_path: Path | None = Field(default=None, description="Weights file overriding the backend's packaged one")
     input_size: int = Field(default=640, ge=160, le=1280, multiple_of=32, description="Square model input side")
     classes: tuple[str, ...] = Field(
-        default=("car", "bus", "truck", "motorcycle", "traffic light"),
+        default=(*VEHICLE_NAMES, TRAFFIC_LIGHT),
         min_length=1,
         max_length=20,
         description="Class names kept; the rest of the head is ignored",

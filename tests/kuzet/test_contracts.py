@@ -59,3 +59,36 @@ def test_round_trip_through_the_discriminated_union() -> None:
     again = EventBatch.model_validate_json(batch.model_dump_json())
     assert again == batch
     assert isinstance(TypeAdapter(Event).validate_python(vehicle.model_dump()), VehicleEvent)
+
+
+def test_shared_enums_carry_the_wire_strings() -> None:
+    from kuzet.contracts import SignalSource, SignalState, VehicleClass, ViolationKind
+
+    assert [k.value for k in ViolationKind] == [
+        "speeding",
+        "red_light",
+        "stop_line",
+        "solid_line",
+        "wrong_way",
+        "bus_lane",
+    ]
+    assert [c.value for c in VehicleClass] == ["car", "bus", "truck", "motorcycle"]
+    assert [s.value for s in SignalState] == ["red", "amber", "green", "unknown"]
+    assert [s.value for s in SignalSource] == ["controller", "classifier"]
+
+
+def test_contract_depends_on_pydantic_only() -> None:
+    import ast
+    from pathlib import Path
+
+    import kuzet.contracts
+
+    allowed = {"__future__", "datetime", "enum", "typing", "uuid", "pydantic", "kuzet"}
+    for path in Path(kuzet.contracts.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module.split(".")[0] in allowed, (path.name, node.module)
+                if node.module.startswith("kuzet"):
+                    assert node.module.startswith("kuzet.contracts"), (path.name, node.module)
+            elif isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] in allowed - {"kuzet"} for a in node.names), path.name

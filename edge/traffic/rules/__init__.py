@@ -3,6 +3,11 @@
 Entry point: ``evaluate_rules(tracks, scene, signal, config) -> list[Violation]``. ``signal`` is the timeline
 chosen by ``choose_signal(controller_feed, camera_source)`` (controller when present, classifier otherwise) or
 None when the camera has no signal; the red-light and stop-line rules then never fire.
+
+``RULES`` is the registry and the only list of rules: one entry per ``kuzet.contracts.ViolationKind`` (checked at
+import). Adding a kind: its value in ``kuzet/contracts/enums.py``, its module here (``<kind>.py``, a pure function),
+its line in ``RULES`` and, when it has thresholds, a config model and one ``RulesConfig`` field in ``base.py``; plus
+its text in ``notifications/templates/{en,kk,ru}.yaml``. ``RulesConfig.enabled`` defaults to every kind.
 """
 
 from __future__ import annotations
@@ -29,13 +34,17 @@ from edge.traffic.scene import SceneConfig
 Rule = Callable[[TrackView, SceneConfig, SignalTimeline | None, RulesConfig], list[Violation]]
 
 RULES: dict[ViolationKind, Rule] = {
-    "speeding": speeding,
-    "red_light": red_light,
-    "stop_line": stop_line,
-    "solid_line": solid_line,
-    "wrong_way": wrong_way,
-    "bus_lane": bus_lane,
+    ViolationKind.SPEEDING: speeding,
+    ViolationKind.RED_LIGHT: red_light,
+    ViolationKind.STOP_LINE: stop_line,
+    ViolationKind.SOLID_LINE: solid_line,
+    ViolationKind.WRONG_WAY: wrong_way,
+    ViolationKind.BUS_LANE: bus_lane,
 }
+
+_MISSING = set(ViolationKind) - set(RULES)
+if _MISSING:  # a contract value without a rule would be accepted in config and then fail at the first track
+    raise ImportError(f"edge.traffic.rules: no rule registered for {sorted(_MISSING)}")
 
 
 def evaluate_rules(
@@ -55,9 +64,18 @@ def evaluate_rules(
         if not eligible(track, cfg):
             continue
         found = [v for kind in cfg.enabled for v in RULES[kind](track, scene, signal, cfg)]
-        ran = {v.line_id for v in found if v.kind == "red_light"}
-        out.extend(v for v in found if not (v.kind == "stop_line" and v.line_id in ran))
+        ran = {v.line_id for v in found if v.kind == ViolationKind.RED_LIGHT}
+        out.extend(v for v in found if not (v.kind == ViolationKind.STOP_LINE and v.line_id in ran))
     return sorted(out, key=lambda v: (v.t, v.track_id, v.kind))
 
 
-__all__ = ["RULES", "Rule", "RulesConfig", "TrackView", "Violation", "choose_signal", "evaluate_rules"]
+__all__ = [
+    "RULES",
+    "Rule",
+    "RulesConfig",
+    "TrackView",
+    "Violation",
+    "ViolationKind",
+    "choose_signal",
+    "evaluate_rules",
+]

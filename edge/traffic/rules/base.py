@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
 from edge.traffic.scene import SceneConfig, lane_index
-from hardware.signal import PhaseChange, SignalPhaseFeed, SignalSource, SignalState, SignalTimeline
+from hardware.signal import PhaseChange, SignalPhaseFeed, SignalTimeline
 from kuzet.config import StrictModel
-
-ViolationKind = Literal["speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"]
+from kuzet.contracts import SignalSource, SignalState, ViolationKind
 
 __all__ = [
     "PhaseChange",
@@ -230,9 +229,9 @@ class RulesConfig(StrictModel):
     """Every rule's thresholds, plus which rules are on."""
 
     enabled: tuple[ViolationKind, ...] = Field(
-        default=("speeding", "red_light", "stop_line", "solid_line", "wrong_way", "bus_lane"),
-        max_length=6,
-        description="Rules to evaluate",
+        default=tuple(ViolationKind),
+        max_length=len(ViolationKind),
+        description="Rules to evaluate (default: every kind of the contract)",
     )
     min_samples: int = Field(default=5, ge=2, le=1000, description="A track needs this many samples (never 1 frame)")
     speeding: SpeedingConfig = Field(default_factory=SpeedingConfig, description="Speeding thresholds")

@@ -6,6 +6,7 @@ import numpy as np
 
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, runs, track_lanes
 from edge.traffic.scene import LaneKind, SceneConfig, in_window, path_length
+from kuzet.contracts import ViolationKind
 
 
 def bus_lane(
@@ -33,7 +34,7 @@ def bus_lane(
                 continue
             return [
                 Violation.of_track(
-                    "bus_lane",
+                    ViolationKind.BUS_LANE,
                     track,
                     start,
                     lane_id=lane.id,

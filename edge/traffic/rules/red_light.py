@@ -11,6 +11,7 @@ from edge.traffic.rules.base import (
     track_lanes,
 )
 from edge.traffic.scene import Line, SceneConfig, crossing_times, path_crossings
+from kuzet.contracts import ViolationKind
 
 
 def applies(line: Line, lane_ids: set[str]) -> bool:
@@ -45,7 +46,7 @@ def red_light(
                 continue
             out.append(
                 Violation.of_track(
-                    "red_light",
+                    ViolationKind.RED_LIGHT,
                     track,
                     step + 1,
                     t=tc,

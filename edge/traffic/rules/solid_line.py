@@ -6,6 +6,7 @@ import numpy as np
 
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, track_lanes
 from edge.traffic.scene import SceneConfig, crossing_times, path_crossings, signed_distance
+from kuzet.contracts import ViolationKind
 
 
 def solid_line(
@@ -35,7 +36,7 @@ def solid_line(
             lane_k = int(lanes[step])
             out.append(
                 Violation(
-                    kind="solid_line",
+                    kind=ViolationKind.SOLID_LINE,
                     track_id=track.track_id,
                     vehicle_class=track.vehicle_class,
                     t=tc,

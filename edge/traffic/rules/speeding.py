@@ -6,6 +6,7 @@ import numpy as np
 
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, dominant_lane, track_lanes
 from edge.traffic.scene import SceneConfig
+from kuzet.contracts import ViolationKind
 
 
 def speeding(
@@ -33,7 +34,7 @@ def speeding(
     index = int(inside[len(inside) // 2])
     return [
         Violation.of_track(
-            "speeding",
+            ViolationKind.SPEEDING,
             track,
             index,
             lane_id=lane.id,

@@ -16,6 +16,7 @@ from edge.traffic.rules.base import (
 )
 from edge.traffic.rules.red_light import applies
 from edge.traffic.scene import SceneConfig, signed_distance
+from kuzet.contracts import ViolationKind
 
 
 def stop_line(
@@ -42,7 +43,7 @@ def stop_line(
                 continue
             out.append(
                 Violation(
-                    kind="stop_line",
+                    kind=ViolationKind.STOP_LINE,
                     track_id=track.track_id,
                     vehicle_class=track.vehicle_class,
                     t=float(track.t[start]),

@@ -6,6 +6,7 @@ import numpy as np
 
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, runs, track_lanes
 from edge.traffic.scene import SceneConfig
+from kuzet.contracts import ViolationKind
 
 
 def wrong_way(
@@ -36,7 +37,7 @@ def wrong_way(
             index = (start + stop - 1) // 2
             return [
                 Violation.of_track(
-                    "wrong_way",
+                    ViolationKind.WRONG_WAY,
                     track,
                     index,
                     lane_id=lane.id,

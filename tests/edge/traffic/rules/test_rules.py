@@ -143,3 +143,11 @@ def test_several_tracks_sorted_by_time_and_registry_complete() -> None:
 def test_trackview_validates_shapes(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrackView(track_id=1, vehicle_class="car", confirmed=True, **kwargs)
+
+
+def test_registry_is_the_one_list_of_rules() -> None:
+    from kuzet.contracts import ViolationKind
+
+    assert set(RULES) == set(ViolationKind)
+    assert RulesConfig().enabled == tuple(ViolationKind)
+    assert RulesConfig.model_validate({"enabled": ["speeding"]}).enabled == (ViolationKind.SPEEDING,)
