@@ -1,9 +1,12 @@
-"""Notifications: a durable outbox in the backend database and a worker that delivers it.
+"""Notifications: a durable outbox in the host's database and a worker that delivers it.
 
-Producers (the attendance handler, the violation review) call ``notifications.outbox.enqueue`` /
-``enqueue_police`` inside their own transaction, with texts from ``notifications.templates.render`` (kk/ru/en).
-``kuzet notify --config backend.yaml`` (or ``notifications.run_in_backend: true`` under ``kuzet serve``) runs
-``notifications.worker.OutboxWorker`` over the configured channels. Example section of backend.yaml::
+The package owns the outbox: its tables (``notifications.schema``, installed by the backend's migration 250) and
+every statement against it (``notifications.outbox``). Producers (the attendance handler, the violation review)
+call ``notifications.outbox.enqueue`` / ``enqueue_police`` inside their own transaction, with texts from
+``notifications.templates.render`` (kk/ru/en). ``kuzet notify --config backend.yaml`` (or
+``notifications.run_in_backend: true`` under ``kuzet serve``) runs ``notifications.worker.OutboxWorker`` over the
+configured channels, on connections opened by the factory its host passes (``notifications.database.Connect``):
+nothing here imports the backend. Example section of backend.yaml::
 
     notifications:
       timezone: Asia/Almaty

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, HttpUrl, SecretStr, ValidationInfo, field_validator, model_validator
 
 from kuzet.config import StrictModel, resolve_path
+from notifications.templates import DEFAULT_TIMEZONE
 
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "password", "placeholder", "token", "apikey"})
 
@@ -112,7 +113,7 @@ class NotificationSettings(StrictModel):
     """The ``notifications`` section of the backend settings."""
 
     timezone: str = Field(
-        default="Asia/Almaty", min_length=1, max_length=64, description="IANA timezone of message times"
+        default=DEFAULT_TIMEZONE, min_length=1, max_length=64, description="IANA timezone of message times"
     )
     smtp: SmtpConfig | None = Field(default=None, description="E-mail channel; None: not configured")
     telegram: TelegramConfig | None = Field(default=None, description="Telegram channel; None: not configured")

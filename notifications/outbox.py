@@ -335,6 +335,15 @@ def states(
     return [_state(r) for r in conn.execute(f"{_STATE_SQL}{clause} ORDER BY id", args).fetchall()]
 
 
+def messages(conn: sqlite3.Connection, school_id: str | None) -> list[tuple[OutboxMessage, Status]]:
+    """Every message of one school (``None``: those without a school) with its status, oldest first."""
+    rows = conn.execute(
+        f"SELECT {MESSAGE_COLUMNS}, status FROM outbox WHERE school_id IS :school_id ORDER BY id",
+        {"school_id": school_id},
+    ).fetchall()
+    return [(OutboxMessage.from_row(r[:-1]), r[-1]) for r in rows]
+
+
 def counts(conn: sqlite3.Connection, school_id: str | None = None) -> dict[str, int]:
     """Number of messages per status (every status present, zero when none), optionally of one school."""
     clause, args = ("WHERE school_id = ?", (school_id,)) if school_id is not None else ("", ())

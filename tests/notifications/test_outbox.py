@@ -57,6 +57,8 @@ def test_failed_lists_dead_letters_of_one_school(db_path: Path) -> None:
     dead = outbox.failed(db.conn, "s1")
     assert [(d.channel, d.reason, d.attempts) for d in dead] == [("email", "smtp: 550 no such mailbox", 1)]
     assert [d.recipient for d in outbox.failed(db.conn, None)] == ["mum@example.kz"]
+    listed = [(m.dedupe_key, m.recipient, m.language, status) for m, status in outbox.messages(db.conn, "s1")]
+    assert listed == [("a", "mum@example.kz", "en", "dead"), ("b", "mum@example.kz", "en", "pending")]
     assert [s.dedupe_key for s in outbox.states(db.conn, school_id="s1", status="pending")] == ["b"]
 
 
