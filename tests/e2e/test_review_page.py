@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.db import connector
 from notifications.channels.police_webhook import DELIVERY, PoliceWebhookChannel, verify
 from notifications.config import PoliceWebhookConfig, WorkerConfig
 from notifications.worker import OutboxWorker
@@ -60,7 +61,7 @@ def _post_violation(server: BackendProcess, key: str, root: Path) -> str:
 def _deliver(server: BackendProcess, receiver: PoliceReceiver) -> int:
     config = PoliceWebhookConfig.model_validate({"url": receiver.url + "/violations", "secret": SECRET})
     worker = OutboxWorker(
-        server.root / "backend.sqlite",
+        connector(server.root / "backend.sqlite"),
         {"police_webhook": PoliceWebhookChannel(config)},
         WorkerConfig(max_attempts=3, backoff_initial_s=0.1),
     )
