@@ -9,8 +9,25 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from backend import errors
-from backend.db import connect, migrate
-from backend.routes import devices, events, health, media, review, violations
+from backend.db import connect, connector, migrate
+from backend.routes import (
+    attendance,
+    auth,
+    classes,
+    dashboard,
+    devices,
+    events,
+    exports,
+    gallery,
+    guardians,
+    health,
+    media,
+    parents,
+    pupils,
+    review,
+    schools,
+    violations,
+)
 from backend.services import school_app
 from backend.services.ingest import EventHandler, IngestService
 from backend.services.violations import ViolationEventHandler
@@ -18,6 +35,25 @@ from backend.settings import Settings
 from notifications.service import WorkerThread
 
 logger = logging.getLogger(__name__)
+ROUTERS = (
+    health.router,
+    devices.router,
+    events.router,
+    media.router,
+    violations.router,
+    review.router,
+    auth.router,
+    schools.router,
+    classes.router,
+    pupils.router,
+    guardians.router,
+    attendance.router,
+    exports.router,
+    parents.router,
+    gallery.router,
+    dashboard.router,
+)
+"""Every router of the backend, in the order they are matched: platform, traffic, then the school service."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +64,7 @@ class Services:
 
 
 def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> FastAPI:
-    """Build the app: migrate the database, wire routers and services.
+    """Build the app: migrate the database, wire every router and the services (the one place that does).
 
     Args:
         settings: validated settings (load once, pass down).
@@ -47,11 +83,11 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
     builtin = (school_app.attendance_handler(settings), ViolationEventHandler(settings.media_dir))
     app.state.services = Services(ingest=IngestService([*handlers, *builtin]))
     errors.install(app)
-    for router in (health.router, devices.router, events.router, media.router, violations.router, review.router):
+    for router in ROUTERS:
         app.include_router(router)
     school_app.install(app, settings)
     if settings.notifications.run_in_backend:
-        outbox_worker = WorkerThread(settings.database, settings.notifications, settings.busy_timeout_ms)
+        outbox_worker = WorkerThread(connector(settings.database, settings.busy_timeout_ms), settings.notifications)
         app.router.on_startup.append(outbox_worker.start)
         app.router.on_shutdown.append(outbox_worker.stop)
     return app

@@ -10,7 +10,8 @@ from fastapi.responses import FileResponse
 from backend.deps import DbDep, SettingsDep
 from backend.services.auth import StaffOf, audit
 from backend.services.dashboard import DaySummary, summary, today
-from backend.services.records import one
+from backend.services.records import found
+from backend.store import attendance as attendance_store
 from backend.store.media import media_path
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}", tags=["attendance"])
@@ -28,14 +29,10 @@ def attendance(school_id: str, db: DbDep, settings: SettingsDep, who: StaffOf, d
 @router.get("/unknown/{event_id}/snapshot")
 def unknown_snapshot(school_id: str, event_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> FileResponse:
     """The snapshot of an unknown face at this school's door (until the retention purge removes it)."""
-    row = one(
-        db.conn,
-        "SELECT u.snapshot_sha256, m.media_type FROM unknown_faces u JOIN media m ON m.sha256 = u.snapshot_sha256"
-        " WHERE u.event_id = ? AND u.school_id = ?",
-        (event_id, school_id),
-        "snapshot of this unknown face",
+    sha256, media_type = found(
+        attendance_store.unknown_snapshot(db.conn, school_id, event_id), "snapshot of this unknown face"
     )
     audit(db.conn, who, school_id, "view_unknown_snapshot", f"event:{event_id}")
     return FileResponse(
-        media_path(settings.media_dir, row[0]), media_type=row[1], headers={"Cache-Control": "no-store"}
+        media_path(settings.media_dir, sha256), media_type=media_type, headers={"Cache-Control": "no-store"}
     )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
 from backend.deps import DbDep
-from backend.errors import Problem
+from backend.services import records
 from backend.services.auth import AdminOf, StaffOf
+from backend.store import schools
+from backend.store.schools import SchoolClass
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}/classes", tags=["classes"])
 
@@ -29,20 +29,14 @@ class ClassBody(BaseModel):
 def create_class(school_id: str, body: ClassBody, db: DbDep, _: AdminOf) -> ClassBody:
     """Create a class."""
     with transaction(db) as conn:
-        try:
-            conn.execute(
-                "INSERT INTO classes(class_id, school_id, name, start_time) VALUES (?, ?, ?, ?)",
-                (body.class_id, school_id, body.name, body.start_time),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Problem(409, "Class exists", f"class {body.class_id!r} exists") from exc
+        records.create_class(conn, school_id, SchoolClass(body.class_id, body.name, body.start_time))
     return body
 
 
 @router.get("", response_model=list[ClassBody])
 def list_classes(school_id: str, db: DbDep, _: StaffOf) -> list[ClassBody]:
     """Classes of the school."""
-    rows = db.execute(
-        "SELECT class_id, name, start_time FROM classes WHERE school_id = ? ORDER BY name", (school_id,)
-    ).fetchall()
-    return [ClassBody(class_id=r[0], name=r[1], start_time=r[2]) for r in rows]
+    return [
+        ClassBody(class_id=c.class_id, name=c.name, start_time=c.start_time)
+        for c in schools.classes(db.conn, school_id)
+    ]

@@ -14,7 +14,8 @@ from backend.errors import Problem
 from backend.routes.parents import children, passes
 from backend.services.auth import Principal, audit, current_principal, guardian_only, school_role
 from backend.services.dashboard import summary, today
-from backend.services.records import one
+from backend.services.errors import UnauthenticatedError
+from backend.services.records import school_name
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates"))
@@ -30,6 +31,8 @@ def page_principal(
     """The logged-in person, or None (pages then send the browser to the login form instead of a 401)."""
     try:
         return current_principal(db, settings, authorization, kuzet_session)
+    except UnauthenticatedError:
+        return None
     except Problem as exc:
         if exc.status_code == 401:
             return None
@@ -53,7 +56,7 @@ def dashboard_page(
     if maybe is None:
         return RedirectResponse("/login", status_code=303)
     who = school_role("school_admin", "staff")(school_id, maybe)
-    name = one(db.conn, "SELECT name FROM schools WHERE school_id = ?", (school_id,), "school")[0]
+    name = school_name(db.conn, school_id)
     day = today(settings.school.timezone)
     audit(db.conn, who, school_id, "view_attendance", f"day:{day}", quiet_minutes=10)
     data = summary(db.conn, school_id, day, settings.school.timezone)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -12,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend import security
 from backend.db import transaction
 from backend.deps import AdminDep, DbDep
-from backend.errors import Problem
+from backend.services.errors import ConflictError, NotFoundError
+from backend.store import devices
+from backend.store.devices import DeviceRow, NewKey
 from kuzet.contracts import CameraId
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -49,14 +50,22 @@ class DeviceKey(DevicePublic):
 
 
 def _public(db: DbDep, camera_id: str) -> DevicePublic:
-    row = db.execute(
-        "SELECT camera_id, kind, site, description, created_at, revoked_at, last_seen_at FROM devices"
-        " WHERE camera_id = ?",
-        (camera_id,),
-    ).fetchone()
+    row = devices.get(db.conn, camera_id)
     if row is None:
-        raise Problem(404, "Unknown camera", f"no camera {camera_id!r} is registered")
-    return DevicePublic(**dict(zip(DevicePublic.model_fields, row, strict=True)))
+        raise NotFoundError("Unknown camera", f"no camera {camera_id!r} is registered")
+    return _as_public(row)
+
+
+def _as_public(row: DeviceRow) -> DevicePublic:
+    return DevicePublic(
+        camera_id=row.camera_id,
+        kind=row.kind,
+        site=row.site,
+        description=row.description,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+        last_seen_at=row.last_seen_at,
+    )
 
 
 @router.post("", status_code=201, response_model=DeviceKey)
@@ -64,20 +73,12 @@ def register(body: DeviceCreate, db: DbDep, _: AdminDep) -> DeviceKey:
     """Register a camera (or rotate its key) and return its new API key."""
     key = security.issue_key()
     now = datetime.now(UTC).isoformat()
+    new = NewKey(body.camera_id, body.kind, body.site, body.description, key.key_id, key.key_hash, now)
     with transaction(db) as conn:
-        exists = conn.execute("SELECT 1 FROM devices WHERE camera_id = ?", (body.camera_id,)).fetchone()
-        if exists and not body.rotate:
-            raise Problem(409, "Camera exists", f"{body.camera_id!r} is registered; send rotate=true for a new key")
-        try:
-            conn.execute(
-                "INSERT INTO devices(camera_id, kind, site, description, key_id, key_hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(camera_id) DO UPDATE SET kind=excluded.kind,"
-                " site=excluded.site, description=excluded.description, key_id=excluded.key_id,"
-                " key_hash=excluded.key_hash, revoked_at=NULL",
-                (body.camera_id, body.kind, body.site, body.description, key.key_id, key.key_hash, now),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Problem(409, "Key collision", "a key id collided; retry the request") from exc
+        if devices.get(conn, body.camera_id) is not None and not body.rotate:
+            raise ConflictError("Camera exists", f"{body.camera_id!r} is registered; send rotate=true for a new key")
+        if not devices.upsert_key(conn, new):
+            raise ConflictError("Key collision", "a key id collided; retry the request")
     return DeviceKey(**_public(db, body.camera_id).model_dump(), api_key=key.plaintext)
 
 
@@ -86,15 +87,11 @@ def revoke(camera_id: str, db: DbDep, _: AdminDep) -> DevicePublic:
     """Revoke a camera's key; its uploads get 401 until a new key is issued."""
     _public(db, camera_id)
     with transaction(db) as conn:
-        conn.execute(
-            "UPDATE devices SET revoked_at = ? WHERE camera_id = ? AND revoked_at IS NULL",
-            (datetime.now(UTC).isoformat(), camera_id),
-        )
+        devices.revoke(conn, camera_id, datetime.now(UTC).isoformat())
     return _public(db, camera_id)
 
 
 @router.get("", response_model=list[DevicePublic])
 def list_devices(db: DbDep, _: AdminDep) -> list[DevicePublic]:
     """Every registered camera."""
-    rows = db.execute("SELECT camera_id FROM devices ORDER BY camera_id").fetchall()
-    return [_public(db, r[0]) for r in rows]
+    return [_as_public(row) for row in devices.all_devices(db.conn)]

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Response
 
 from backend.deps import DbDep, SettingsDep
-from backend.errors import Problem
 from backend.services.auth import StaffOf, audit
 from backend.services.dashboard import pupil_lines
+from backend.services.errors import BadInputError
+from backend.store import attendance, schools
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}/exports", tags=["exports"])
 DAY_COLUMNS: list[object] = [
@@ -59,23 +60,16 @@ def month_rows(db: DbDep, school_id: str, month: str) -> list[list[object]]:
         if date(year, number, d).weekday() < 5
     ]  # fmt: skip
     marks: dict[tuple[str, str], str] = {
-        (r[0], r[1]): "L" if r[2] else "P"
-        for r in db.execute(
-            "SELECT pupil_id, day, late FROM attendance WHERE school_id = ? AND day LIKE ? AND first_in IS NOT NULL",
-            (school_id, f"{month}-%"),
-        )
+        (pupil_id, day): "L" if late else "P"
+        for pupil_id, day, late in attendance.month_marks(db.conn, school_id, month)
     }
     header: list[object] = ["pupil_id", "name", "class", *[d.isoformat() for d in days], "present", "late", "absent"]
     rows: list[list[object]] = [header]
-    for pupil_id, name, class_name in db.execute(
-        "SELECT p.pupil_id, p.name, COALESCE(c.name, '') FROM pupils p LEFT JOIN classes c ON c.class_id = p.class_id"
-        " WHERE p.school_id = ? ORDER BY c.name, p.name",
-        (school_id,),
-    ):
-        cells = [marks.get((pupil_id, d.isoformat()), "") for d in days]
+    for line in schools.roster(db.conn, school_id):
+        cells = [marks.get((line.pupil_id, d.isoformat()), "") for d in days]
         present = sum(1 for c in cells if c)
         rows.append(
-            [pupil_id, name, class_name, *cells, present, cells.count("L"), len(days) - present]
+            [line.pupil_id, line.name, line.class_name, *cells, present, cells.count("L"), len(days) - present]
         )  # fmt: skip
     return rows
 
@@ -91,7 +85,7 @@ def export_attendance(
 ) -> Response:
     """The attendance of ``day`` or the monthly report of ``month`` as CSV."""
     if (day is None) == (month is None):
-        raise Problem(422, "Day or month", "give exactly one of ?day=YYYY-MM-DD or ?month=YYYY-MM")
+        raise BadInputError("Day or month", "give exactly one of ?day=YYYY-MM-DD or ?month=YYYY-MM")
     if day is not None:
         rows, name = day_rows(db, school_id, day, settings.school.timezone), f"attendance-{school_id}-{day}.csv"
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Literal
 
 from fastapi import APIRouter, Response
@@ -10,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
 from backend.deps import DbDep
-from backend.errors import Problem
+from backend.services import records
 from backend.services.auth import AdminOf, StaffOf, audit
-from backend.services.records import one, pupil_of_school
+from backend.store import schools
+from backend.store.schools import Guardian
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}/guardians", tags=["guardians"])
 
@@ -33,46 +33,27 @@ class GuardianBody(BaseModel):
 def create_guardian(school_id: str, body: GuardianBody, db: DbDep, _: AdminOf) -> GuardianBody:
     """Create a guardian."""
     with transaction(db) as conn:
-        try:
-            conn.execute(
-                "INSERT INTO guardians(guardian_id, school_id, name, language, channel, address)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (body.guardian_id, school_id, body.name, body.language, body.channel, body.address),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Problem(409, "Guardian exists", f"guardian {body.guardian_id!r} exists") from exc
+        records.create_guardian(
+            conn, school_id, Guardian(body.guardian_id, body.name, body.language, body.channel, body.address)
+        )
     return body
 
 
 @router.get("", response_model=list[GuardianBody])
 def list_guardians(school_id: str, db: DbDep, who: StaffOf) -> list[GuardianBody]:
     """Guardians of the school (contact details: the view is audited)."""
-    rows = db.execute(
-        "SELECT guardian_id, name, language, channel, address FROM guardians WHERE school_id = ? ORDER BY name",
-        (school_id,),
-    ).fetchall()
+    rows = schools.guardians(db.conn, school_id)
     audit(db.conn, who, school_id, "view_guardians", "guardians")
-    return [GuardianBody(guardian_id=r[0], name=r[1], language=r[2], channel=r[3], address=r[4]) for r in rows]
-
-
-def _guardian(conn: sqlite3.Connection, school_id: str, guardian_id: str) -> None:
-    one(
-        conn,
-        "SELECT 1 FROM guardians WHERE guardian_id = ? AND school_id = ?",
-        (guardian_id, school_id),
-        f"guardian {guardian_id!r} in this school",
-    )
+    return [GuardianBody.model_validate(g, from_attributes=True) for g in rows]
 
 
 @router.put("/{guardian_id}/pupils/{pupil_id}", status_code=204)
 def link(school_id: str, guardian_id: str, pupil_id: str, db: DbDep, _: AdminOf) -> Response:
     """Make the guardian a guardian of the pupil (both of this school)."""
     with transaction(db) as conn:
-        _guardian(conn, school_id, guardian_id)
-        pupil_of_school(conn, school_id, pupil_id)
-        conn.execute(
-            "INSERT OR IGNORE INTO guardian_pupils(guardian_id, pupil_id) VALUES (?, ?)", (guardian_id, pupil_id)
-        )
+        records.guardian_of_school(conn, school_id, guardian_id)
+        records.pupil_of_school(conn, school_id, pupil_id)
+        schools.link(conn, guardian_id, pupil_id)
     return Response(status_code=204)
 
 
@@ -80,7 +61,7 @@ def link(school_id: str, guardian_id: str, pupil_id: str, db: DbDep, _: AdminOf)
 def unlink(school_id: str, guardian_id: str, pupil_id: str, db: DbDep, _: AdminOf) -> Response:
     """Remove a guardian-pupil link."""
     with transaction(db) as conn:
-        _guardian(conn, school_id, guardian_id)
-        pupil_of_school(conn, school_id, pupil_id)
-        conn.execute("DELETE FROM guardian_pupils WHERE guardian_id = ? AND pupil_id = ?", (guardian_id, pupil_id))
+        records.guardian_of_school(conn, school_id, guardian_id)
+        records.pupil_of_school(conn, school_id, pupil_id)
+        schools.unlink(conn, guardian_id, pupil_id)
     return Response(status_code=204)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from backend.deps import DbDep
+from backend.store import events, system
 
 router = APIRouter(prefix="/api/v1/health", tags=["health"])
 
@@ -21,6 +22,4 @@ class HealthPublic(BaseModel):
 @router.get("", response_model=HealthPublic)
 def health(db: DbDep) -> HealthPublic:
     """Check the database and report the schema version."""
-    version = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
-    events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-    return HealthPublic(status="ok", schema_version=int(version), events=int(events))
+    return HealthPublic(status="ok", schema_version=system.schema_version(db.conn), events=events.count(db.conn))

@@ -18,7 +18,9 @@ from PIL import Image, UnidentifiedImageError
 from backend.db import transaction
 from backend.deps import AdminDep, DbDep, DeviceDep, SettingsDep
 from backend.errors import Problem
-from backend.store.media import media_path
+from backend.services.errors import NotFoundError
+from backend.store import media as media_store
+from backend.store.media import MediaRow, media_path
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 
@@ -88,15 +90,13 @@ async def upload(
     if actual != sha256:
         raise Problem(422, "Hash mismatch", f"the body hashes to {actual}, not {sha256}; the upload was damaged")
     _check_image(data, media_type)
-    exists = db.execute("SELECT 1 FROM media WHERE sha256 = ?", (sha256,)).fetchone()
-    if exists:
+    if media_store.media_type(db.conn, sha256) is not None:
         response.status_code = 200
         return {"sha256": sha256, "size_bytes": len(data)}
     _write_atomic(media_path(settings.media_dir, sha256), data)
     with transaction(db) as conn:
-        conn.execute(
-            "INSERT OR IGNORE INTO media(sha256, media_type, size_bytes, camera_id, stored_at) VALUES (?,?,?,?,?)",
-            (sha256, media_type, len(data), device.camera_id, datetime.now(UTC).isoformat()),
+        media_store.insert(
+            conn, MediaRow(sha256, media_type, len(data), device.camera_id, datetime.now(UTC).isoformat())
         )
     return {"sha256": sha256, "size_bytes": len(data)}
 
@@ -104,7 +104,7 @@ async def upload(
 @router.get("/{sha256}")
 def download(sha256: ShaPath, db: DbDep, settings: SettingsDep, _: AdminDep) -> FileResponse:
     """Fetch an attachment (admin only here; product pages serve media through their own role checks)."""
-    row = db.execute("SELECT media_type FROM media WHERE sha256 = ?", (sha256,)).fetchone()
-    if row is None:
-        raise Problem(404, "Unknown attachment", f"no attachment {sha256} is stored")
-    return FileResponse(media_path(settings.media_dir, sha256), media_type=row[0])
+    stored_type = media_store.media_type(db.conn, sha256)
+    if stored_type is None:
+        raise NotFoundError("Unknown attachment", f"no attachment {sha256} is stored")
+    return FileResponse(media_path(settings.media_dir, sha256), media_type=stored_type)

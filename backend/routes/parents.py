@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from backend.deps import DbDep, SettingsDep
 from backend.services.attendance import local
 from backend.services.auth import GuardianDep, audit
 from backend.services.records import pupil_of_guardian
+from backend.store import attendance, schools
 
 router = APIRouter(prefix="/api/v1/parents", tags=["parents"])
 
@@ -34,12 +36,9 @@ class PassLine(BaseModel):
 @router.get("/children", response_model=list[Child])
 def children(db: DbDep, who: GuardianDep) -> list[Child]:
     """The guardian's children."""
-    rows = db.execute(
-        "SELECT p.pupil_id, p.name FROM guardian_pupils gp JOIN pupils p ON p.pupil_id = gp.pupil_id"
-        " WHERE gp.guardian_id = ? ORDER BY p.name",
-        (who.guardian_id,),
-    ).fetchall()
-    return [Child(pupil_id=r[0], name=r[1]) for r in rows]
+    if who.guardian_id is None:
+        return []
+    return [Child(pupil_id=c.pupil_id, name=c.name) for c in schools.children(db.conn, who.guardian_id)]
 
 
 @router.get("/children/{pupil_id}/passes", response_model=list[PassLine])
@@ -52,12 +51,9 @@ def passes(
 ) -> list[PassLine]:
     """Entries and exits of one of the guardian's children (one line per pass, lingering folded)."""
     assert who.guardian_id is not None
-    _, _, school_id = pupil_of_guardian(db.conn, who.guardian_id, pupil_id)
+    school_id = pupil_of_guardian(db.conn, who.guardian_id, pupil_id).school_id
     zone = ZoneInfo(settings.school.timezone)
-    rows = db.execute(
-        "SELECT day, captured_at, direction FROM school_passes WHERE pupil_id = ? AND new_pass = 1"
-        " AND direction IN ('entered', 'left') AND day >= date('now', ?) ORDER BY captured_at DESC",
-        (pupil_id, f"-{days} days"),
-    ).fetchall()
+    since = (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
+    rows = attendance.recent_passes(db.conn, pupil_id, since)
     audit(db.conn, who, school_id, "view_child_passes", f"pupil:{pupil_id}")
     return [PassLine(day=r[0], time=local(r[1], zone).strftime("%H:%M"), direction=r[2]) for r in rows]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
@@ -11,11 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
 from backend.deps import DbDep, SettingsDep
-from backend.errors import Problem
-from backend.services import privacy
+from backend.services import privacy, records
 from backend.services.auth import AdminOf, StaffOf, audit
 from backend.services.enrolment import EMBEDDER_MODEL, FaceKit
-from backend.services.records import one, pupil_of_school
+from backend.services.errors import BadInputError, ConflictError, TooLargeError
+from backend.services.records import found, pupil_of_school
+from backend.store import faces, schools
+from backend.store.schools import Pupil
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}/pupils", tags=["pupils"])
 MAX_PHOTOS = 10
@@ -70,38 +71,26 @@ def get_face_kit(request: Request) -> FaceKit:
 
 
 def _public(conn: sqlite3.Connection, school_id: str, pupil_id: str) -> PupilPublic:
-    row = pupil_of_school(conn, school_id, pupil_id)
+    pupil = pupil_of_school(conn, school_id, pupil_id)
     consent = privacy.has_consent(conn, pupil_id)
-    count = conn.execute("SELECT COUNT(*) FROM face_templates WHERE pupil_id = ?", (pupil_id,)).fetchone()[0]
-    return PupilPublic(pupil_id=row[0], name=row[1], class_id=row[2], consent=consent, templates=count)
+    count = faces.template_count(conn, pupil_id)
+    return PupilPublic(
+        pupil_id=pupil.pupil_id, name=pupil.name, class_id=pupil.class_id, consent=consent, templates=count
+    )
 
 
 @router.post("", status_code=201, response_model=PupilPublic)
 def create_pupil(school_id: str, body: PupilCreate, db: DbDep, _: AdminOf) -> PupilPublic:
     """Create a pupil (no consent yet, so no face can be enrolled)."""
     with transaction(db) as conn:
-        if body.class_id is not None:
-            one(
-                conn,
-                "SELECT 1 FROM classes WHERE class_id = ? AND school_id = ?",
-                (body.class_id, school_id),
-                "class in this school",
-            )
-        try:
-            conn.execute(
-                "INSERT INTO pupils(pupil_id, school_id, class_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
-                (body.pupil_id, school_id, body.class_id, body.name, datetime.now(UTC).isoformat()),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Problem(409, "Pupil exists", f"pupil {body.pupil_id!r} exists") from exc
+        records.create_pupil(conn, Pupil(body.pupil_id, body.name, body.class_id, school_id))
     return _public(db.conn, school_id, body.pupil_id)
 
 
 @router.get("", response_model=list[PupilPublic])
 def list_pupils(school_id: str, db: DbDep, _: StaffOf) -> list[PupilPublic]:
     """Pupils of the school."""
-    ids = [r[0] for r in db.execute("SELECT pupil_id FROM pupils WHERE school_id = ? ORDER BY name", (school_id,))]
-    return [_public(db.conn, school_id, p) for p in ids]
+    return [_public(db.conn, school_id, p) for p in schools.pupil_ids(db.conn, school_id)]
 
 
 @router.get("/{pupil_id}", response_model=PupilPublic)
@@ -144,18 +133,17 @@ def enrol(
     """Enrol a consented pupil's face from photos; each refused photo says why. Photos are not stored."""
     pupil_of_school(db.conn, school_id, pupil_id)
     if not privacy.has_consent(db.conn, pupil_id):
-        raise Problem(409, "No consent", f"record guardian consent for {pupil_id} before enrolling a face")
+        raise ConflictError("No consent", f"record guardian consent for {pupil_id} before enrolling a face")
     if not 1 <= len(photos) <= MAX_PHOTOS:
-        raise Problem(422, "Photo count", f"send 1 to {MAX_PHOTOS} photos, not {len(photos)}")
+        raise BadInputError("Photo count", f"send 1 to {MAX_PHOTOS} photos, not {len(photos)}")
     data = [(p.filename or f"photo{i}", p.file.read(settings.max_upload_bytes + 1)) for i, p in enumerate(photos)]
     too_big = [name for name, raw in data if len(raw) > settings.max_upload_bytes]
     if too_big:
-        raise Problem(413, "Photo too large", f"{too_big[0]} is over {settings.max_upload_bytes} bytes")
+        raise TooLargeError("Photo too large", f"{too_big[0]} is over {settings.max_upload_bytes} bytes")
     result = kit.enrol(data)
     verdicts = [PhotoResult(filename=v.filename, accepted=v.accepted, message=v.message) for v in result.verdicts]
     if len(result.embeddings) == 0:
-        raise Problem(
-            422,
+        raise BadInputError(
             "No usable photo",
             "; ".join(f"{v.filename}: {v.message}" for v in verdicts),
             photos=[v.model_dump() for v in verdicts],
@@ -172,7 +160,6 @@ def enrol(
 def thumbnail(school_id: str, pupil_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> Response:
     """The enrolment thumbnail (decrypted on the fly; audited)."""
     pupil_of_school(db.conn, school_id, pupil_id)
-    row = one(db.conn, "SELECT nonce, ciphertext FROM face_thumbnails WHERE pupil_id = ?", (pupil_id,), "thumbnail")
+    image = found(privacy.thumbnail(db.conn, settings.template_key_bytes, pupil_id), "thumbnail")
     audit(db.conn, who, school_id, "view_thumbnail", f"pupil:{pupil_id}")
-    image = privacy.unseal(settings.template_key_bytes, row[0], row[1], f"thumb:{pupil_id}")
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from datetime import UTC, datetime
 from typing import Literal
@@ -13,9 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend import security
 from backend.db import transaction
 from backend.deps import DbDep
-from backend.errors import Problem
+from backend.services import records
 from backend.services.auth import AdminOf, BootstrapOf, MemberOf, PlatformAdmin, StaffOf, audit, hash_password
-from backend.services.records import one
+from backend.services.errors import BadInputError, ConflictError, ForbiddenError
+from backend.store import accounts, devices
+from backend.store import audit as audit_store
+from backend.store.accounts import NewAccount
+from backend.store.devices import NewKey
 from kuzet.contracts import CameraId
 
 router = APIRouter(prefix="/api/v1/schools", tags=["schools"])
@@ -98,58 +101,37 @@ class AuditPublic(BaseModel):
 def create_school(body: SchoolCreate, db: DbDep, _: PlatformAdmin) -> SchoolPublic:
     """Create a school (its id is the ``site`` its door cameras are registered with)."""
     with transaction(db) as conn:
-        try:
-            conn.execute(
-                "INSERT INTO schools(school_id, name, created_at) VALUES (?, ?, ?)",
-                (body.school_id, body.name, datetime.now(UTC).isoformat()),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Problem(409, "School exists", f"school {body.school_id!r} exists") from exc
+        records.create_school(conn, body.school_id, body.name)
     return SchoolPublic(school_id=body.school_id, name=body.name)
 
 
 @router.get("/{school_id}", response_model=SchoolPublic)
 def get_school(school_id: str, db: DbDep, _: MemberOf) -> SchoolPublic:
     """The caller's school."""
-    row = one(db.conn, "SELECT school_id, name FROM schools WHERE school_id = ?", (school_id,), "school")
-    return SchoolPublic(school_id=row[0], name=row[1])
+    return SchoolPublic(school_id=school_id, name=records.school_name(db.conn, school_id))
 
 
 @router.post("/{school_id}/users", status_code=201, response_model=UserPublic)
 def create_user(school_id: str, body: UserCreate, db: DbDep, who: BootstrapOf) -> UserPublic:
     """Create an account: the platform admin makes school admins, a school admin makes staff and guardians."""
     if who.role == "platform_admin" and body.role != "school_admin":
-        raise Problem(403, "Not allowed", "the platform admin creates school admins only; they create the rest")
+        raise ForbiddenError("Not allowed", "the platform admin creates school admins only; they create the rest")
     if (body.role == "guardian") != (body.guardian_id is not None):
-        raise Problem(422, "Guardian account", "a guardian account needs guardian_id; other roles must not have one")
+        raise BadInputError("Guardian account", "a guardian account needs guardian_id; other roles must not have one")
     user_id = uuid.uuid4().hex[:12]
+    account = NewAccount(
+        user_id=user_id,
+        username=body.username,
+        password_hash=hash_password(body.password),
+        role=body.role,
+        school_id=school_id,
+        guardian_id=body.guardian_id,
+        email=body.email,
+        language=body.language,
+        created_at=datetime.now(UTC).isoformat(),
+    )
     with transaction(db) as conn:
-        one(conn, "SELECT 1 FROM schools WHERE school_id = ?", (school_id,), "school")
-        if body.guardian_id is not None:
-            one(
-                conn,
-                "SELECT 1 FROM guardians WHERE guardian_id = ? AND school_id = ?",
-                (body.guardian_id, school_id),
-                "guardian in this school",
-            )
-        try:
-            conn.execute(
-                "INSERT INTO users(user_id, username, password_hash, role, school_id, guardian_id, email, language,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    user_id,
-                    body.username,
-                    hash_password(body.password),
-                    body.role,
-                    school_id,
-                    body.guardian_id,
-                    body.email,
-                    body.language,
-                    datetime.now(UTC).isoformat(),
-                ),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Problem(409, "User exists", f"user name {body.username!r} is taken") from exc
+        records.create_account(conn, account)
         audit(conn, who, school_id, "create_user", f"user:{user_id}:{body.role}")
     return UserPublic(user_id=user_id, username=body.username, role=body.role, guardian_id=body.guardian_id)
 
@@ -157,20 +139,16 @@ def create_user(school_id: str, body: UserCreate, db: DbDep, who: BootstrapOf) -
 @router.get("/{school_id}/users", response_model=list[UserPublic])
 def list_users(school_id: str, db: DbDep, _: AdminOf) -> list[UserPublic]:
     """Accounts of the school."""
-    rows = db.execute(
-        "SELECT user_id, username, role, guardian_id FROM users WHERE school_id = ? ORDER BY username", (school_id,)
-    ).fetchall()
-    return [UserPublic(user_id=r[0], username=r[1], role=r[2], guardian_id=r[3]) for r in rows]
+    return [UserPublic.model_validate(a, from_attributes=True) for a in accounts.of_school(db.conn, school_id)]
 
 
 @router.delete("/{school_id}/users/{user_id}", status_code=204)
 def delete_user(school_id: str, user_id: str, db: DbDep, who: AdminOf) -> Response:
     """Delete an account of this school (its sessions end at once); an admin cannot delete themself."""
     if user_id == who.user_id:
-        raise Problem(409, "Own account", "ask another school admin to delete your account")
+        raise ConflictError("Own account", "ask another school admin to delete your account")
     with transaction(db) as conn:
-        one(conn, "SELECT 1 FROM users WHERE user_id = ? AND school_id = ?", (user_id, school_id), "user here")
-        conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+        records.delete_account(conn, school_id, user_id)
         audit(conn, who, school_id, "delete_user", f"user:{user_id}")
     return Response(status_code=204)
 
@@ -178,29 +156,23 @@ def delete_user(school_id: str, user_id: str, db: DbDep, who: AdminOf) -> Respon
 @router.get("/{school_id}/cameras", response_model=list[CameraPublic])
 def list_cameras(school_id: str, db: DbDep, _: StaffOf) -> list[CameraPublic]:
     """Door cameras registered with ``site`` = this school (registration itself is the platform admin's)."""
-    rows = db.execute(
-        "SELECT camera_id, description, last_seen_at, revoked_at FROM devices WHERE kind = 'school' AND site = ?"
-        " ORDER BY camera_id",
-        (school_id,),
-    ).fetchall()
-    return [CameraPublic(camera_id=r[0], description=r[1], last_seen_at=r[2], revoked=r[3] is not None) for r in rows]
+    return [
+        CameraPublic(camera_id=d.camera_id, description=d.description, last_seen_at=d.last_seen_at,
+                     revoked=d.revoked_at is not None)
+        for d in devices.of_site(db.conn, "school", school_id)
+    ]  # fmt: skip
 
 
 @router.post("/{school_id}/cameras", status_code=201, response_model=CameraKey)
 def register_camera(school_id: str, body: CameraCreate, db: DbDep, who: AdminOf) -> CameraKey:
     """Register a door camera of this school (kind school, site = this school) and return its key once."""
     key = security.issue_key()
+    camera = NewKey(
+        body.camera_id, "school", school_id, body.description, key.key_id, key.key_hash, datetime.now(UTC).isoformat()
+    )
     with transaction(db) as conn:
-        try:
-            conn.execute(
-                "INSERT INTO devices(camera_id, kind, site, description, key_id, key_hash, created_at)"
-                " VALUES (?, 'school', ?, ?, ?, ?, ?)",
-                (body.camera_id, school_id, body.description, key.key_id, key.key_hash, datetime.now(UTC).isoformat()),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Problem(
-                409, "Camera exists", f"camera {body.camera_id!r} is registered; ask the platform admin"
-            ) from exc
+        if not devices.insert(conn, camera):
+            raise ConflictError("Camera exists", f"camera {body.camera_id!r} is registered; ask the platform admin")
         audit(conn, who, school_id, "register_camera", f"camera:{body.camera_id}")
     return CameraKey(
         camera_id=body.camera_id, description=body.description, last_seen_at=None, revoked=False, api_key=key.plaintext
@@ -210,9 +182,6 @@ def register_camera(school_id: str, body: CameraCreate, db: DbDep, who: AdminOf)
 @router.get("/{school_id}/audit", response_model=list[AuditPublic])
 def audit_log(school_id: str, db: DbDep, who: AdminOf, limit: int = 200) -> list[AuditPublic]:
     """Who viewed, exported or changed whose data, newest first."""
-    rows = db.execute(
-        "SELECT at, actor, role, action, subject FROM audit_log WHERE school_id = ? ORDER BY audit_id DESC LIMIT ?",
-        (school_id, max(1, min(limit, 5000))),
-    ).fetchall()
+    rows = audit_store.recent(db.conn, school_id, max(1, min(limit, 5000)))
     audit(db.conn, who, school_id, "view_audit", "audit_log")
-    return [AuditPublic(at=r[0], actor=r[1], role=r[2], action=r[3], subject=r[4]) for r in rows]
+    return [AuditPublic.model_validate(r, from_attributes=True) for r in rows]

@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo
 
 from backend.services import messages
 from backend.settings import SchoolSettings
+from backend.store import accounts, devices, schools
+from backend.store import attendance as store
+from backend.store.attendance import DayRow, PassRow, UnknownRow
 from kuzet.contracts import EntryEvent, EventBase
 
 logger = logging.getLogger(__name__)
@@ -102,38 +105,25 @@ def derive(
 
 def recompute(conn: sqlite3.Connection, pupil_id: str, day: str, settings: SchoolSettings) -> PupilDay:
     """Recompute and store one pupil-day from all its stored events."""
-    rows = conn.execute(
-        "SELECT event_id, captured_at, direction, temperature_c FROM school_passes WHERE pupil_id = ? AND day = ?",
-        (pupil_id, day),
-    ).fetchall()
-    meta = conn.execute(
-        "SELECT p.school_id, c.start_time FROM pupils p LEFT JOIN classes c ON c.class_id = p.class_id"
-        " WHERE p.pupil_id = ?",
-        (pupil_id,),
-    ).fetchone()
-    result = derive(rows, meta[1], settings)
-    conn.execute(
-        "INSERT INTO attendance(pupil_id, day, school_id, state, first_in, last_out, late, feverish,"
-        " max_temperature_c, passes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(pupil_id, day) DO UPDATE SET"
-        " state=excluded.state, first_in=excluded.first_in, last_out=excluded.last_out, late=excluded.late,"
-        " feverish=excluded.feverish, max_temperature_c=excluded.max_temperature_c, passes=excluded.passes",
-        (
-            pupil_id,
-            day,
-            meta[0],
-            result.state,
-            result.first_in,
-            result.last_out,
-            int(result.late),
-            int(result.feverish),
-            result.max_temperature_c,
-            result.passes,
+    rows = store.passes_of_day(conn, pupil_id, day)
+    school_id, start_time = store.class_start(conn, pupil_id)
+    result = derive(rows, start_time, settings)
+    store.save_day(
+        conn,
+        DayRow(
+            pupil_id=pupil_id,
+            day=day,
+            school_id=school_id,
+            state=result.state,
+            first_in=result.first_in,
+            last_out=result.last_out,
+            late=result.late,
+            feverish=result.feverish,
+            max_temperature_c=result.max_temperature_c,
+            passes=result.passes,
         ),
     )
-    conn.executemany(
-        "UPDATE school_passes SET new_pass = ? WHERE event_id = ?",
-        [(int(r[0] in result.new_pass_ids), r[0]) for r in rows],
-    )
+    store.mark_new_passes(conn, [(r[0], r[0] in result.new_pass_ids) for r in rows])
     return result
 
 
@@ -152,30 +142,27 @@ class AttendanceHandler:
         for event in events:
             if not isinstance(event, EntryEvent):
                 continue
-            site, kind = conn.execute(
-                "SELECT site, kind FROM devices WHERE camera_id = ?", (event.camera_id,)
-            ).fetchone()
-            if kind != "school":
-                logger.warning("entry event %s from %s camera %s ignored", event.event_id, kind, event.camera_id)
+            device = devices.get(conn, event.camera_id)
+            assert device is not None  # ingest authenticated the camera
+            if device.kind != "school":
+                logger.warning(
+                    "entry event %s from %s camera %s ignored", event.event_id, device.kind, device.camera_id
+                )
                 continue
+            site = device.site
             day = local(event.captured_at, self.zone).date().isoformat()
             known = event.identity == "known" and event.pupil_id is not None
-            if (
-                known
-                and not conn.execute(
-                    "SELECT 1 FROM pupils WHERE pupil_id = ? AND school_id = ?", (event.pupil_id, site)
-                ).fetchone()
-            ):
+            pupil = schools.pupil(conn, event.pupil_id) if known and event.pupil_id is not None else None
+            if known and (pupil is None or pupil.school_id != site):
                 logger.warning("event %s names pupil %s not enrolled at %s", event.event_id, event.pupil_id, site)
                 known = False
             if not known:
                 self._unknown(conn, event, site, day)
                 continue
             assert event.pupil_id is not None
-            conn.execute(
-                "INSERT OR IGNORE INTO school_passes(event_id, school_id, pupil_id, day, captured_at, direction,"
-                " temperature_c) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
+            store.insert_pass(
+                conn,
+                PassRow(
                     str(event.event_id),
                     site,
                     event.pupil_id,
@@ -206,17 +193,12 @@ class AttendanceHandler:
         snapshot = next((a.sha256 for a in event.attachments if a.role == "snapshot"), None)
         if snapshot is None and event.attachments:
             snapshot = event.attachments[0].sha256
-        conn.execute(
-            "INSERT OR IGNORE INTO unknown_faces(event_id, school_id, day, captured_at, camera_id, snapshot_sha256)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (str(event.event_id), site, day, event.captured_at.isoformat(), event.camera_id, snapshot),
-        )
+        captured = event.captured_at.isoformat()
+        row = UnknownRow(str(event.event_id), site, day, captured, event.camera_id, snapshot)
+        store.insert_unknown(conn, row)
         since = (event.captured_at - timedelta(seconds=self.settings.unknown_alert_debounce_s)).isoformat()
-        recent = conn.execute(
-            "SELECT 1 FROM unknown_faces WHERE camera_id = ? AND captured_at >= ? AND captured_at < ? LIMIT 1",
-            (event.camera_id, since, event.captured_at.isoformat()),
-        ).fetchone()
-        if recent is None:  # a group of strangers (or one lingering) at a door is one alert
+        recent = store.unknown_seen_between(conn, event.camera_id, since, captured)
+        if not recent:  # a group of strangers (or one lingering) at a door is one alert
             self._tell_staff(conn, event, "unknown_face", None)
 
     def _tell_guardians(self, conn: sqlite3.Connection, event: EntryEvent, pupil_id: str, day: PupilDay) -> None:
@@ -227,33 +209,26 @@ class AttendanceHandler:
         extra = {}
         if kind == "pupil_entered" and day.late and day.first_in == event.captured_at.isoformat():
             kind, extra = "pupil_late", {"minutes_late": str(day.minutes_late)}
-        rows = conn.execute(
-            "SELECT g.guardian_id, g.language, g.channel, g.address, p.name, p.school_id FROM guardian_pupils gp"
-            " JOIN guardians g ON g.guardian_id = gp.guardian_id JOIN pupils p ON p.pupil_id = gp.pupil_id"
-            " WHERE gp.pupil_id = ? ORDER BY g.guardian_id",
-            (pupil_id,),
-        ).fetchall()
-        for guardian_id, language, channel, address, name, school_id in rows:
+        for g in schools.guardian_contacts(conn, pupil_id):
             message = messages.Message(
-                f"pass:{event.event_id}:{guardian_id}", school_id, kind, channel, address, language
+                f"pass:{event.event_id}:{g.guardian_id}", g.school_id, kind, g.channel, g.address, g.language
             )
-            messages.enqueue(conn, message, self.settings.timezone, event.captured_at, pupil=name, **extra)
+            messages.enqueue(conn, message, self.settings.timezone, event.captured_at, pupil=g.pupil_name, **extra)
 
     def _tell_staff(self, conn: sqlite3.Connection, event: EntryEvent, kind: str, pupil_id: str | None) -> None:
-        site = conn.execute("SELECT site FROM devices WHERE camera_id = ?", (event.camera_id,)).fetchone()[0]
-        name = "?"
-        if pupil_id is not None:
-            name = conn.execute("SELECT name FROM pupils WHERE pupil_id = ?", (pupil_id,)).fetchone()[0]
-        staff = conn.execute(
-            "SELECT user_id, email, language FROM users WHERE school_id = ? AND role IN ('school_admin', 'staff')"
-            " AND email IS NOT NULL ORDER BY user_id",
-            (site,),
-        ).fetchall()
+        device = devices.get(conn, event.camera_id)
+        assert device is not None  # ingest authenticated the camera
+        site = device.site
+        pupil = schools.pupil(conn, pupil_id) if pupil_id is not None else None
+        name = "?" if pupil is None else pupil.name
+        staff = accounts.staff_contacts(conn, site)
         fields = {
             "pupil": name,
             "camera": event.camera_id,
             "temperature": f"{event.temperature_c:.1f}" if event.temperature_c is not None else "",
         }
-        for user_id, email, language in staff:
-            message = messages.Message(f"{kind}:{event.event_id}:{user_id}", site, kind, "email", email, language)
+        for person in staff:
+            message = messages.Message(
+                f"{kind}:{event.event_id}:{person.user_id}", site, kind, "email", person.email, person.language
+            )
             messages.enqueue(conn, message, self.settings.timezone, event.captured_at, **fields)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from backend.services.attendance import local
+from backend.store import attendance as store
 from notifications import outbox
 
 
@@ -79,27 +80,19 @@ def _hm(value: str | None, zone: ZoneInfo) -> str | None:
 
 def pupil_lines(conn: sqlite3.Connection, school_id: str, day: str, zone: ZoneInfo) -> list[PupilLine]:
     """Every pupil of the school with the day's derived attendance (absent when no event)."""
-    rows = conn.execute(
-        "SELECT p.pupil_id, p.name, c.name, COALESCE(a.state, 'absent'), a.first_in, a.last_out,"
-        " COALESCE(a.late, 0), COALESCE(a.feverish, 0), a.max_temperature_c FROM pupils p"
-        " LEFT JOIN classes c ON c.class_id = p.class_id"
-        " LEFT JOIN attendance a ON a.pupil_id = p.pupil_id AND a.day = ?"
-        " WHERE p.school_id = ? ORDER BY c.name, p.name",
-        (day, school_id),
-    ).fetchall()
     return [
         PupilLine(
-            pupil_id=r[0],
-            name=r[1],
-            class_name=r[2],
-            state=r[3],
-            first_in=_hm(r[4], zone),
-            last_out=_hm(r[5], zone),
-            late=bool(r[6]),
-            feverish=bool(r[7]),
-            max_temperature_c=r[8],
+            pupil_id=r.pupil_id,
+            name=r.name,
+            class_name=r.class_name,
+            state=r.state,
+            first_in=_hm(r.first_in, zone),
+            last_out=_hm(r.last_out, zone),
+            late=r.late,
+            feverish=r.feverish,
+            max_temperature_c=r.max_temperature_c,
         )
-        for r in rows
+        for r in store.pupil_days(conn, school_id, day)
     ]
 
 
@@ -117,26 +110,16 @@ def summary(conn: sqlite3.Connection, school_id: str, day: str, zone_name: str) 
     pupils = pupil_lines(conn, school_id, day, zone)
     unknown = [
         UnknownLine(
-            event_id=r[0],
-            time=local(r[1], zone).strftime("%H:%M:%S"),
-            camera_id=r[2],
-            snapshot=r[3] is not None,
+            event_id=u.event_id,
+            time=local(u.captured_at, zone).strftime("%H:%M:%S"),
+            camera_id=u.camera_id,
+            snapshot=u.snapshot_sha256 is not None,
         )
-        for r in conn.execute(
-            "SELECT event_id, captured_at, camera_id, snapshot_sha256 FROM unknown_faces WHERE school_id = ?"
-            " AND day = ? ORDER BY captured_at DESC LIMIT 100",
-            (school_id, day),
-        )
+        for u in store.unknown_of_day(conn, school_id, day)
     ]
     classes = [
-        ClassLine(class_id=r[0], name=r[1], pupils=r[2], present=r[3] or 0)
-        for r in conn.execute(
-            "SELECT c.class_id, c.name, COUNT(p.pupil_id), SUM(a.first_in IS NOT NULL) FROM classes c"
-            " LEFT JOIN pupils p ON p.class_id = c.class_id"
-            " LEFT JOIN attendance a ON a.pupil_id = p.pupil_id AND a.day = ?"
-            " WHERE c.school_id = ? GROUP BY c.class_id ORDER BY c.name",
-            (day, school_id),
-        )
+        ClassLine(class_id=c.class_id, name=c.name, pupils=c.pupils, present=c.present)
+        for c in store.class_days(conn, school_id, day)
     ]
     return DaySummary(
         school_id=school_id,

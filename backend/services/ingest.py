@@ -16,13 +16,15 @@ from typing import Protocol
 import sqlite_utils
 
 from backend.db import transaction
-from backend.errors import Problem
+from backend.services.errors import BadInputError, ForbiddenError
+from backend.store import devices, media
+from backend.store import events as stored_events
+from backend.store.events import AttachmentLink, EventRow
 from kuzet.contracts import EntryEvent, EventBase, IngestResult, PlateAlertEvent, VehicleEvent, ViolationEvent
 
 logger = logging.getLogger(__name__)
 
 AnyEvent = EntryEvent | VehicleEvent | ViolationEvent | PlateAlertEvent
-_LOOKUP_CHUNK = 500
 
 
 class EventHandler(Protocol):
@@ -32,15 +34,6 @@ class EventHandler(Protocol):
 
     def handle(self, conn: sqlite3.Connection, events: Sequence[AnyEvent]) -> None:
         """Update derived state for ``events`` (all of a kind in ``kinds``)."""
-
-
-def _existing(conn: sqlite3.Connection, table: str, column: str, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), _LOOKUP_CHUNK):
-        chunk = keys[start : start + _LOOKUP_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        found.update(r[0] for r in conn.execute(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk))
-    return found
 
 
 class IngestService:
@@ -53,12 +46,12 @@ class IngestService:
         """Store the events of one device; returns which ids were new and which were duplicates.
 
         Raises:
-            Problem: 403 when an event claims another camera, 422 when an attachment was not uploaded first.
+            ForbiddenError: 403 when an event claims another camera.
+            BadInputError: 422 when an attachment was not uploaded first.
         """
         for event in events:
             if event.camera_id != camera_id:
-                raise Problem(
-                    403,
+                raise ForbiddenError(
                     "Wrong camera",
                     f"event {event.event_id} is for camera {event.camera_id!r}, but the key belongs to {camera_id!r}",
                 )
@@ -66,7 +59,7 @@ class IngestService:
         with transaction(db) as conn:
             self._check_media(conn, events)
             ids = [str(e.event_id) for e in events]
-            seen = _existing(conn, "events", "event_id", ids)
+            seen = stored_events.existing_ids(conn, ids)
             fresh: list[AnyEvent] = []
             for event, event_id in zip(events, ids, strict=True):
                 if event_id not in seen:
@@ -77,7 +70,7 @@ class IngestService:
                 mine = [e for e in fresh if e.kind in handler.kinds]
                 if mine:
                     handler.handle(conn, mine)
-            conn.execute("UPDATE devices SET last_seen_at = ? WHERE camera_id = ?", (now, camera_id))
+            devices.touch(conn, camera_id, now)
         fresh_ids = {e.event_id for e in fresh}
         return IngestResult(
             accepted=tuple(e.event_id for e in fresh),
@@ -87,34 +80,20 @@ class IngestService:
     @staticmethod
     def _check_media(conn: sqlite3.Connection, events: Sequence[EventBase]) -> None:
         wanted = sorted({a.sha256 for e in events for a in e.attachments})
-        missing = sorted(set(wanted) - _existing(conn, "media", "sha256", wanted))
+        missing = sorted(set(wanted) - media.existing_shas(conn, wanted))
         if missing:
-            raise Problem(
-                422,
+            raise BadInputError(
                 "Attachment not uploaded",
                 f"attachment {missing[0]} is referenced but not stored; PUT it to /api/v1/media/{missing[0]} first",
                 missing=missing[:50],
             )
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, events: Sequence[AnyEvent], now: str) -> None:
-        conn.executemany(
-            "INSERT INTO events(event_id, kind, camera_id, captured_at, received_at, schema_version, payload)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    str(e.event_id),
-                    e.kind,
-                    e.camera_id,
-                    e.captured_at.isoformat(),
-                    now,
-                    e.schema_version,
-                    e.model_dump_json(),
-                )
-                for e in events
-            ],
-        )
-        conn.executemany(
-            "INSERT OR IGNORE INTO event_attachments(event_id, sha256, role) VALUES (?, ?, ?)",
-            [(str(e.event_id), a.sha256, a.role) for e in events for a in e.attachments],
-        )
+    def _insert(conn: sqlite3.Connection, fresh: Sequence[AnyEvent], now: str) -> None:
+        rows = [
+            EventRow(str(e.event_id), e.kind, e.camera_id, e.captured_at.isoformat(), now, e.schema_version,
+                     e.model_dump_json())
+            for e in fresh
+        ]  # fmt: skip
+        links = [AttachmentLink(str(e.event_id), a.sha256, a.role) for e in fresh for a in e.attachments]
+        stored_events.insert(conn, rows, links)

@@ -19,8 +19,11 @@ import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from numpy.typing import NDArray
 
-from backend.errors import Problem
+from backend.services.errors import ConflictError
+from backend.store import attendance, events, faces, media, schools
+from backend.store.faces import Consent, SealedTemplate
 from kuzet.contracts import GalleryDelta, GalleryTemplate
+from notifications import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -38,23 +41,13 @@ def unseal(key: bytes, nonce: bytes, ciphertext: bytes, associated: str) -> byte
 
 def has_consent(conn: sqlite3.Connection, pupil_id: str) -> bool:
     """Whether a guardian's consent to face enrolment is on record and not withdrawn."""
-    row = conn.execute("SELECT granted FROM consents WHERE pupil_id = ?", (pupil_id,)).fetchone()
-    return bool(row and row[0])
+    return faces.consent_granted(conn, pupil_id)
 
 
 def bump(conn: sqlite3.Connection, school_id: str, changes: list[tuple[str, str]]) -> int:
     """Record (template_id, op) changes under the school's next gallery version; returns that version."""
-    row = conn.execute("SELECT version FROM gallery_versions WHERE school_id = ?", (school_id,)).fetchone()
-    version = (row[0] if row else 0) + 1
-    conn.execute(
-        "INSERT INTO gallery_versions(school_id, version) VALUES (?, ?)"
-        " ON CONFLICT(school_id) DO UPDATE SET version = excluded.version",
-        (school_id, version),
-    )
-    conn.executemany(
-        "INSERT INTO gallery_changes(school_id, version, template_id, op) VALUES (?, ?, ?, ?)",
-        [(school_id, version, t, op) for t, op in changes],
-    )
+    version = faces.gallery_version(conn, school_id) + 1
+    faces.add_gallery_version(conn, school_id, version, changes)
     return version
 
 
@@ -69,87 +62,71 @@ def store_templates(
     """Replace a consented pupil's templates with ``embeddings`` (M, D) and keep one thumbnail.
 
     Raises:
-        Problem: 409 when there is no consent on record.
+        ConflictError: 409 when there is no consent on record.
     """
     if not has_consent(conn, pupil_id):
-        raise Problem(409, "No consent", f"pupil {pupil_id} has no guardian consent on record; no face is stored")
-    school_id = conn.execute("SELECT school_id FROM pupils WHERE pupil_id = ?", (pupil_id,)).fetchone()[0]
-    old = [r[0] for r in conn.execute("SELECT template_id FROM face_templates WHERE pupil_id = ?", (pupil_id,))]
-    conn.execute("DELETE FROM face_templates WHERE pupil_id = ?", (pupil_id,))
-    now = datetime.now(UTC).isoformat()
-    ids: list[str] = []
+        raise ConflictError("No consent", f"pupil {pupil_id} has no guardian consent on record; no face is stored")
+    pupil = schools.pupil(conn, pupil_id)
+    assert pupil is not None  # consent rows cascade with their pupil
+    old = faces.template_ids(conn, pupil_id)
+    faces.delete_templates(conn, pupil_id)
+    sealed: list[SealedTemplate] = []
     for vector in np.asarray(embeddings, np.float32):
         template_id = uuid.uuid4().hex
         nonce, blob = seal(key, vector.astype("<f4").tobytes(), template_id)
-        conn.execute(
-            "INSERT INTO face_templates(template_id, pupil_id, school_id, model, nonce, ciphertext, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (template_id, pupil_id, school_id, model, nonce, blob, now),
-        )
-        ids.append(template_id)
+        sealed.append(SealedTemplate(template_id, pupil_id, pupil.school_id, model, nonce, blob))
+    faces.insert_templates(conn, sealed, datetime.now(UTC).isoformat())
     if thumbnail_jpeg is not None:
-        nonce, blob = seal(key, thumbnail_jpeg, f"thumb:{pupil_id}")
-        conn.execute(
-            "INSERT INTO face_thumbnails(pupil_id, nonce, ciphertext) VALUES (?, ?, ?) ON CONFLICT(pupil_id)"
-            " DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext",
-            (pupil_id, nonce, blob),
-        )
-    bump(conn, school_id, [(t, "remove") for t in old] + [(t, "add") for t in ids])
+        faces.save_thumbnail(conn, pupil_id, *seal(key, thumbnail_jpeg, f"thumb:{pupil_id}"))
+    ids = [t.template_id for t in sealed]
+    bump(conn, pupil.school_id, [(t, "remove") for t in old] + [(t, "add") for t in ids])
     return ids
+
+
+def thumbnail(conn: sqlite3.Connection, key: bytes, pupil_id: str) -> bytes | None:
+    """The decrypted enrolment thumbnail (JPEG) of the pupil, or None when there is none."""
+    sealed = faces.thumbnail(conn, pupil_id)
+    return None if sealed is None else unseal(key, sealed[0], sealed[1], f"thumb:{pupil_id}")
 
 
 def forget_face(conn: sqlite3.Connection, pupil_id: str) -> int:
     """Delete a pupil's templates and thumbnail (consent withdrawn or pupil deleted); returns templates removed."""
-    row = conn.execute("SELECT school_id FROM pupils WHERE pupil_id = ?", (pupil_id,)).fetchone()
-    old = [r[0] for r in conn.execute("SELECT template_id FROM face_templates WHERE pupil_id = ?", (pupil_id,))]
-    conn.execute("DELETE FROM face_templates WHERE pupil_id = ?", (pupil_id,))
-    conn.execute("DELETE FROM face_thumbnails WHERE pupil_id = ?", (pupil_id,))
-    if old and row is not None:
-        bump(conn, row[0], [(t, "remove") for t in old])
+    pupil = schools.pupil(conn, pupil_id)
+    old = faces.template_ids(conn, pupil_id)
+    faces.delete_templates(conn, pupil_id)
+    faces.delete_thumbnail(conn, pupil_id)
+    if old and pupil is not None:
+        bump(conn, pupil.school_id, [(t, "remove") for t in old])
     return len(old)
 
 
 def set_consent(conn: sqlite3.Connection, pupil_id: str, granted: bool, given_by: str, recorded_by: str) -> None:
     """Record consent (or its withdrawal, which deletes the templates)."""
-    conn.execute(
-        "INSERT INTO consents(pupil_id, granted, given_by, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT(pupil_id) DO UPDATE SET granted = excluded.granted, given_by = excluded.given_by,"
-        " recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
-        (pupil_id, int(granted), given_by, recorded_by, datetime.now(UTC).isoformat()),
-    )
+    faces.record_consent(conn, Consent(pupil_id, granted, given_by, recorded_by, datetime.now(UTC).isoformat()))
     if not granted:
         forget_face(conn, pupil_id)
 
 
 def gallery_delta(conn: sqlite3.Connection, key: bytes, school_id: str, since: int) -> GalleryDelta:
     """The changes of a school's gallery after version ``since`` (0 or a future version: the whole gallery)."""
-    row = conn.execute("SELECT version FROM gallery_versions WHERE school_id = ?", (school_id,)).fetchone()
-    current = row[0] if row else 0
+    current = faces.gallery_version(conn, school_id)
     if since <= 0 or since > current:
         since = 0
         wanted = None
         removed: list[str] = []
     else:
-        last = conn.execute(
-            "SELECT template_id, op FROM gallery_changes c WHERE school_id = ? AND version > ? AND version = ("
-            "SELECT MAX(version) FROM gallery_changes d WHERE d.school_id = c.school_id"
-            " AND d.template_id = c.template_id)",
-            (school_id, since),
-        ).fetchall()
+        last = faces.last_changes_since(conn, school_id, since)
         wanted = {t for t, op in last if op == "add"}
         removed = sorted(t for t, op in last if op == "remove")
-    rows = conn.execute(
-        "SELECT t.template_id, t.pupil_id, t.model, t.nonce, t.ciphertext FROM face_templates t"
-        " JOIN consents c ON c.pupil_id = t.pupil_id AND c.granted = 1 WHERE t.school_id = ? ORDER BY t.template_id",
-        (school_id,),
-    ).fetchall()
     added = []
-    for template_id, pupil_id, model, nonce, blob in rows:
-        if wanted is not None and template_id not in wanted:
+    for t in faces.consented_templates(conn, school_id):
+        if wanted is not None and t.template_id not in wanted:
             continue
-        vector = np.frombuffer(unseal(key, nonce, blob, template_id), "<f4")
+        vector = np.frombuffer(unseal(key, t.nonce, t.ciphertext, t.template_id), "<f4")
         added.append(
-            GalleryTemplate(template_id=template_id, pupil_id=pupil_id, model=model, embedding=tuple(vector.tolist()))
+            GalleryTemplate(
+                template_id=t.template_id, pupil_id=t.pupil_id, model=t.model, embedding=tuple(vector.tolist())
+            )
         )
     return GalleryDelta(
         school_id=school_id, from_version=since, to_version=current, added=tuple(added), removed=tuple(removed)
@@ -159,11 +136,9 @@ def gallery_delta(conn: sqlite3.Connection, key: bytes, school_id: str, since: i
 def _delete_media(conn: sqlite3.Connection, media_dir: Path, shas: set[str]) -> int:
     removed = 0
     for sha in sorted(shas):
-        if conn.execute("SELECT 1 FROM event_attachments WHERE sha256 = ?", (sha,)).fetchone():
+        if events.is_referenced(conn, sha):
             continue  # still referenced by an event we keep
-        path = media_dir / sha[:2] / sha
-        path.unlink(missing_ok=True)
-        conn.execute("DELETE FROM media WHERE sha256 = ?", (sha,))
+        media.delete(conn, media_dir, sha)
         removed += 1
     return removed
 
@@ -172,15 +147,14 @@ def delete_pupil(conn: sqlite3.Connection, media_dir: Path, pupil_id: str) -> in
     """Delete a pupil with templates, thumbnail, events, passes, attendance, messages naming them and their
     snapshots; returns media removed."""
     forget_face(conn, pupil_id)
-    events = [r[0] for r in conn.execute("SELECT event_id FROM school_passes WHERE pupil_id = ?", (pupil_id,))]
     shas: set[str] = set()
-    for event_id in events:
-        shas.update(r[0] for r in conn.execute("SELECT sha256 FROM event_attachments WHERE event_id = ?", (event_id,)))
-        conn.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
+    for event_id in attendance.pass_event_ids(conn, pupil_id):
+        shas.update(events.attachment_shas(conn, event_id))
+        events.delete(conn, event_id)
         for prefix in (f"pass:{event_id}:", f"fever_alert:{event_id}:"):  # queued/sent texts name the pupil
-            conn.execute("DELETE FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ?", (prefix, prefix[:-1] + ";"))
-    conn.execute("DELETE FROM attendance WHERE pupil_id = ?", (pupil_id,))
-    conn.execute("DELETE FROM pupils WHERE pupil_id = ?", (pupil_id,))
+            outbox.delete_prefix(conn, prefix)
+    attendance.delete_days(conn, pupil_id)
+    schools.delete_pupil(conn, pupil_id)
     return _delete_media(conn, media_dir, shas)
 
 
@@ -190,14 +164,7 @@ def purge_snapshots(conn: sqlite3.Connection, media_dir: Path, retention_days: i
     The events themselves stay (attendance history); only the face images go.
     """
     cutoff = (now - timedelta(days=retention_days)).isoformat()
-    rows = conn.execute(
-        "SELECT a.event_id, a.sha256 FROM event_attachments a JOIN events e ON e.event_id = a.event_id"
-        " WHERE e.kind = 'entry' AND e.captured_at < ?",
-        (cutoff,),
-    ).fetchall()
-    conn.executemany("DELETE FROM event_attachments WHERE event_id = ? AND sha256 = ?", rows)
-    conn.execute(
-        "UPDATE unknown_faces SET snapshot_sha256 = NULL WHERE captured_at < ? AND snapshot_sha256 IS NOT NULL",
-        (cutoff,),
-    )
-    return _delete_media(conn, media_dir, {r[1] for r in rows})
+    links = events.entry_attachments_before(conn, cutoff)
+    events.unlink(conn, links)
+    attendance.forget_unknown_snapshots(conn, cutoff)
+    return _delete_media(conn, media_dir, {a.sha256 for a in links})

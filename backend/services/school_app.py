@@ -1,4 +1,6 @@
-"""Wiring of the school service into the app: its routers, its ingest handler, the face models and the purge."""
+"""The school service's long-lived parts: its ingest handler, the shared face models and the retention purge.
+
+``backend.app.create_app`` wires them (and every router) into the app."""
 
 from __future__ import annotations
 
@@ -9,36 +11,13 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 
 from backend.db import connect, transaction
-from backend.routes import (
-    attendance,
-    auth,
-    classes,
-    dashboard,
-    exports,
-    gallery,
-    guardians,
-    parents,
-    pupils,
-    schools,
-)
 from backend.services.attendance import AttendanceHandler
 from backend.services.enrolment import FaceKit
 from backend.services.privacy import purge_snapshots
 from backend.settings import Settings
+from backend.store import retention
 
 logger = logging.getLogger(__name__)
-ROUTERS = (
-    auth.router,
-    schools.router,
-    classes.router,
-    pupils.router,
-    guardians.router,
-    attendance.router,
-    exports.router,
-    parents.router,
-    gallery.router,
-    dashboard.router,
-)
 
 
 def attendance_handler(settings: Settings) -> AttendanceHandler:
@@ -53,8 +32,8 @@ def run_purge(settings: Settings, now: datetime | None = None) -> int:
         with transaction(db) as conn:
             at = now or datetime.now(UTC)
             removed = purge_snapshots(conn, settings.media_dir, settings.school.snapshot_retention_days, at)
-            conn.execute("DELETE FROM sessions WHERE expires_at < ?", (at.isoformat(),))
-            conn.execute("DELETE FROM login_failures WHERE at < ?", ((at - timedelta(days=1)).isoformat(),))
+            retention.delete_expired_sessions(conn, at.isoformat())
+            retention.delete_login_failures_before(conn, (at - timedelta(days=1)).isoformat())
     finally:
         db.conn.close()
     if removed:
@@ -85,9 +64,7 @@ class PurgeThread:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the school routers, the shared face models and the in-process retention purge to ``app``."""
-    for router in ROUTERS:
-        app.include_router(router)
+    """Add the shared face models and the in-process retention purge to ``app`` (routers: ``create_app``)."""
     app.state.face_kit = FaceKit()
     if settings.school.purge_interval_s > 0:
         purge = PurgeThread(settings)
