@@ -23,13 +23,13 @@ logger = logging.getLogger(__name__)
 def build_models(config: SchoolConfig, runner_config: RunnerConfig | None = None) -> FaceModels:
     """Load the configured detector, embedder and mask classifier (real weights; raises ``ModelError``)."""
     from models.faces.detector import build_face_detector
-    from models.faces.embedder import build_embedder
-    from models.faces.mask import load_mask_classifier
+    from models.faces.embedder import build_face_embedder
+    from models.faces.mask import build_mask_classifier
 
     return FaceModels(
         detector=build_face_detector(config.detector, runner_config),
-        embedder=build_embedder(config.embedder),
-        mask=load_mask_classifier(config.mask, runner_config),
+        embedder=build_face_embedder(config.embedder),
+        mask=build_mask_classifier(config.mask, runner_config),
     )
 
 

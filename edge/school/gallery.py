@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kuzet.contracts import GalleryDelta, GalleryTemplate
+from models.image import l2_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +42,6 @@ class Identification:
     pupil_ids: list[str | None]
     best_ids: list[str | None]
     scores: NDArray[np.float32]
-
-
-def l2_normalise(x: NDArray[Any]) -> NDArray[np.float32]:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    arr = np.asarray(x, np.float32)
-    norm = np.linalg.norm(arr, axis=-1, keepdims=True)
-    out: NDArray[np.float32] = (arr / np.maximum(norm, 1e-12)).astype(np.float32)
-    return out
 
 
 BLOCK = 512  # templates per block of the product: small enough that OpenBLAS keeps it on one thread

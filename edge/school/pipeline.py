@@ -12,7 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
@@ -29,21 +29,10 @@ from hardware.camera import Frame
 from hardware.thermal import ThermalFrame
 from kuzet.contracts import ClockSource, EntryEvent
 from models.detections import Detections
-from models.faces.detector import FaceDetector
-from models.faces.embedder import Embedder
+from models.faces.base import Embedder, FaceDetector, MaskClassifier
 from models.faces.quality import face_quality
 
 logger = logging.getLogger(__name__)
-
-
-class MaskClassifier(Protocol):
-    """P(mask) per face, and the P(mask) at or above which a face wears a mask."""
-
-    threshold: float
-
-    def predict(self, image_bgr: NDArray[np.uint8], faces: Detections) -> NDArray[np.float32]:
-        """(N,) probabilities that each face wears a mask."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

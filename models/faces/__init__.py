@@ -1,1 +1,2 @@
-"""Face models: detection (CenterFace, MTCNN), alignment, embeddings (dlib), mask classifier, quality checks."""
+"""Face models, one module per backend: detection (CenterFace, MTCNN; registry in ``detector.py``), alignment,
+embeddings (dlib; registry in ``embedder.py``), mask classifier, quality checks; interfaces in ``base.py``."""

@@ -1,4 +1,5 @@
-"""Face embeddings: the ``Embedder`` interface and the dlib ResNet backend (face_recognition's 128-d model).
+"""Face embeddings: the dlib ResNet backend (face_recognition's 128-d model), the ``FACE_EMBEDDERS`` registry and
+``build_face_embedder``; the ``Embedder`` interface is in ``base.py``.
 
 dlib's network expects the face chip its own 5-point shape predictor and aligner produce. Its landmark model was
 trained on boxes from dlib's HOG detector, which are tighter than CenterFace's, and a loose box costs accuracy. So
@@ -11,45 +12,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from models.detections import Detections
+from models.faces.base import Embedder
 from models.faces.config import EmbedderConfig
-from models.faces.detector import as_bgr
+from models.image import as_bgr, l2_normalise
 from models.runtime import ModelError, package_file
 
 logger = logging.getLogger(__name__)
 
 DLIB_BOX_SIDE = 2.24  # dlib HOG box side / (eye-midpoint to mouth-midpoint distance), median of 88 faces
 DLIB_BOX_DY = -0.05  # dlib HOG box centre minus landmark centroid, in the same unit, along y
-
-
-class Embedder(Protocol):
-    """Turns detected faces into L2-normalised embeddings (cosine similarity = dot product)."""
-
-    dim: int
-
-    def embed(self, image_bgr: NDArray[np.uint8], faces: Detections) -> NDArray[np.float32]:
-        """Embed every face.
-
-        Args:
-            image_bgr: (H, W, 3) uint8 BGR image the faces were detected in.
-            faces: N faces with ``data["landmarks"]`` (N, 5, 2) when available.
-
-        Returns:
-            (N, dim) float32 unit vectors.
-        """
-        ...
-
-
-def l2_normalise(vectors: NDArray[Any]) -> NDArray[np.float32]:
-    """Row-wise unit vectors; zero rows stay zero."""
-    v = np.asarray(vectors, np.float32)
-    norms = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.asarray(v / np.maximum(norms, 1e-12), np.float32)
 
 
 def dlib_boxes(faces: Detections) -> NDArray[np.float32]:
@@ -103,10 +79,15 @@ class DlibEmbedder:
         return l2_normalise(np.array([np.asarray(v) for v in vectors], np.float32))
 
 
-EMBEDDERS: dict[str, Callable[[EmbedderConfig], Embedder]] = {"dlib": DlibEmbedder}
+EmbedderFactory = Callable[[EmbedderConfig], Embedder]
+
+FACE_EMBEDDERS: dict[str, EmbedderFactory] = {"dlib": DlibEmbedder}
 
 
-def build_embedder(config: EmbedderConfig | None = None) -> Embedder:
-    """Build the configured embedder from the ``EMBEDDERS`` registry."""
+def build_face_embedder(config: EmbedderConfig | None = None) -> Embedder:
+    """Build the configured embedder from the ``FACE_EMBEDDERS`` registry."""
     config = config or EmbedderConfig()
-    return EMBEDDERS[config.backend](config)
+    return FACE_EMBEDDERS[config.backend](config)
+
+
+__all__ = ["FACE_EMBEDDERS", "DlibEmbedder", "Embedder", "EmbedderFactory", "build_face_embedder", "dlib_boxes"]

@@ -1,5 +1,8 @@
 """Mask / no-mask classifier over face crops: hand-made features in numpy/OpenCV, a trained head in ONNX.
 
+Pre-process: ``crop_faces`` then ``mask_features``; inference: the ONNX head through a ``Runner``; post-process:
+column 1 of its probabilities, thresholded by ``HogMaskClassifier.is_masked``.
+
 Features of one face crop (resized to ``CROP`` x ``CROP``): a HOG descriptor of the grey crop (shape of the lower
 face: a mask hides the mouth and nostrils edges) and a coarse CIE-Lab colour grid (a mask is a flat patch of one
 colour where skin would be). The ONNX head (scaler + classifier, trained by ``models/training/masks.py``) takes the
@@ -17,8 +20,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.detections import Detections
+from models.faces.base import MaskClassifier
 from models.faces.config import MaskConfig
-from models.faces.detector import as_bgr
+from models.image import as_bgr
 from models.runtime import ModelError, Runner, RunnerConfig
 
 logger = logging.getLogger(__name__)
@@ -64,8 +68,10 @@ def mask_features(crops: list[NDArray[np.uint8]]) -> NDArray[np.float32]:
     return out
 
 
-class MaskClassifier:
-    """P(mask) for face crops through the trained ONNX head.
+class HogMaskClassifier:
+    """P(mask) for face crops: HOG + Lab features here, the trained ONNX head through a Runner.
+
+    Implements ``models.faces.base.MaskClassifier``.
 
     Args:
         runner: a Runner over ``mask_classifier.onnx``: input ``features`` (N, F), output ``probabilities``
@@ -103,9 +109,23 @@ def training_report_path(config: MaskConfig) -> Path:
     return (config.model_path or DEFAULT_MODEL).with_name("mask_classifier_report.json")
 
 
-def load_mask_classifier(config: MaskConfig | None = None, runner_config: RunnerConfig | None = None) -> MaskClassifier:
-    """Load the committed (or configured) mask classifier ONNX file through a Runner."""
+def build_mask_classifier(
+    config: MaskConfig | None = None, runner_config: RunnerConfig | None = None
+) -> HogMaskClassifier:
+    """Build the classifier on the committed (or configured) ONNX head through a Runner."""
     config = config or MaskConfig()
     path = config.model_path or DEFAULT_MODEL
     runner = Runner(path, runner_config, inputs=[MASK_INPUT], outputs=[MASK_OUTPUT], name=f"mask classifier ({path})")
-    return MaskClassifier(runner, config)
+    return HogMaskClassifier(runner, config)
+
+
+__all__ = [
+    "FEATURE_DIM",
+    "FEATURE_VERSION",
+    "HogMaskClassifier",
+    "MaskClassifier",
+    "build_mask_classifier",
+    "crop_faces",
+    "mask_features",
+    "training_report_path",
+]

@@ -14,9 +14,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.detections import Detections
+from models.faces.base import FaceDetector, empty_faces, finish_faces
 from models.faces.config import FaceDetectorConfig
-from models.faces.detector import FaceDetector, as_bgr, empty_faces, finish_faces
 from models.geometry import nms
+from models.image import as_bgr
 from models.runtime import Runner, RunnerConfig, package_file
 
 logger = logging.getLogger(__name__)

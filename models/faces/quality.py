@@ -10,8 +10,9 @@ from numpy.typing import NDArray
 
 from models.detections import Detections
 from models.faces.align import frontalness
+from models.faces.base import FaceDetector, empty_faces
 from models.faces.config import EnrolmentConfig
-from models.faces.detector import FaceDetector, as_bgr, empty_faces
+from models.image import as_bgr
 
 
 def sharpness(image_bgr: NDArray[np.uint8], faces: Detections, size: int = 64) -> NDArray[np.float32]:

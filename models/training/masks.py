@@ -34,8 +34,8 @@ from numpy.typing import NDArray
 
 from models.faces.config import FaceDetectorConfig
 from models.faces.detector import build_face_detector
-from models.faces.embedder import build_embedder
-from models.faces.evaluate import list_images, read_image
+from models.faces.embedder import build_face_embedder
+from models.faces.folders import list_images, read_image
 from models.faces.mask import FEATURE_DIM, FEATURE_VERSION, MASK_INPUT, crop_faces, mask_features
 from models.runtime import sha256_file
 from models.training.masks_fit import choose_model, export_onnx, fit_final, metrics, write_markdown
@@ -82,7 +82,7 @@ class UnionFind:
 def load_synthetic(root: Path, same_person: float) -> tuple[CropSet, int]:
     """Largest detected face of every ``masks/`` image, grouped by photo content; returns (crops, no-face count)."""
     detector = build_face_detector(FaceDetectorConfig())
-    embedder = build_embedder()
+    embedder = build_face_embedder()
     out, vectors, names, no_face = CropSet(), [], [], 0
     for label_name, label in (("with_mask", 1), ("without_mask", 0)):
         for path in list_images(root / label_name):

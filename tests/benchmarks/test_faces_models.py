@@ -15,8 +15,8 @@ import pytest
 
 from models.faces.config import FaceDetectorConfig, MaskConfig
 from models.faces.detector import build_face_detector
-from models.faces.embedder import build_embedder
-from models.faces.mask import load_mask_classifier
+from models.faces.embedder import build_face_embedder
+from models.faces.mask import build_mask_classifier
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "faces"
 
@@ -37,8 +37,8 @@ def test_detect_embed_mask_vs_face_recognition(benchmark, report: list[str], bac
     frame = _frame()
     rgb = np.ascontiguousarray(frame[..., ::-1])
     detector = build_face_detector(FaceDetectorConfig.model_validate({"backend": backend}))
-    embedder = build_embedder()
-    masks = load_mask_classifier(MaskConfig())
+    embedder = build_face_embedder()
+    masks = build_mask_classifier(MaskConfig())
 
     def ours() -> int:
         faces = detector.detect(frame)

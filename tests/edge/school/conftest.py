@@ -12,7 +12,7 @@ from edge.school.pipeline import FaceModels
 def face_models() -> FaceModels:
     """CenterFace + dlib embedder (the mask classifier is tested where its artefact is needed)."""
     from models.faces.detector import build_face_detector
-    from models.faces.embedder import build_embedder
+    from models.faces.embedder import build_face_embedder
 
     config = SchoolConfig(school_id="test")
-    return FaceModels(build_face_detector(config.detector), build_embedder(config.embedder), None)
+    return FaceModels(build_face_detector(config.detector), build_face_embedder(config.embedder), None)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from models.faces.config import EmbedderConfig, FaceDetectorConfig
 from models.faces.detector import FaceDetector, build_face_detector
-from models.faces.embedder import Embedder, build_embedder
+from models.faces.embedder import Embedder, build_face_embedder
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples" / "faces"
 
@@ -35,4 +35,4 @@ def mtcnn() -> FaceDetector:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return build_embedder(EmbedderConfig())
+    return build_face_embedder(EmbedderConfig())

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from models.faces.detector import FaceDetector, centerface_preprocess
+from models.faces.base import FaceDetector
+from models.faces.centerface import centerface_preprocess
 from tests.conftest import require_data
 from tests.models.faces.conftest import load_sample
 

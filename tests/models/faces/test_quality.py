@@ -8,8 +8,8 @@ import pytest
 
 from models.detections import Detections
 from models.faces.align import TEMPLATE_112, align_faces, frontalness, similarity_transform
+from models.faces.base import FaceDetector
 from models.faces.config import EnrolmentConfig
-from models.faces.detector import FaceDetector
 from models.faces.quality import check_enrolment_photo, face_quality
 from tests.models.faces.conftest import load_sample
 
