@@ -3,6 +3,9 @@
 The model is trained by ``models/training/lights.py`` on real crops and shipped as
 ``models/artifacts/light_classifier.onnx`` (a scaler + logistic regression exported with skl2onnx; input
 ``features`` (N, F) float32, outputs ``label`` and ``probabilities`` (N, 3)).
+
+Pre-process: ``preprocess.batch_features``; inference: the ONNX head through a ``Runner``; post-process:
+``decide`` (thresholds -> labels), then ``LABEL_TO_STATE`` for the contract's ``SignalState``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pydantic import Field
 from kuzet.config import StrictModel
 from kuzet.contracts import SignalState
 from models.lights.preprocess import N_FEATURES, batch_features
-from models.runtime import ModelError, Runner
+from models.runtime import ModelError, Runner, RunnerConfig
 
 CLASSES: tuple[str, ...] = ("red", "yellow", "green")
 UNKNOWN = "unknown"
@@ -38,8 +41,11 @@ def default_model_path() -> Path:
 
 
 class LightConfig(StrictModel):
-    """Decision thresholds of the light classifier."""
+    """Model file and decision thresholds of the light classifier."""
 
+    model_path: Path | None = Field(
+        default=None, description="Light classifier ONNX file (default: models/artifacts/light_classifier.onnx)"
+    )
     min_confidence: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Below this top probability the label is 'unknown'"
     )
@@ -63,7 +69,6 @@ class LightClassifier:
         classes = runner.metadata.get("classes", ",".join(CLASSES)).split(",")
         if tuple(classes) != CLASSES:
             raise ModelError(f"{runner.name}: classes {classes}, expected {list(CLASSES)}")
-        self._names = np.array([*CLASSES, UNKNOWN])
 
     def predict(self, crops: Sequence[NDArray[np.uint8]]) -> tuple[NDArray[np.str_], NDArray[np.float32]]:
         """Classify N crops.
@@ -81,10 +86,7 @@ class LightClassifier:
         if usable.any():
             feats = batch_features([c for c, ok in zip(crops, usable, strict=True) if ok])
             probs[usable] = self.runner.run({"features": feats})[0].astype(np.float32)
-        best = probs.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
-        confident = probs.max(axis=1, initial=0.0) >= max(self.config.min_confidence, 1e-6)
-        labels = self._names[np.where(confident & usable, best, len(CLASSES))]
-        return labels, probs
+        return decide(probs, usable, self.config.min_confidence), probs
 
     def predict_states(self, crops: Sequence[NDArray[np.uint8]]) -> list[SignalState]:
         """N crops as the contract's signal states (``yellow`` is ``AMBER``; unsure or too small is ``UNKNOWN``)."""
@@ -92,7 +94,19 @@ class LightClassifier:
         return [LABEL_TO_STATE[str(label)] for label in labels]
 
 
-def load_light_classifier(path: Path | None = None, config: LightConfig | None = None) -> LightClassifier:
-    """Build the classifier on the committed artefact (or ``path``)."""
-    runner = Runner(path or default_model_path(), inputs=INPUTS, outputs=OUTPUTS, name="light_classifier")
+def decide(probs: NDArray[np.float32], usable: NDArray[np.bool_], min_confidence: float) -> NDArray[np.str_]:
+    """(N,) labels from (N, 3) probabilities: the best class, or ``unknown`` when unsure or not ``usable``."""
+    names = np.array([*CLASSES, UNKNOWN])
+    best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
+    confident = probs.max(axis=1, initial=0.0) >= max(min_confidence, 1e-6)
+    return np.asarray(names[np.where(confident & usable, best, len(CLASSES))])
+
+
+def build_light_classifier(
+    config: LightConfig | None = None, runner_config: RunnerConfig | None = None
+) -> LightClassifier:
+    """Build the classifier on the committed artefact (or ``config.model_path``) through a Runner."""
+    config = config or LightConfig()
+    path = config.model_path or default_model_path()
+    runner = Runner(path, runner_config, inputs=INPUTS, outputs=OUTPUTS, name="light_classifier")
     return LightClassifier(runner, config)

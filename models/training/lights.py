@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from models.lights import CLASSES, INPUTS, OUTPUTS, load_light_classifier
+from models.lights import CLASSES, INPUTS, OUTPUTS, LightConfig, build_light_classifier
 from models.lights.preprocess import N_FEATURES, crop_features
 from models.runtime import sha256_file
 
@@ -151,7 +151,7 @@ def run(data: Path, out_dir: Path) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / "light_classifier.onnx"
     export(model, onnx_path)
-    labels, _ = load_light_classifier(onnx_path).predict(img_te)
+    labels, _ = build_light_classifier(LightConfig(model_path=onnx_path)).predict(img_te)
     pred = np.array([CLASSES.index(str(label)) if label in CLASSES else -1 for label in labels])
     report = {
         "data": _display(data),

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from edge.traffic.scene import points_in_polygon
-from models.lights import load_light_classifier
+from models.lights import build_light_classifier
 from tests.models.lights.test_classifier import signal_head
 
 LANE = np.array([[215, 150], [280, 150], [583, 351], [311, 351]], dtype=np.float64)
@@ -34,7 +34,7 @@ def test_points_in_polygon_vs_opencv_loop(benchmark, report: list[str]) -> None:
 
 
 def test_light_crops_batched_vs_one_by_one(benchmark, report: list[str]) -> None:  # type: ignore[no-untyped-def]
-    classifier = load_light_classifier()
+    classifier = build_light_classifier()
     crops = [signal_head(("red", "yellow", "green")[k % 3], 24 + k % 20, k) for k in range(300)]
     start = time.perf_counter()
     single = [classifier.predict([c])[0][0] for c in crops]

@@ -17,7 +17,7 @@ from hardware.signal import (
     SignalState,
     SignalTimeline,
 )
-from models.lights import load_light_classifier
+from models.lights import build_light_classifier
 from tests.models.lights.test_classifier import signal_head
 
 R, A, G = SignalState.RED, SignalState.AMBER, SignalState.GREEN
@@ -63,7 +63,7 @@ def frame_showing(colour: str | None, seed: int) -> np.ndarray:
 
 
 def test_camera_source_debounces_real_classifier_labels() -> None:
-    source = CameraSignalSource(load_light_classifier(), CameraSignalConfig(roi=ROI, min_consecutive=3))
+    source = CameraSignalSource(build_light_classifier(), CameraSignalConfig(roi=ROI, min_consecutive=3))
     plan = ["green"] * 6 + ["red"] + ["green"] * 3 + ["yellow"] * 5 + ["red"] * 6
     states = [source.observe(frame_showing(c, k), t=k * 0.5) for k, c in enumerate(plan)]
     assert states[6] is G  # a single red frame is a glitch, not a phase
@@ -75,14 +75,14 @@ def test_camera_source_debounces_real_classifier_labels() -> None:
 
 def test_camera_source_roi_outside_the_frame_is_unknown() -> None:
     source = CameraSignalSource(
-        load_light_classifier(), CameraSignalConfig(roi=(500, 500, 520, 560), min_consecutive=1)
+        build_light_classifier(), CameraSignalConfig(roi=(500, 500, 520, 560), min_consecutive=1)
     )
     assert source.crop(frame_showing("red", 0)).size == 0
     assert source.observe(frame_showing("red", 0), 0.0) is SignalState.UNKNOWN
 
 
 def test_controller_is_preferred_over_the_camera() -> None:
-    camera = CameraSignalSource(load_light_classifier(), CameraSignalConfig(roi=ROI))
+    camera = CameraSignalSource(build_light_classifier(), CameraSignalConfig(roi=ROI))
     controller = ReplaySignalFeed([PhaseChange(0.0, R)])
     assert choose_signal(controller, camera) is not None
     assert choose_signal(controller, camera).source is SignalSource.CONTROLLER  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from models.lights import CLASSES, LightClassifier, LightConfig, default_model_path, load_light_classifier
+from models.lights import CLASSES, LightClassifier, LightConfig, build_light_classifier, default_model_path
 from models.lights.preprocess import N_FEATURES, batch_features, crop_features
 from models.runtime import ModelError, Runner
 from tests.conftest import require_data
@@ -31,7 +31,7 @@ def signal_head(colour: str, width: int, seed: int) -> NDArray[np.uint8]:
 
 @pytest.fixture(scope="module")
 def classifier() -> LightClassifier:
-    return load_light_classifier()
+    return build_light_classifier()
 
 
 @pytest.mark.parametrize("colour", CLASSES)
@@ -63,7 +63,7 @@ def test_features_shape() -> None:
 
 def test_wrong_model_file_is_refused(tmp_path) -> None:
     with pytest.raises(ModelError, match="does not exist"):
-        load_light_classifier(tmp_path / "missing.onnx")
+        build_light_classifier(LightConfig(model_path=tmp_path / "missing.onnx"))
     with pytest.raises(ModelError, match="inputs"):
         Runner(default_model_path(), inputs=["image"], outputs=["probabilities"])
 

@@ -13,7 +13,7 @@ from edge.traffic.evidence_verify import verify_chain
 from edge.traffic.rules.stage import FrameBuffer, SignalConfig, ViolationsConfig, ViolationStage
 from hardware.signal import SignalSource
 from kuzet.contracts import ClockSource
-from models.lights import load_light_classifier
+from models.lights import build_light_classifier
 from tests.edge.traffic.rules.conftest import HZ, SCENE, T0, make_track
 
 RED_RUNNER = [(13.0, 150.0, 100.0), (17.0, 150.0, 380.0)]
@@ -32,7 +32,7 @@ def stage_with(tmp_path: Path, spool: Spool | None, buffer_s: float = 15.0, log:
         buffer_s=buffer_s,
     )
     context = EvidenceContext(camera_id="cam-stage", clock_source=ClockSource.FILE, calibration_version="v1")
-    return ViolationStage(SCENE, config, context, spool, load_light_classifier())
+    return ViolationStage(SCENE, config, context, spool, build_light_classifier())
 
 
 def feed(stage: ViolationStage, track_t: np.ndarray) -> None:
@@ -69,7 +69,7 @@ def test_without_a_controller_log_the_camera_reads_the_signal(tmp_path: Path) ->
     stage = stage_with(tmp_path, None, log=False)
     assert stage.camera is None  # the test scene has no signal ROI
     roi_scene = SCENE.model_copy(update={"signal_roi": (10, 10, 40, 76)})
-    camera_stage = ViolationStage(roi_scene, stage.config, stage.context, None, load_light_classifier())
+    camera_stage = ViolationStage(roi_scene, stage.config, stage.context, None, build_light_classifier())
     assert camera_stage.camera is not None
     assert camera_stage.signal() is not None and camera_stage.signal().source is SignalSource.CLASSIFIER  # type: ignore[union-attr]
 
