@@ -1,7 +1,9 @@
 """Verification of evidence packages and chains; every problem is one precise, human-readable line.
 
 ``verify_package(path, trusted_key)`` checks the manifest signature, the key against a trusted public key,
-and every file's presence, size and SHA-256 (and that no file was added). ``verify_chain(dir, trusted_key)``
+and every file's presence, size and SHA-256 (and that no file was added); ``verify_uploaded(manifest, signature,
+uploaded, camera_id, trusted_key)`` checks the same package as the backend receives it (files by SHA-256, the key
+pinned for the camera), with the same signature check. ``verify_chain(dir, trusted_key)``
 also checks, in folder order, that sequence numbers run 1, 2, 3, ... with folder names agreeing, that each
 ``prev_manifest_sha256`` is the SHA-256 of the previous manifest, that the camera and key never change, and that
 ``HEAD`` names the last package. An empty list means the evidence is intact. ``violation_event(package)``
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,51 @@ def _bad_fields(data: dict[str, Any]) -> list[str]:
     return bad
 
 
+def check_signature(manifest: bytes, signature: bytes, public_key: str) -> None:
+    """Check the Ed25519 ``signature`` (hex text, as in ``manifest.sig``) of the ``manifest`` bytes.
+
+    Raises:
+        ValueError: the key or the signature is malformed (not hex, wrong length, not UTF-8).
+        InvalidSignature: the signature does not verify with ``public_key``.
+    """
+    key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key))
+    key.verify(bytes.fromhex(signature.decode().strip()), manifest)
+
+
+def verify_uploaded(
+    manifest_bytes: bytes, signature: bytes, uploaded: Collection[str], camera_id: str, trusted_key: str | None
+) -> tuple[str | None, str | None]:
+    """Check a package that arrived as separate files known by SHA-256 (the backend's view), not as a folder.
+
+    Args:
+        manifest_bytes: the manifest as signed.
+        signature: the signature file's bytes.
+        uploaded: SHA-256 of every file that arrived with the package.
+        camera_id: the camera the package must come from.
+        trusted_key: hex public key pinned for the camera; None when none is pinned yet.
+
+    Returns:
+        ``(problem, public_key)``: the first problem (None when intact), and the manifest's key when the signature
+        verified with it (else None).
+    """
+    try:
+        manifest = json.loads(manifest_bytes)
+        public = str(manifest["public_key"]).lower()
+        check_signature(manifest_bytes, signature, public)
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"the manifest or signature is malformed ({type(exc).__name__})", None
+    except InvalidSignature:
+        return "the manifest signature does not verify with the key in the manifest", None
+    missing = [f["name"] for f in manifest.get("files", []) if f.get("sha256") not in uploaded]
+    if missing:
+        return f"listed files missing or changed: {', '.join(missing[:5])}", public
+    if manifest.get("camera_id") != camera_id:
+        return f"the package is from camera {manifest.get('camera_id')!r}, not {camera_id!r}", public
+    if trusted_key is not None and public != trusted_key:
+        return f"signed with key {public[:16]}..., not the camera's pinned key {trusted_key[:16]}...", public
+    return None, public
+
+
 def _check_signature(package: Path, manifest: dict[str, Any], trusted_key: str | None) -> list[str]:
     sig_path = package / SIGNATURE
     if not sig_path.is_file():
@@ -90,8 +138,7 @@ def _check_signature(package: Path, manifest: dict[str, Any], trusted_key: str |
             f"{package.name}: signed with key {_short(public)}, not the camera's trusted key {_short(trusted_key)}"
         )
     try:
-        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
-        key.verify(bytes.fromhex(sig_path.read_text().strip()), (package / MANIFEST).read_bytes())
+        check_signature((package / MANIFEST).read_bytes(), sig_path.read_bytes(), public)
     except ValueError as exc:
         problems.append(f"{package.name}: malformed public key or signature ({exc})")
     except InvalidSignature:
