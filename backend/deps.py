@@ -45,21 +45,13 @@ class Device:
     site: str
 
 
-def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:
-    if x_api_key:
-        return x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
-
-
 def current_device(
     db: DbDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Device:
     """Authenticate a device by its API key (``X-API-Key`` or ``Authorization: Bearer``)."""
-    presented = _bearer(authorization, x_api_key)
+    presented = x_api_key or security.bearer(authorization)
     if presented is None:
         raise Problem(401, "Missing API key", "send the device key in the X-API-Key header")
     parts = security.split_key(presented)
@@ -80,7 +72,7 @@ DeviceDep = Annotated[Device, Depends(current_device)]
 
 def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
     """Only the holder of the admin token may register or revoke devices."""
-    token = _bearer(authorization, None)
+    token = security.bearer(authorization)
     if token is None or not security.secret_matches(token, security.hash_secret(settings.admin_token)):
         raise Problem(401, "Admin token required", "send 'Authorization: Bearer <admin_token>' from the settings")
 

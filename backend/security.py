@@ -1,4 +1,4 @@
-"""Device API keys: random, shown once, stored only as a hash."""
+"""Secrets: device API keys (random, shown once, stored only as a hash) and the bearer header they come in."""
 
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ class IssuedKey:
 def hash_secret(secret: str) -> str:
     """SHA-256 of a high-entropy secret (a password would need a slow KDF; a 192-bit random key does not)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (stripped; may be empty), else None.
+
+    The one parser of bearer credentials: device keys, the admin token and session tokens all come through it.
+    """
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
 
 
 def issue_key() -> IssuedKey:

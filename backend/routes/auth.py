@@ -1,4 +1,5 @@
-"""Login and logout of people (school admins, staff, guardians): a session token for the API, a cookie for pages."""
+"""The one login and logout of every role (staff, school admins, guardians, operators): a session token for the API,
+the ``kuzet_session`` cookie for pages. ``/api/v1/operators/login`` is an operator-only alias of this login."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
 from backend.deps import DbDep, SettingsDep
-from backend.services.auth import SESSION_COOKIE, PrincipalDep, login
+from backend.services.auth import SESSION_COOKIE, Principal, PrincipalDep, login, logout
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -24,40 +25,49 @@ class Credentials(BaseModel):
 class SessionPublic(BaseModel):
     """Who is logged in; ``token`` only in the login reply."""
 
-    role: str = Field(description="school_admin, staff, guardian or platform_admin")
+    role: str = Field(description="school_admin, staff, guardian, operator or platform_admin")
     user_id: str = Field(description="User id")
     school_id: str | None = Field(description="School of the account")
     guardian_id: str | None = Field(description="Guardian (family) of a guardian account")
+    district: str | None = Field(default=None, description="Traffic district of an operator account")
     token: str | None = Field(default=None, description="Session token: 'Authorization: Bearer <token>'")
+
+
+def set_session_cookie(response: Response, token: str, hours: float) -> None:
+    """The one session cookie: HttpOnly, SameSite=Strict, as long as the session."""
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict")
+
+
+def _public(who: Principal, token: str | None = None) -> SessionPublic:
+    return SessionPublic(
+        role=who.role,
+        user_id=who.user_id,
+        school_id=who.school_id,
+        guardian_id=who.guardian_id,
+        district=who.district,
+        token=token,
+    )
 
 
 @router.post("/login", response_model=SessionPublic)
 def log_in(body: Credentials, db: DbDep, settings: SettingsDep, response: Response) -> SessionPublic:
-    """Open a session (429 after repeated failures) and set the HttpOnly, SameSite=Strict session cookie."""
+    """Open a session of any role (429 after repeated failures) and set the session cookie."""
     token, who = login(db, (body.username, body.password), settings.school)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(settings.school.session_hours * 3600),
-        httponly=True,
-        samesite="strict",
-    )
-    return SessionPublic(
-        role=who.role, user_id=who.user_id, school_id=who.school_id, guardian_id=who.guardian_id, token=token
-    )
+    set_session_cookie(response, token, settings.school.session_hours)
+    return _public(who, token)
 
 
 @router.get("/me", response_model=SessionPublic)
 def me(who: PrincipalDep) -> SessionPublic:
     """The caller's account."""
-    return SessionPublic(role=who.role, user_id=who.user_id, school_id=who.school_id, guardian_id=who.guardian_id)
+    return _public(who)
 
 
 @router.post("/logout", status_code=204)
 def log_out(who: PrincipalDep, db: DbDep, response: Response) -> Response:
     """End every session of the caller and clear the cookie."""
     with transaction(db) as conn:
-        conn.execute("DELETE FROM sessions WHERE user_id = ?", (who.user_id,))
+        logout(conn, who.user_id)
     response.status_code = 204
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -1,4 +1,6 @@
-"""Operator review pages (server-rendered): login, the district's queue, and the evidence viewer.
+"""Operator review pages (server-rendered): the district's queue and the evidence viewer.
+
+``/review/login`` is the one login page (``/login``); any other role that logs in there is sent to its own home.
 
 The viewer shows the frames before / at / after the offence, the plate crop, and the track path drawn as an SVG
 polyline over the frame at the offence (coordinates from the package's ``track.json``, frame size from
@@ -8,39 +10,38 @@ polyline over the frame at the offence (coordinates from the package's ``track.j
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from backend.db import transaction
 from backend.deps import DbDep, SettingsDep
 from backend.services import violations as vio
-from backend.services.operators import Operator, operator_for_token
+from backend.services.auth import MaybePrincipal, is_operator
 
 router = APIRouter(prefix="/review", tags=["review"], include_in_schema=False)
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "web" / "templates" / "review"))
-
-
-def _operator(db: DbDep, token: str | None) -> Operator | None:
-    return None if not token else operator_for_token(db.conn, token)
+WEB = Path(__file__).resolve().parent.parent / "web" / "templates"
+TEMPLATES = Jinja2Templates(directory=str(WEB / "review"))
+LOGIN = Jinja2Templates(directory=str(WEB))
+LOGIN_PAGE = "/review/login"
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
-    """The login form (it posts JSON to /api/v1/operators/login and comes back to the queue)."""
-    return TEMPLATES.TemplateResponse(request, "login.html", {})
+    """The one login form, titled for operators (it keeps the operator page's button id)."""
+    context = {"heading": "Violation review: operator login", "button_id": "login-button"}
+    return LOGIN.TemplateResponse(request, "login.html", context)
 
 
 @router.get("", response_class=HTMLResponse)
-def queue_page(request: Request, db: DbDep, kuzet_operator: Annotated[str | None, Cookie()] = None) -> Response:
-    """The district's queue, oldest first, and the recent decisions."""
-    operator = _operator(db, kuzet_operator)
-    if operator is None:
-        return RedirectResponse("/review/login", status_code=303)
-    queued = vio.list_violations(db.conn, operator.district, ("queued",))
-    decided = vio.list_violations(db.conn, operator.district, ("confirmed", "rejected"), 50, newest_first=True)
+def queue_page(request: Request, db: DbDep, maybe: MaybePrincipal) -> Response:
+    """The district's queue, oldest first, and the recent decisions (not an operator: to the login form)."""
+    if maybe is None or not is_operator(maybe):
+        return RedirectResponse(LOGIN_PAGE, status_code=303)
+    operator = maybe
+    queued = vio.list_violations(db.conn, operator, ("queued",))
+    decided = vio.list_violations(db.conn, operator, ("confirmed", "rejected"), 50, newest_first=True)
     deliveries = {v.violation_id: vio.delivery(db.conn, v.violation_id) for v in decided if v.state == "confirmed"}
     context = {"operator": operator, "queued": queued, "decided": decided, "deliveries": deliveries}
     return TEMPLATES.TemplateResponse(request, "queue.html", context)
@@ -52,12 +53,12 @@ def violation_page(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
-    kuzet_operator: Annotated[str | None, Cookie()] = None,
+    maybe: MaybePrincipal,
 ) -> Response:
     """The evidence viewer with the decision buttons (audited as a view)."""
-    operator = _operator(db, kuzet_operator)
-    if operator is None:
-        return RedirectResponse("/review/login", status_code=303)
+    if maybe is None or not is_operator(maybe):
+        return RedirectResponse(LOGIN_PAGE, status_code=303)
+    operator = maybe
     with transaction(db) as conn:
         record = vio.get_violation(conn, operator, violation_id)
         vio.audit(conn, operator, "view", violation_id)

@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
 from backend.deps import AdminDep, DbDep, SettingsDep
-from backend.errors import Problem
+from backend.routes.auth import Credentials, set_session_cookie
 from backend.routes.media import ShaPath
 from backend.services import operators as ops
 from backend.services import violations as vio
-from backend.services.operators import OPERATOR_COOKIE, OperatorDep
+from backend.services.auth import SESSION_COOKIE, OperatorDep, login, logout
 from backend.store.media import media_path
 
 router = APIRouter(tags=["violations"])
@@ -42,15 +42,6 @@ class OperatorPublic(BaseModel):
     username: str = Field(description="Login name")
     district: str = Field(description="District whose cameras the operator reviews")
     token: str | None = Field(default=None, description="Session token: 'Authorization: Bearer <token>'")
-
-
-class Credentials(BaseModel):
-    """A user name and password."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    username: str = Field(min_length=1, max_length=64, description="User name")
-    password: str = Field(min_length=1, max_length=200, description="Password")
 
 
 class ConfirmBody(BaseModel):
@@ -113,23 +104,19 @@ def disable_operator(body: OperatorName, db: DbDep, _: AdminDep) -> Response:
 
 @router.post("/api/v1/operators/login", response_model=OperatorPublic)
 def log_in(body: Credentials, db: DbDep, settings: SettingsDep, response: Response) -> OperatorPublic:
-    """Open an operator session; also sets the ``kuzet_operator`` cookie (HttpOnly, SameSite=Strict)."""
-    hours = settings.school.session_hours
-    with transaction(db) as conn:
-        token, operator = ops.login_operator(conn, body.username, body.password, hours)
-    response.set_cookie(OPERATOR_COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict")
-    return OperatorPublic(
-        operator_id=operator.operator_id, username=operator.username, district=operator.district, token=token
-    )
+    """The one login (``/api/v1/auth/login``) for operators only, in the operator's shape; sets the session cookie."""
+    token, who = login(db, (body.username, body.password), settings.school, roles=(ops.ROLE,))
+    set_session_cookie(response, token, settings.school.session_hours)
+    return OperatorPublic(operator_id=who.user_id, username=who.username, district=who.district or "", token=token)
 
 
 @router.post("/api/v1/operators/logout", status_code=204)
 def log_out(operator: OperatorDep, db: DbDep, response: Response) -> Response:
     """End every session of the operator and clear the cookie."""
     with transaction(db) as conn:
-        ops.logout_operator(conn, operator.operator_id)
+        logout(conn, operator.user_id)
     response.status_code = 204
-    response.delete_cookie(OPERATOR_COOKIE)
+    response.delete_cookie(SESSION_COOKIE)
     return response
 
 
@@ -158,7 +145,7 @@ def list_queue(
 ) -> list[dict[str, Any]]:
     """The operator's district's violations in one state (default: the queue), oldest first."""
     states = ("queued", "confirmed", "rejected") if state == "all" else (state,)
-    return [_public(r) for r in vio.list_violations(db.conn, operator.district, states, max(1, min(limit, 1000)))]
+    return [_public(r) for r in vio.list_violations(db.conn, operator, states, max(1, min(limit, 1000)))]
 
 
 @router.get("/api/v1/violations/{violation_id}")
@@ -180,13 +167,8 @@ def get_one(violation_id: str, operator: OperatorDep, db: DbDep, settings: Setti
 @router.get("/api/v1/violations/{violation_id}/media/{sha256}")
 def media(violation_id: str, sha256: ShaPath, operator: OperatorDep, db: DbDep, settings: SettingsDep) -> FileResponse:
     """An evidence file of a violation of the operator's district."""
-    vio.get_violation(db.conn, operator, violation_id)
-    row = db.execute(
-        "SELECT media_type FROM violation_files WHERE violation_id = ? AND sha256 = ?", (violation_id, sha256)
-    ).fetchone()
-    if row is None:
-        raise Problem(404, "Unknown evidence file", f"{sha256} is not evidence of violation {violation_id}")
-    return FileResponse(media_path(settings.media_dir, sha256), media_type=row[0])
+    media_type = vio.evidence_media_type(db.conn, operator, violation_id, sha256)
+    return FileResponse(media_path(settings.media_dir, sha256), media_type=media_type)
 
 
 @router.post("/api/v1/violations/{violation_id}/confirm")

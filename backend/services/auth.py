@@ -1,8 +1,13 @@
-"""Users, passwords, sessions and the principal of a request (roles checked against the school and family).
+"""The one login system: accounts of every role, passwords, sessions and the principal of a request.
 
-Passwords are hashed with scrypt and a per-user salt; session tokens are random and stored only as SHA-256 hashes.
-A request authenticates with ``Authorization: Bearer <session token>`` (API) or the ``kuzet_session`` cookie
-(pages); the platform admin token from the settings is the ``platform_admin`` principal (it bootstraps schools).
+Roles: ``school_admin`` and ``staff`` (of a school), ``guardian`` (of a family in a school), ``operator`` (reviews
+the traffic violations of one district) and ``platform_admin`` (the admin token from the settings; it bootstraps
+schools and operators). Passwords are hashed with scrypt and a per-user salt; session tokens are random and stored
+only as SHA-256 hashes. A request authenticates with ``Authorization: Bearer <session token>`` (API) or the
+``kuzet_session`` cookie (pages); repeated failed logins of a user name are throttled, whatever the role.
+
+The request dependencies at the end (``current_principal``, ``school_role``, ``operator_only``, ...) answer HTTP
+problems themselves (401/403); the service functions raise ``backend.services.errors``.
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import sqlite_utils
 from fastapi import Cookie, Depends, Header
@@ -23,11 +28,14 @@ from backend import security
 from backend.db import transaction
 from backend.deps import DbDep, SettingsDep
 from backend.errors import Problem
+from backend.services.errors import TooManyRequestsError, UnauthenticatedError
 from backend.settings import SchoolSettings
+from backend.store import users
 
 SESSION_COOKIE = "kuzet_session"
-Role = Literal["platform_admin", "school_admin", "staff", "guardian"]
+Role = Literal["platform_admin", "school_admin", "staff", "guardian", "operator"]
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+PLATFORM_ADMIN_ID = "platform-admin"
 
 
 def hash_password(password: str) -> str:
@@ -49,21 +57,27 @@ def verify_password(password: str, stored: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a role, the school it belongs to and, for guardians, the family (guardian id)."""
+    """Who is calling: a role, the school it belongs to, the family (guardians) or the district (operators)."""
 
     role: Role
     user_id: str
     school_id: str | None = None
     guardian_id: str | None = None
+    district: str | None = None
+    username: str = ""
+
+
+def _principal(login: users.Login) -> Principal:
+    role = cast(Role, login.role)
+    return Principal(role, login.user_id, login.school_id, login.guardian_id, login.district, login.username)
 
 
 def create_session(conn: sqlite3.Connection, user_id: str, hours: float) -> str:
     """Store a new session for ``user_id`` and return its token (shown once)."""
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    conn.execute(
-        "INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-        (security.hash_secret(token), user_id, now.isoformat(), (now + timedelta(hours=hours)).isoformat()),
+    users.add_session(
+        conn, security.hash_secret(token), user_id, now.isoformat(), (now + timedelta(hours=hours)).isoformat()
     )
     return token
 
@@ -71,48 +85,65 @@ def create_session(conn: sqlite3.Connection, user_id: str, hours: float) -> str:
 _DUMMY_HASH = hash_password(secrets.token_hex(16))
 
 
-def login(db: sqlite_utils.Database, credentials: tuple[str, str], settings: SchoolSettings) -> tuple[str, Principal]:
+def login(
+    db: sqlite_utils.Database,
+    credentials: tuple[str, str],
+    settings: SchoolSettings,
+    roles: Collection[str] | None = None,
+) -> tuple[str, Principal]:
     """Check the credentials (outside any write lock: scrypt is slow) and open a session.
 
+    Args:
+        roles: the roles that may log in this way (None: every role).
+
     Raises:
-        Problem: 429 after ``login_max_failures`` failures within ``login_lockout_minutes``; 401 when the user is
-            unknown or the password is wrong (the same message and similar time for both).
+        TooManyRequestsError: after ``login_max_failures`` failures within ``login_lockout_minutes``.
+        UnauthenticatedError: the user is unknown or disabled, the password is wrong, or the role is not in
+            ``roles`` (the same message and similar time for all).
     """
     username, password = credentials
     now = datetime.now(UTC)
     since = (now - timedelta(minutes=settings.login_lockout_minutes)).isoformat()
-    failures = db.execute(
-        "SELECT COUNT(*) FROM login_failures WHERE username = ? AND at > ?", (username, since)
-    ).fetchone()[0]
+    failures = users.failures_since(db.conn, username, since)
     if failures >= settings.login_max_failures:
-        raise Problem(
-            429, "Too many attempts", f"{failures} failed logins; wait {settings.login_lockout_minutes:g} minutes"
+        raise TooManyRequestsError(
+            "Too many attempts", f"{failures} failed logins; wait {settings.login_lockout_minutes:g} minutes"
         )
-    row = db.execute(
-        "SELECT user_id, password_hash, role, school_id, guardian_id FROM users WHERE username = ?", (username,)
-    ).fetchone()
-    ok = verify_password(password, row[1] if row else _DUMMY_HASH) and row is not None
+    account = users.by_username(db.conn, username)
+    matches = verify_password(password, account.password_hash if account else _DUMMY_HASH)
+    ok = matches and account is not None and account.disabled_at is None and (roles is None or account.role in roles)
     with transaction(db) as conn:
-        if not ok:
-            conn.execute("INSERT INTO login_failures(username, at) VALUES (?, ?)", (username, now.isoformat()))
+        if not ok or account is None:
+            users.add_failure(conn, username, now.isoformat())
         else:
-            conn.execute("DELETE FROM login_failures WHERE username = ?", (username,))
-            token = create_session(conn, row[0], settings.session_hours)
-    if not ok:
-        raise Problem(401, "Wrong credentials", "the user name or password is wrong; check both and retry")
-    return token, Principal(row[2], row[0], row[3], row[4])
+            users.clear_failures(conn, username)
+            token = create_session(conn, account.user_id, settings.session_hours)
+    if not ok or account is None:
+        raise UnauthenticatedError("Wrong credentials", "the user name or password is wrong; check both and retry")
+    return token, _principal(account)
+
+
+def logout(conn: sqlite3.Connection, user_id: str) -> None:
+    """End every session of an account."""
+    users.end_sessions(conn, user_id)
 
 
 def session_principal(conn: sqlite3.Connection, token: str) -> Principal | None:
-    """The principal of an unexpired session token, else None."""
-    row = conn.execute(
-        "SELECT u.user_id, u.role, u.school_id, u.guardian_id, s.expires_at FROM sessions s"
-        " JOIN users u ON u.user_id = s.user_id WHERE s.token_hash = ?",
-        (security.hash_secret(token),),
-    ).fetchone()
-    if row is None or row[4] <= datetime.now(UTC).isoformat():
-        return None
-    return Principal(row[1], row[0], row[2], row[3])
+    """The principal of an unexpired session token of an enabled account, else None."""
+    account = users.by_session(conn, security.hash_secret(token), datetime.now(UTC).isoformat())
+    return None if account is None else _principal(account)
+
+
+def presented_token(authorization: str | None, cookie: str | None) -> str | None:
+    """The session token a request presents: the Bearer header first, else the session cookie."""
+    return security.bearer(authorization) or cookie or None
+
+
+def principal_of_token(conn: sqlite3.Connection, token: str, admin_token: str) -> Principal | None:
+    """The platform admin for the admin token, else the principal of the session, else None."""
+    if hmac.compare_digest(security.hash_secret(token), security.hash_secret(admin_token)):
+        return Principal("platform_admin", PLATFORM_ADMIN_ID)
+    return session_principal(conn, token)
 
 
 def current_principal(
@@ -122,21 +153,28 @@ def current_principal(
     kuzet_session: Annotated[str | None, Cookie()] = None,
 ) -> Principal:
     """Authenticate a person by session token (Bearer or cookie) or the platform admin token."""
-    token = None
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
-    token = token or kuzet_session
+    token = presented_token(authorization, kuzet_session)
     if not token:
         raise Problem(401, "Login required", "log in at /login or send 'Authorization: Bearer <session token>'")
-    if hmac.compare_digest(security.hash_secret(token), security.hash_secret(settings.admin_token)):
-        return Principal("platform_admin", "platform-admin")
-    principal = session_principal(db.conn, token)
+    principal = principal_of_token(db.conn, token, settings.admin_token)
     if principal is None:
         raise Problem(401, "Session expired", "the session is unknown or expired; log in again")
     return principal
 
 
+def optional_principal(
+    db: DbDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+    kuzet_session: Annotated[str | None, Cookie()] = None,
+) -> Principal | None:
+    """The logged-in person, or None (pages then send the browser to the login form instead of a 401)."""
+    token = presented_token(authorization, kuzet_session)
+    return None if not token else principal_of_token(db.conn, token, settings.admin_token)
+
+
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
 def school_role(*roles: Role) -> Callable[[str, Principal], Principal]:
@@ -166,12 +204,25 @@ def guardian_only(principal: PrincipalDep) -> Principal:
     return principal
 
 
+def is_operator(principal: Principal | None) -> bool:
+    """Whether this is a logged-in operator of a district."""
+    return principal is not None and principal.role == "operator" and principal.district is not None
+
+
+def operator_only(principal: PrincipalDep) -> Principal:
+    """Only a logged-in operator (of a district)."""
+    if not is_operator(principal):
+        raise Problem(403, "Not allowed", "only an operator account may review traffic violations")
+    return principal
+
+
 AdminOf = Annotated[Principal, Depends(school_role("school_admin"))]
 StaffOf = Annotated[Principal, Depends(school_role("school_admin", "staff"))]
 BootstrapOf = Annotated[Principal, Depends(school_role("platform_admin", "school_admin"))]
 MemberOf = Annotated[Principal, Depends(school_role("school_admin", "staff", "guardian"))]
 PlatformAdmin = Annotated[Principal, Depends(platform_admin)]
 GuardianDep = Annotated[Principal, Depends(guardian_only)]
+OperatorDep = Annotated[Principal, Depends(operator_only)]
 
 
 def audit(
@@ -188,14 +239,9 @@ def audit(
         quiet_minutes: skip the record when the same actor did the same to the same subject this recently (a page
             polling for live updates is one view, not one per poll).
     """
+    now = datetime.now(UTC)
     if quiet_minutes > 0:
-        since = (datetime.now(UTC) - timedelta(minutes=quiet_minutes)).isoformat()
-        if conn.execute(
-            "SELECT 1 FROM audit_log WHERE actor = ? AND action = ? AND subject = ? AND at > ? LIMIT 1",
-            (principal.user_id, action, subject, since),
-        ).fetchone():
+        since = (now - timedelta(minutes=quiet_minutes)).isoformat()
+        if users.recently_audited(conn, principal.user_id, action, subject, since):
             return
-    conn.execute(
-        "INSERT INTO audit_log(at, actor, role, school_id, action, subject) VALUES (?, ?, ?, ?, ?, ?)",
-        (datetime.now(UTC).isoformat(), principal.user_id, principal.role, school_id, action, subject),
-    )
+    users.add_audit(conn, now.isoformat(), (principal.user_id, principal.role), school_id, action, subject)

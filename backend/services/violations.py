@@ -17,82 +17,33 @@ import logging
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from backend.errors import Problem
+from backend.services.auth import Principal
+from backend.services.errors import BadInputError, ConflictError, NotFoundError
 from backend.services.ingest import AnyEvent
-from backend.services.operators import Operator
-from backend.store.media import media_path
+from backend.store import devices
+from backend.store import violations as store
+from backend.store.media import read_media
+from backend.store.violations import AuditRow, EvidenceFile, ViolationRecord
+from edge.traffic.evidence_verify import verify_uploaded
 from kuzet.contracts import ViolationEvent
 from notifications.outbox import enqueue_police, state
 from notifications.templates import render
+
+__all__ = ["VERIFIED", "EvidenceFile", "ViolationEventHandler", "ViolationRecord"]
 
 logger = logging.getLogger(__name__)
 
 PLATE = re.compile(r"^[A-Z0-9]{4,12}$")
 VERIFIED = "verified"
-_COLUMNS = (
-    "violation_id, camera_id, district, kind, vehicle_class, track_id, captured_at, clock_source, received_at,"
-    " location, speed_kmh, signal_state, signal_source, plate_raw, plate_read, plate_corrected, evidence_sha256,"
-    " evidence_status, state, reject_reason, decided_by, decided_at"
-)
 
 
-@dataclass(frozen=True, slots=True)
-class ViolationRecord:
-    """One stored violation as the review API and pages show it."""
-
-    violation_id: str
-    camera_id: str
-    district: str
-    kind: str
-    vehicle_class: str
-    track_id: int
-    captured_at: str
-    clock_source: str
-    received_at: str
-    location: str | None
-    speed_kmh: float | None
-    signal_state: str | None
-    signal_source: str | None
-    plate_raw: str | None
-    plate_read: str | None
-    plate_corrected: str | None
-    evidence_sha256: str | None
-    evidence_status: str
-    state: str
-    reject_reason: str | None
-    decided_by: str | None
-    decided_at: str | None
-
-    @property
-    def plate(self) -> str | None:
-        """The plate to act on: the operator's correction, else the camera's normalised read."""
-        return self.plate_corrected or self.plate_read
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceFile:
-    """One evidence file of a violation."""
-
-    role: str
-    sha256: str
-    media_type: str
-
-
-def _media(media_dir: Path, sha256: str) -> bytes | None:
-    path = media_path(media_dir, sha256)
-    return path.read_bytes() if path.is_file() else None
-
-
-def check_evidence(event: ViolationEvent, media_dir: Path, pinned_key: str | None) -> tuple[str, str | None]:
-    """Re-check the event's evidence package from the uploaded files.
+def evidence_status(event: ViolationEvent, media_dir: Path, pinned_key: str | None) -> tuple[str, str | None]:
+    """Re-check the event's evidence package from the uploaded files (``edge.traffic.evidence_verify``).
 
     Args:
         event: the ingested violation.
@@ -108,39 +59,45 @@ def check_evidence(event: ViolationEvent, media_dir: Path, pinned_key: str | Non
         return "no evidence package referenced", None
     if by_role.get("manifest") != event.evidence_sha256:
         return "the manifest attachment is not the package named by evidence_sha256", None
-    manifest_bytes = _media(media_dir, event.evidence_sha256)
-    signature = _media(media_dir, by_role.get("signature", ""))
-    if manifest_bytes is None or signature is None:
+    manifest = read_media(media_dir, event.evidence_sha256)
+    signature = read_media(media_dir, by_role.get("signature", ""))
+    if manifest is None or signature is None:
         return "the manifest or its signature was not uploaded", None
-    try:
-        manifest = json.loads(manifest_bytes)
-        public = str(manifest["public_key"]).lower()
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public)).verify(
-            bytes.fromhex(signature.decode().strip()), manifest_bytes
-        )
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        return f"the manifest or signature is malformed ({type(exc).__name__})", None
-    except InvalidSignature:
-        return "the manifest signature does not verify with the key in the manifest", None
-    uploaded = set(by_role.values())
-    missing = [f["name"] for f in manifest.get("files", []) if f.get("sha256") not in uploaded]
-    if missing:
-        return f"listed files missing or changed: {', '.join(missing[:5])}", public
-    if manifest.get("camera_id") != event.camera_id:
-        return f"the package is from camera {manifest.get('camera_id')!r}, not {event.camera_id!r}", public
-    if pinned_key is not None and public != pinned_key:
-        return f"signed with key {public[:16]}..., not the camera's pinned key {pinned_key[:16]}...", public
-    return VERIFIED, public
-
-
-def _pinned_key(conn: sqlite3.Connection, camera_id: str) -> str | None:
-    row = conn.execute("SELECT public_key FROM evidence_keys WHERE camera_id = ?", (camera_id,)).fetchone()
-    return None if row is None else str(row[0])
+    problem, public = verify_uploaded(manifest, signature, set(by_role.values()), event.camera_id, pinned_key)
+    return problem or VERIFIED, public
 
 
 def reset_evidence_key(conn: sqlite3.Connection, camera_id: str) -> bool:
     """Forget a camera's pinned evidence key (a replaced camera); its next verified package pins the new one."""
-    return conn.execute("DELETE FROM evidence_keys WHERE camera_id = ?", (camera_id,)).rowcount == 1
+    return store.unpin_key(conn, camera_id)
+
+
+def _record(event: ViolationEvent, district: str, status: str, received_at: str) -> ViolationRecord:
+    """A new, queued violation of ``district`` from an ingested event."""
+    return ViolationRecord(
+        violation_id=str(event.event_id),
+        camera_id=event.camera_id,
+        district=district,
+        kind=event.violation,
+        vehicle_class=event.vehicle_class,
+        track_id=event.track_id,
+        captured_at=event.captured_at.isoformat(),
+        clock_source=event.clock_source.value,
+        received_at=received_at,
+        location=event.location,
+        speed_kmh=event.speed_kmh,
+        signal_state=event.signal_state,
+        signal_source=event.signal_source,
+        plate_raw=event.plate_raw,
+        plate_read=event.plate_normalised,
+        plate_corrected=None,
+        evidence_sha256=event.evidence_sha256,
+        evidence_status=status,
+        state="queued",
+        reject_reason=None,
+        decided_by=None,
+        decided_at=None,
+    )
 
 
 class ViolationEventHandler:
@@ -157,74 +114,69 @@ class ViolationEventHandler:
         for event in events:
             if not isinstance(event, ViolationEvent):
                 continue
-            site, kind = conn.execute(
-                "SELECT site, kind FROM devices WHERE camera_id = ?", (event.camera_id,)
-            ).fetchone()
-            if kind != "traffic":
+            camera = devices.get(conn, event.camera_id)
+            if camera is None or camera.kind != "traffic":
+                kind = None if camera is None else camera.kind
                 logger.warning("violation %s from %s camera %s not queued", event.event_id, kind, event.camera_id)
                 continue
             vid = str(event.event_id)
-            pinned = _pinned_key(conn, event.camera_id)
-            status, public = check_evidence(event, self.media_dir, pinned)
+            pinned = store.pinned_key(conn, event.camera_id)
+            status, public = evidence_status(event, self.media_dir, pinned)
             if status != VERIFIED:
                 logger.warning("violation %s: evidence %s", event.event_id, status)
             elif pinned is None and public is not None:
-                conn.execute(
-                    "INSERT INTO evidence_keys(camera_id, public_key, pinned_at, first_violation_id) VALUES (?,?,?,?)",
-                    (event.camera_id, public, now, vid),
-                )
+                store.pin_key(conn, event.camera_id, public, now, vid)
                 logger.info("camera %s: evidence key %s... pinned", event.camera_id, public[:16])
-            conn.execute(
-                f"INSERT OR IGNORE INTO violations({_COLUMNS}) VALUES ({','.join('?' * 22)})",
-                (
-                    *(vid, event.camera_id, site, event.violation, event.vehicle_class, event.track_id),
-                    *(event.captured_at.isoformat(), event.clock_source.value, now, event.location),
-                    *(event.speed_kmh, event.signal_state, event.signal_source, event.plate_raw),
-                    *(event.plate_normalised, None, event.evidence_sha256, status, "queued", None, None, None),
-                ),
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO violation_files(violation_id, role, sha256, media_type) VALUES (?, ?, ?, ?)",
-                [(vid, a.role, a.sha256, a.media_type) for a in event.attachments],
-            )
+            files = [EvidenceFile(a.role, a.sha256, a.media_type) for a in event.attachments]
+            store.insert(conn, _record(event, camera.site, status, now), files)
+
+
+def _district(operator: Principal) -> str:
+    if operator.district is None:
+        raise NotFoundError("Unknown violation", "this account reviews no district")
+    return operator.district
 
 
 def list_violations(
     conn: sqlite3.Connection,
-    district: str,
+    operator: Principal,
     states: Sequence[str] = ("queued",),
     limit: int = 200,
     newest_first: bool = False,
 ) -> list[ViolationRecord]:
-    """Violations of one district in the given states, oldest capture first (the queue order) unless asked."""
-    marks = ",".join("?" * len(states))
-    order = "DESC" if newest_first else "ASC"
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM violations WHERE district = ? AND state IN ({marks})"
-        f" ORDER BY captured_at {order}, violation_id {order} LIMIT ?",
-        (district, *states, limit),
-    ).fetchall()
-    return [ViolationRecord(*r) for r in rows]
+    """Violations of the operator's district in the given states, oldest capture first (the queue order) unless
+    asked."""
+    return store.in_district(conn, _district(operator), states, limit, newest_first)
 
 
-def get_violation(conn: sqlite3.Connection, operator: Operator, violation_id: str) -> ViolationRecord:
+def get_violation(conn: sqlite3.Connection, operator: Principal, violation_id: str) -> ViolationRecord:
     """One violation of the operator's district.
 
     Raises:
-        Problem: 404 when it does not exist or belongs to another district (the two are not distinguished).
+        NotFoundError: it does not exist or belongs to another district (the two are not distinguished).
     """
-    row = conn.execute(f"SELECT {_COLUMNS} FROM violations WHERE violation_id = ?", (violation_id,)).fetchone()
-    if row is None or row[2] != operator.district:
-        raise Problem(404, "Unknown violation", f"no violation {violation_id} in district {operator.district}")
-    return ViolationRecord(*row)
+    record = store.get(conn, violation_id)
+    if record is None or record.district != operator.district:
+        raise NotFoundError("Unknown violation", f"no violation {violation_id} in district {operator.district}")
+    return record
 
 
 def evidence_files(conn: sqlite3.Connection, violation_id: str) -> list[EvidenceFile]:
     """The evidence files of a violation, by role."""
-    rows = conn.execute(
-        "SELECT role, sha256, media_type FROM violation_files WHERE violation_id = ? ORDER BY role", (violation_id,)
-    ).fetchall()
-    return [EvidenceFile(*r) for r in rows]
+    return store.evidence_files(conn, violation_id)
+
+
+def evidence_media_type(conn: sqlite3.Connection, operator: Principal, violation_id: str, sha256: str) -> str:
+    """The media type of an evidence file of a violation of the operator's district.
+
+    Raises:
+        NotFoundError: the violation is unknown here, or ``sha256`` is not its evidence.
+    """
+    get_violation(conn, operator, violation_id)
+    media_type = store.evidence_media_type(conn, violation_id, sha256)
+    if media_type is None:
+        raise NotFoundError("Unknown evidence file", f"{sha256} is not evidence of violation {violation_id}")
+    return media_type
 
 
 def track_overlay(media_dir: Path, files: Sequence[EvidenceFile]) -> dict[str, Any]:
@@ -236,55 +188,36 @@ def track_overlay(media_dir: Path, files: Sequence[EvidenceFile]) -> dict[str, A
     by_role = {f.role: f.sha256 for f in files}
     path: list[list[float]] = []
     width = height = None
-    track = _media(media_dir, by_role.get("track", ""))
+    track = read_media(media_dir, by_role.get("track", ""))
     if track is not None:
         path = [[float(x), float(y)] for x, y in json.loads(track).get("image_xy", [])]
-    scene = _media(media_dir, by_role.get("scene", ""))
+    scene = read_media(media_dir, by_role.get("scene", ""))
     if scene is not None and json.loads(scene).get("image_size"):
         width, height = (int(v) for v in json.loads(scene)["image_size"])
     return {"path": path, "width": width, "height": height}
 
 
-def audit(conn: sqlite3.Connection, operator: Operator, action: str, violation_id: str, detail: str = "") -> None:
+def audit(conn: sqlite3.Connection, operator: Principal, action: str, violation_id: str, detail: str = "") -> None:
     """Record who did what to which violation, and when."""
-    conn.execute(
-        "INSERT INTO violation_audit(at, operator_id, username, district, action, violation_id, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            datetime.now(UTC).isoformat(),
-            operator.operator_id,
-            operator.username,
-            operator.district,
-            action,
-            violation_id,
-            detail,
-        ),
-    )
+    at = datetime.now(UTC).isoformat()
+    row = AuditRow(at, operator.user_id, operator.username, _district(operator), action, violation_id, detail)
+    store.add_audit(conn, row)
 
 
 def audit_trail(conn: sqlite3.Connection, violation_id: str) -> list[dict[str, str]]:
     """Audit rows of one violation, oldest first."""
-    rows = conn.execute(
-        "SELECT at, username, district, action, detail FROM violation_audit WHERE violation_id = ? ORDER BY audit_id",
-        (violation_id,),
-    ).fetchall()
-    return [dict(zip(("at", "username", "district", "action", "detail"), r, strict=True)) for r in rows]
+    return store.audit_trail(conn, violation_id)
 
 
-def _decide(conn: sqlite3.Connection, operator: Operator, violation_id: str, verdict: str, reason: str | None) -> str:
+def _decide(conn: sqlite3.Connection, operator: Principal, violation_id: str, verdict: str, reason: str | None) -> str:
     now = datetime.now(UTC).isoformat()
-    cursor = conn.execute(
-        "UPDATE violations SET state = ?, reject_reason = ?, decided_by = ?, decided_at = ?"
-        " WHERE violation_id = ? AND district = ? AND state = 'queued'",
-        (verdict, reason, operator.operator_id, now, violation_id, operator.district),
-    )
-    if cursor.rowcount != 1:
+    if not store.decide(conn, violation_id, _district(operator), (verdict, reason), (operator.user_id, now)):
         current = get_violation(conn, operator, violation_id)
-        raise Problem(409, "Already decided", f"violation {violation_id} is {current.state}, not queued")
+        raise ConflictError("Already decided", f"violation {violation_id} is {current.state}, not queued")
     return now
 
 
-def police_payload(record: ViolationRecord, files: Sequence[EvidenceFile], operator: Operator) -> dict[str, Any]:
+def police_payload(record: ViolationRecord, files: Sequence[EvidenceFile], operator: Principal) -> dict[str, Any]:
     """What the police system receives for a confirmed violation."""
     return {
         "violation": record.kind,
@@ -308,11 +241,12 @@ def police_payload(record: ViolationRecord, files: Sequence[EvidenceFile], opera
     }
 
 
-def confirm(conn: sqlite3.Connection, operator: Operator, violation_id: str, note: str = "") -> ViolationRecord:
+def confirm(conn: sqlite3.Connection, operator: Principal, violation_id: str, note: str = "") -> ViolationRecord:
     """Confirm a queued violation and queue exactly one signed police notification (same transaction).
 
     Raises:
-        Problem: 404 (unknown / other district), 409 (already decided).
+        NotFoundError: unknown, or of another district.
+        ConflictError: already decided.
     """
     _decide(conn, operator, violation_id, "confirmed", None)
     record = get_violation(conn, operator, violation_id)
@@ -330,7 +264,7 @@ def confirm(conn: sqlite3.Connection, operator: Operator, violation_id: str, not
     return record
 
 
-def reject(conn: sqlite3.Connection, operator: Operator, violation_id: str, reason: str) -> ViolationRecord:
+def reject(conn: sqlite3.Connection, operator: Principal, violation_id: str, reason: str) -> ViolationRecord:
     """Reject a queued violation with the operator's reason (nothing goes to the police)."""
     _decide(conn, operator, violation_id, "rejected", reason)
     audit(conn, operator, "reject", violation_id, reason)
@@ -341,21 +275,21 @@ def normalise_plate(text: str) -> str:
     """Upper-case, without spaces and dashes.
 
     Raises:
-        Problem: 422 unless 4-12 Latin letters and digits remain.
+        BadInputError: unless 4-12 Latin letters and digits remain.
     """
     plate = re.sub(r"[\s-]", "", text).upper()
     if not PLATE.match(plate):
-        raise Problem(422, "Bad plate", f"{text!r} is not 4-12 Latin letters and digits (e.g. 123ABC02)")
+        raise BadInputError("Bad plate", f"{text!r} is not 4-12 Latin letters and digits (e.g. 123ABC02)")
     return plate
 
 
-def correct_plate(conn: sqlite3.Connection, operator: Operator, violation_id: str, text: str) -> ViolationRecord:
+def correct_plate(conn: sqlite3.Connection, operator: Principal, violation_id: str, text: str) -> ViolationRecord:
     """Set the operator's plate on a queued violation; the camera's read stays in ``plate_read``."""
     before = get_violation(conn, operator, violation_id)
     if before.state != "queued":
-        raise Problem(409, "Already decided", f"violation {violation_id} is {before.state}; the plate is final")
+        raise ConflictError("Already decided", f"violation {violation_id} is {before.state}; the plate is final")
     plate = normalise_plate(text)
-    conn.execute("UPDATE violations SET plate_corrected = ? WHERE violation_id = ?", (plate, violation_id))
+    store.set_plate(conn, violation_id, plate)
     audit(conn, operator, "correct_plate", violation_id, f"{before.plate or '-'} -> {plate}")
     return get_violation(conn, operator, violation_id)
 

@@ -221,7 +221,7 @@ def test_the_queue_page_needs_a_login_and_lists_the_district_queue(traffic: Traf
     traffic.post("cam-b")
     redirect = traffic.client.get("/review", follow_redirects=False)
     assert (redirect.status_code, redirect.headers["location"]) == (303, "/review/login")
-    traffic.client.cookies.set("kuzet_operator", traffic.tokens["op-a"])
+    traffic.client.cookies.set("kuzet_session", traffic.tokens["op-a"])
     page = traffic.client.get("/review")
     assert page.status_code == 200 and page.text.count('class="violation"') == 1 and vid in page.text
     viewer = traffic.client.get(f"/review/{vid}")

@@ -1,0 +1,150 @@
+"""Logins: user accounts of every role, their sessions, failed logins, and the operators of traffic districts.
+
+One ``users`` table holds school admins, staff, guardians (``school_id``, ``guardian_id``) and traffic operators
+(``district``, no school); one ``sessions`` table holds the SHA-256 hashes of their session tokens. The accounts a
+school manages itself are ``backend.store.accounts``'; this module is what logging in and the platform admin need.
+Times are ISO-8601 UTC strings, compared as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from backend.store.dialect import try_insert
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """An account as a login sees it (with the password hash, never shown)."""
+
+    user_id: str
+    username: str
+    password_hash: str
+    role: str
+    school_id: str | None
+    guardian_id: str | None
+    district: str | None
+    disabled_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorRow:
+    """An operator account as the platform admin lists it."""
+
+    operator_id: str
+    username: str
+    district: str
+    created_at: str
+    disabled_at: str | None
+
+
+_LOGIN = "u.user_id, u.username, u.password_hash, u.role, u.school_id, u.guardian_id, u.district, u.disabled_at"
+
+
+def by_username(conn: sqlite3.Connection, username: str) -> Login | None:
+    """The account with this user name (enabled or not), else None."""
+    row = conn.execute(f"SELECT {_LOGIN} FROM users u WHERE u.username = :username", {"username": username}).fetchone()
+    return None if row is None else Login(*row)
+
+
+def by_session(conn: sqlite3.Connection, token_hash: str, now: str) -> Login | None:
+    """The enabled account of an unexpired session, else None."""
+    row = conn.execute(
+        f"SELECT {_LOGIN} FROM sessions s JOIN users u ON u.user_id = s.user_id"
+        " WHERE s.token_hash = :token_hash AND s.expires_at > :now AND u.disabled_at IS NULL",
+        {"token_hash": token_hash, "now": now},
+    ).fetchone()
+    return None if row is None else Login(*row)
+
+
+def add_session(conn: sqlite3.Connection, token_hash: str, user_id: str, created_at: str, expires_at: str) -> None:
+    """Store a session (only the hash of its token)."""
+    conn.execute(
+        "INSERT INTO sessions(token_hash, user_id, created_at, expires_at)"
+        " VALUES (:token_hash, :user_id, :created_at, :expires_at)",
+        {"token_hash": token_hash, "user_id": user_id, "created_at": created_at, "expires_at": expires_at},
+    )
+
+
+def end_sessions(conn: sqlite3.Connection, user_id: str) -> None:
+    """Delete every session of an account."""
+    conn.execute("DELETE FROM sessions WHERE user_id = :user_id", {"user_id": user_id})
+
+
+def failures_since(conn: sqlite3.Connection, username: str, since: str) -> int:
+    """Failed logins of a user name after ``since``."""
+    sql = "SELECT COUNT(*) FROM login_failures WHERE username = :username AND at > :since"
+    return int(conn.execute(sql, {"username": username, "since": since}).fetchone()[0])
+
+
+def add_failure(conn: sqlite3.Connection, username: str, at: str) -> None:
+    """Record a failed login."""
+    conn.execute("INSERT INTO login_failures(username, at) VALUES (:username, :at)", {"username": username, "at": at})
+
+
+def clear_failures(conn: sqlite3.Connection, username: str) -> None:
+    """Forget the failed logins of a user name (after a successful one)."""
+    conn.execute("DELETE FROM login_failures WHERE username = :username", {"username": username})
+
+
+def add_operator(conn: sqlite3.Connection, operator: OperatorRow, password_hash: str) -> bool:
+    """Create an operator account (a ``users`` row with role ``operator``); False when the name or id is taken."""
+    return try_insert(
+        conn,
+        "INSERT INTO users(user_id, username, password_hash, role, created_at, district, disabled_at)"
+        " VALUES (:user_id, :username, :password_hash, 'operator', :created_at, :district, :disabled_at)",
+        {
+            "user_id": operator.operator_id,
+            "username": operator.username,
+            "password_hash": password_hash,
+            "created_at": operator.created_at,
+            "district": operator.district,
+            "disabled_at": operator.disabled_at,
+        },
+    )
+
+
+def operator_id(conn: sqlite3.Connection, username: str) -> str | None:
+    """The user id of the operator with this user name, else None."""
+    sql = "SELECT user_id FROM users WHERE username = :username AND role = 'operator'"
+    row = conn.execute(sql, {"username": username}).fetchone()
+    return None if row is None else str(row[0])
+
+
+def disable(conn: sqlite3.Connection, user_id: str, at: str) -> None:
+    """Mark an account disabled (the first time only); its sessions are ended separately."""
+    conn.execute(
+        "UPDATE users SET disabled_at = COALESCE(disabled_at, :at) WHERE user_id = :user_id",
+        {"at": at, "user_id": user_id},
+    )
+
+
+def operators(conn: sqlite3.Connection) -> list[OperatorRow]:
+    """Every operator account, by district and user name."""
+    rows = conn.execute(
+        "SELECT user_id, username, district, created_at, disabled_at FROM users WHERE role = 'operator'"
+        " ORDER BY district, username"
+    )
+    return [OperatorRow(*r) for r in rows]
+
+
+def recently_audited(conn: sqlite3.Connection, actor: str, action: str, subject: str, since: str) -> bool:
+    """Whether the school audit log has this actor doing this action to this subject after ``since``."""
+    row = conn.execute(
+        "SELECT 1 FROM audit_log WHERE actor = :actor AND action = :action AND subject = :subject AND at > :since"
+        " LIMIT 1",
+        {"actor": actor, "action": action, "subject": subject, "since": since},
+    ).fetchone()
+    return row is not None
+
+
+def add_audit(
+    conn: sqlite3.Connection, at: str, actor: tuple[str, str], school_id: str | None, action: str, subject: str
+) -> None:
+    """One row of the school audit log; ``actor`` is (user id, role)."""
+    conn.execute(
+        "INSERT INTO audit_log(at, actor, role, school_id, action, subject)"
+        " VALUES (:at, :actor, :role, :school_id, :action, :subject)",
+        {"at": at, "actor": actor[0], "role": actor[1], "school_id": school_id, "action": action, "subject": subject},
+    )
