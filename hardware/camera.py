@@ -3,11 +3,15 @@
 Every frame carries its capture timestamp (UTC) and the clock that produced it. A live source that loses its
 stream releases the capture, waits with exponential back-off, opens it again and counts the drop and the
 reconnect in its ``SourceStatus`` (read by the device health endpoint), so a dead camera shows.
+``open_source`` picks the source for a configured string (file path, URL or USB index); ``ReadAhead`` decodes
+any source on a background thread so decoding overlaps the caller's inference (OpenCV releases the GIL).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -24,6 +28,7 @@ from kuzet.contracts import ClockSource
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_FPS = 25.0  # assumed when a source reports no usable frame rate
 SourceState = Literal["connecting", "streaming", "reconnecting", "ended", "failed", "closed"]
 
 
@@ -97,6 +102,11 @@ def open_cv_capture(uri: str | int) -> Capture:
 class FrameSource(Protocol):
     """Anything that yields frames: ``read()`` returns None when there will be no more frames."""
 
+    @property
+    def fps(self) -> float:
+        """Frame rate the source reports (``DEFAULT_FPS`` when it reports none)."""
+        ...
+
     def read(self) -> Frame | None: ...
 
     def status(self) -> SourceStatus: ...
@@ -126,6 +136,12 @@ class StreamConfig(StrictModel):
 
 def _as_uri(uri: str) -> str | int:
     return int(uri) if uri.isdigit() else uri
+
+
+def _fps(capture: Capture) -> float:
+    """The capture's frame rate, or ``DEFAULT_FPS`` when it reports none (or nonsense)."""
+    fps = float(capture.get(5))  # cv2.CAP_PROP_FPS
+    return fps if 1.0 <= fps <= 1000.0 else DEFAULT_FPS
 
 
 def _image(raw: Any) -> NDArray[np.uint8]:
@@ -172,12 +188,11 @@ class VideoFileSource(_BaseSource):
         super().__init__()
         self.path = path
         if not path.is_file():
-            raise FrameSourceError(f"video file {path} does not exist")
+            raise FrameSourceError(f"cannot open video source {str(path)!r}: the file does not exist")
         self._capture = opener(str(path))
         if not self._capture.isOpened():
-            raise FrameSourceError(f"cannot decode video file {path}")
-        fps = float(self._capture.get(5))  # cv2.CAP_PROP_FPS
-        self.fps = fps if 1.0 <= fps <= 1000.0 else 25.0
+            raise FrameSourceError(f"cannot open video source {str(path)!r}: cannot decode the file")
+        self._fps = _fps(self._capture)
         self.start = start if start is not None else datetime.fromtimestamp(path.stat().st_mtime, UTC)
         self._update(state="streaming")
 
@@ -195,6 +210,11 @@ class VideoFileSource(_BaseSource):
         at = self.start + timedelta(seconds=index / self.fps)
         self._update(frames=index + 1, last_frame_at=at)
         return Frame(_image(raw), index, at, ClockSource.FILE)
+
+    @property
+    def fps(self) -> float:
+        """The file's frame rate (``DEFAULT_FPS`` when it reports none)."""
+        return self._fps
 
     def close(self) -> None:
         """Release the file."""
@@ -228,6 +248,12 @@ class StreamSource(_BaseSource):
         self._failed_reads = 0
         self._attempts_since_drop = 0
         self._waits = 0
+        self._fps = DEFAULT_FPS
+
+    @property
+    def fps(self) -> float:
+        """The camera's reported frame rate once opened (``DEFAULT_FPS`` before, or when it reports none)."""
+        return self._fps
 
     def read(self) -> Frame | None:
         """The next frame; blocks through reconnects. None once closed or after ``max_attempts`` failures."""
@@ -258,6 +284,7 @@ class StreamSource(_BaseSource):
         capture = self._opener(_as_uri(self.config.uri))
         if capture.isOpened():
             self._capture = capture
+            self._fps = _fps(capture)
             self._attempts_since_drop = self._waits = self._failed_reads = 0
             if reconnecting:
                 self._update(reconnects=self._status.reconnects + 1, state="streaming")
@@ -285,3 +312,94 @@ class StreamSource(_BaseSource):
             self._capture.release()
         self._capture = None
         self._update(state="closed")
+
+
+def open_source(
+    uri: str | Path, clock_source: ClockSource = ClockSource.NTP, start: datetime | None = None
+) -> FrameSource:
+    """The source a configured string names: a URL (``scheme://``) or USB index (digits) is a live camera
+    (``StreamSource`` stamped by ``clock_source``, reconnecting with the default back-off); anything else is a
+    video file (``VideoFileSource``, file clock, frame 0 at ``start``).
+
+    Raises:
+        FrameSourceError: a file that is missing or cannot be decoded.
+    """
+    text = str(uri)
+    if "://" in text or text.isdigit():
+        return StreamSource(StreamConfig(uri=text, clock_source=clock_source))
+    return VideoFileSource(Path(text), start=start)
+
+
+class ReadAhead(_BaseSource):
+    """Any source read on a background thread into a small queue, so decoding overlaps the caller's work.
+
+    A decoding error is raised by ``read`` once the frames before it are consumed. ``close`` (or the end of the
+    frames, or ``max_frames``) stops the thread and closes the wrapped source.
+
+    Args:
+        source: the source to read ahead.
+        queue_size: frames decoded ahead at most.
+        max_frames: stop after this many frames (None: until the source ends).
+    """
+
+    def __init__(self, source: FrameSource, queue_size: int = 8, max_frames: int | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.max_frames = max_frames
+        self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=max(1, queue_size))
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._ended = False
+        self._thread = threading.Thread(target=self._decode, name="frame-decoder", daemon=True)
+        self._thread.start()
+
+    @property
+    def fps(self) -> float:
+        """The wrapped source's frame rate."""
+        return self.source.fps
+
+    def _decode(self) -> None:
+        delivered = 0
+        try:
+            while not self._stop.is_set() and (self.max_frames is None or delivered < self.max_frames):
+                frame = self.source.read()
+                if frame is None or not self._put(frame):
+                    break
+                delivered += 1
+        except BaseException as exc:  # handed to the reader, which raises it
+            self._error = exc
+        finally:
+            self.source.close()
+            self._put(None)
+
+    def _put(self, item: Frame | None) -> bool:
+        """Queue ``item``, waiting for room; False when the reader closed us meanwhile."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read(self) -> Frame | None:
+        """The next frame; None after the last one (raises the decoder's error, if it had one)."""
+        if self._ended:
+            return None
+        frame = self._queue.get()
+        if frame is None:
+            self._ended = True
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+        return frame
+
+    def status(self) -> SourceStatus:
+        """The wrapped source's health counters."""
+        return self.source.status()
+
+    def close(self) -> None:
+        """Stop the decoder thread and close the wrapped source."""
+        self._stop.set()
+        self._thread.join()
+        self._ended = True

@@ -1,5 +1,9 @@
 """The traffic agent: read frames (in a decoder thread), apply the frame plan, run the pipeline, spool events.
 
+Frames come from ``hardware.camera``: a video file, or a live camera that is reconnected after a drop (its
+drops and reconnects counted in the source's status); each frame is stamped with the capture time its source
+reports, and that time is the sample time of the tracks, speeds and violations.
+
 One pass does everything a traffic camera reports (``TrafficAgent``): per frame the violation stage buffers the
 frame (and reads the signal head when the camera is the signal source) and the plate stage keeps each measured
 track's best vehicle crops; per finished track the plate stage reads and votes the plate, the ``VehicleEvent``
@@ -30,10 +34,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +54,7 @@ from edge.traffic.plates_stage import PlateStage, TrackCrops, TrackPlateResult
 from edge.traffic.rules.base import Violation
 from edge.traffic.rules.stage import PendingViolations, ViolationStage
 from edge.traffic.watchlist import Watchlist
+from hardware.camera import FrameSource, ReadAhead, open_source
 from kuzet.contracts import CameraId, ClockSource
 from models.detections import Detections
 from models.runtime import package_file
@@ -59,47 +62,30 @@ from models.vehicles.detector import VehicleDetector, backend_of, build_runner
 
 logger = logging.getLogger(__name__)
 
-Frame = tuple[int, NDArray[np.uint8]]
 FrameHook = Callable[[NDArray[np.uint8], float, int, Detections], None]
 
 
-class VideoSourceError(RuntimeError):
-    """The configured video source cannot be opened."""
+def read_frames(
+    source: str | Path,
+    max_frames: int | None = None,
+    queue_size: int = 8,
+    start_time: float | None = None,
+    clock_source: ClockSource = ClockSource.FILE,
+) -> ReadAhead:
+    """The camera's frames (``hardware.camera``), decoded on a background thread.
 
+    Args:
+        source: a video file, or a stream URL / USB index (reconnected after a drop).
+        max_frames: stop after this many frames.
+        queue_size: frames decoded ahead.
+        start_time: Unix time of a file's frame 0 (default: the file's modification time).
+        clock_source: the clock that stamps a live camera's frames.
 
-def read_frames(source: str, max_frames: int | None = None, queue_size: int = 8) -> tuple[Iterator[Frame], float]:
-    """Decode a video file or stream in a background thread.
-
-    Returns:
-        An iterator of (frame index, (H, W, 3) BGR frame) and the source's frame rate (25 if unknown).
+    Raises:
+        FrameSourceError: a video file that is missing or cannot be decoded.
     """
-    capture = cv2.VideoCapture(source)
-    if not capture.isOpened():
-        raise VideoSourceError(f"cannot open video source {source!r}")
-    fps = float(capture.get(cv2.CAP_PROP_FPS)) or 25.0
-    frames: queue.Queue[Frame | None] = queue.Queue(maxsize=queue_size)
-    limit = max_frames if max_frames is not None else 1 << 62
-
-    def decode() -> None:
-        index = 0
-        try:
-            while index < limit:
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                frames.put((index, np.asarray(frame, np.uint8)))
-                index += 1
-        finally:
-            capture.release()
-            frames.put(None)
-
-    threading.Thread(target=decode, name="traffic-decoder", daemon=True).start()
-
-    def iterate() -> Iterator[Frame]:
-        while (item := frames.get()) is not None:
-            yield item
-
-    return iterate(), fps
+    start = datetime.fromtimestamp(start_time, UTC) if start_time is not None else None
+    return ReadAhead(open_source(source, clock_source, start), queue_size, max_frames)
 
 
 class FramePlanner:
@@ -151,37 +137,39 @@ def build_pipeline(config: TrafficConfig) -> TrafficPipeline:
 
 def run_stream(
     pipeline: TrafficPipeline,
-    frames: Iterator[Frame],
-    fps: float,
-    start_time: float,
+    source: FrameSource,
     on_track: Callable[[TrackSummary], None] | None = None,
     on_frame: FrameHook | None = None,
 ) -> RunStats:
-    """Run the pipeline over a frame iterator under the configured frame plan.
+    """Run the pipeline over a source's frames under the configured frame plan; closes the source.
 
     Args:
         pipeline: a fresh pipeline.
-        frames: (index, frame) pairs.
-        fps: the source frame rate; sample times are ``start_time + index / fps``.
-        start_time: Unix time of frame 0.
+        source: the frames; each one's sample time is its capture time, its index the source's frame number,
+            and the frame plan runs at the source's frame rate unless the config names the camera's.
         on_track: called with each finished track as soon as it ends.
         on_frame: called with every frame, its time, index and confirmed tracks, before that frame's
             finished tracks reach ``on_track``.
     """
-    planner = FramePlanner(pipeline.config.frame_plan, fps)
+    planner: FramePlanner | None = None
     stats = RunStats()
     begin = time.perf_counter()
-    for index, frame in frames:
-        detect = planner.detect(index)
-        tracked = pipeline.step(frame, start_time + index / fps, index, detect)
-        if on_frame is not None:
-            on_frame(frame, start_time + index / fps, index, tracked)
-        stats.frames += 1
-        stats.detector_frames += int(detect)
-        for summary in pipeline.finished() if detect else []:
-            stats.summaries.append(summary)
-            if on_track is not None:
-                on_track(summary)
+    try:
+        for frame in source:
+            planner = planner or FramePlanner(pipeline.config.frame_plan, source.fps)  # a stream knows it now
+            detect = planner.detect(frame.index)
+            t = frame.captured_at.timestamp()
+            tracked = pipeline.step(frame.image, t, frame.index, detect)
+            if on_frame is not None:
+                on_frame(frame.image, t, frame.index, tracked)
+            stats.frames += 1
+            stats.detector_frames += int(detect)
+            for summary in pipeline.finished() if detect else []:
+                stats.summaries.append(summary)
+                if on_track is not None:
+                    on_track(summary)
+    finally:
+        source.close()
     for summary in pipeline.close():
         stats.summaries.append(summary)
         if on_track is not None:
@@ -342,9 +330,9 @@ def build_agent(
         )
         classifier = None
         if config.violations.signal.controller_log is None and config.scene.signal_roi is not None:
-            from models.lights import default_model_path, load_light_classifier
+            from models.lights import build_light_classifier, default_model_path
 
-            classifier = load_light_classifier()
+            classifier = build_light_classifier()
             files = {**context.model_files, "light_classifier": default_model_path()}
             context = dataclasses.replace(context, model_files=files)
         violations = ViolationStage(
@@ -371,9 +359,9 @@ def run_agent(
     """
     start = time.time() if start_time is None else start_time
     agent = build_agent(config, spool, camera_id, clock_source, start)
-    frames, fps = read_frames(str(source), max_frames, config.frame_plan.decode_queue)
+    frames = read_frames(source, max_frames, config.frame_plan.decode_queue, start, clock_source)
     try:
-        stats = run_stream(agent.pipeline, frames, fps, start, agent.on_track, agent.on_frame)
+        stats = run_stream(agent.pipeline, frames, agent.on_track, agent.on_frame)
     finally:
         begin = time.perf_counter()
         agent.close()

@@ -88,10 +88,11 @@ def _stats_json(stats: RunStats) -> dict[str, Any]:
 def traffic_command(config_path: Path, video: Path | None, max_frames: int | None, as_json: bool) -> None:
     """Run the traffic agent: detect, track, speed, plates, violations; spool vehicle and violation events."""
     from edge.spool import Spool
-    from edge.traffic.agent import VideoSourceError, run_agent
+    from edge.traffic.agent import run_agent
     from edge.traffic.calibration import CalibrationError
     from edge.traffic.config import TrafficDeviceConfig, resolve_paths
     from edge.traffic.evidence import KeyFileError
+    from hardware.camera import FrameSourceError
 
     config = load_or_exit(config_path, TrafficDeviceConfig)
     traffic = resolve_paths(config.traffic, config_path.parent)
@@ -101,7 +102,7 @@ def traffic_command(config_path: Path, video: Path | None, max_frames: int | Non
     spool = Spool(config.spool.path, config.spool.max_events)
     try:
         stats = run_agent(traffic, source, spool, config.camera_id, config.clock_source, max_frames)
-    except (VideoSourceError, CalibrationError, KeyFileError, OSError, ValueError) as exc:
+    except (FrameSourceError, CalibrationError, KeyFileError, OSError, ValueError) as exc:
         fail(str(exc))
     finally:
         spool.close()

@@ -57,8 +57,7 @@ def test_pipeline_vs_model_only(benchmark, report, samples: Path, clip_name: str
 
     def run() -> None:
         fresh = build_pipeline(config) if clip_name.startswith("ozlu") else pipeline
-        frames, fps = read_frames(str(clip), max_frames=FRAMES)
-        stats = run_stream(fresh, frames, fps, 0.0)
+        stats = run_stream(fresh, read_frames(str(clip), max_frames=FRAMES, start_time=0.0))
         assert stats.detector_frames == FRAMES
         pipeline_fps.append(stats.fps)
 
@@ -77,8 +76,7 @@ def test_realtime_plan_keeps_up_with_the_camera(benchmark, report, samples: Path
     config = _config(samples, 1, FramePlanConfig(mode="realtime", camera_fps=25.0))
 
     def run() -> tuple[float, float, int]:
-        frames, _ = read_frames(str(clip), max_frames=300)
-        stats = run_stream(build_pipeline(config), frames, 25.0, 0.0)
+        stats = run_stream(build_pipeline(config), read_frames(str(clip), max_frames=300, start_time=0.0))
         counted = sum(1 for s in stats.summaries if s.crossings)
         return stats.fps, stats.detector_frames / stats.frames, counted
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,17 @@ import cv2
 import numpy as np
 import pytest
 
-from hardware.camera import FrameSourceError, StreamConfig, StreamSource, VideoFileSource
+from hardware.camera import (
+    DEFAULT_FPS,
+    Frame,
+    FrameSourceError,
+    ReadAhead,
+    SourceStatus,
+    StreamConfig,
+    StreamSource,
+    VideoFileSource,
+    open_source,
+)
 from kuzet.contracts import ClockSource
 
 
@@ -160,3 +171,85 @@ def test_agent_reports_camera_drops_in_spool_health(tmp_path: Path) -> None:
     assert [s["reconnects"] for s in states] == [0, 0, 1]
     assert final["state"] == "failed" and final["drops"] == 2 and final["reconnects"] == 1
     assert final["frames"] == 3 and final["last_error"]
+
+
+def test_open_source_picks_a_file_or_a_live_camera(tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"
+    _write_video(video, 3, fps=12.0)
+    start = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+    source = open_source(video, ClockSource.NTP, start)
+    assert isinstance(source, VideoFileSource) and source.fps == 12.0 and source.start == start
+    source.close()
+    for uri in ("rtsp://door/1", "0"):
+        live = open_source(uri, ClockSource.PTP)
+        assert isinstance(live, StreamSource) and live.config.clock_source is ClockSource.PTP
+        assert live.fps == DEFAULT_FPS  # until the camera is open and says otherwise
+    with pytest.raises(FrameSourceError, match=r"cannot open video source .*does not exist"):
+        open_source(tmp_path / "no.mp4")
+
+
+def test_stream_reports_the_cameras_frame_rate_once_open() -> None:
+    capture = ScriptedCapture(True, 1)
+    source = StreamSource(StreamConfig(uri="rtsp://door/1"), opener=lambda uri: capture)
+    assert source.fps == DEFAULT_FPS
+    assert source.read() is not None and source.fps == 25.0
+
+
+@pytest.mark.parametrize(("max_frames", "queue_size", "expected"), [(None, 2, 7), (4, 8, 4), (4, 1, 4), (0, 2, 0)])
+def test_read_ahead_delivers_the_same_frames_in_order(
+    tmp_path: Path, max_frames: int | None, queue_size: int, expected: int
+) -> None:
+    video = tmp_path / "clip.avi"
+    _write_video(video, 7)
+    start = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+    direct = list(VideoFileSource(video, start=start))[:expected]
+    inner = VideoFileSource(video, start=start)
+    ahead = ReadAhead(inner, queue_size=queue_size, max_frames=max_frames)
+    assert ahead.fps == 10.0
+    frames = list(ahead)
+    assert [(f.index, f.captured_at) for f in frames] == [(f.index, f.captured_at) for f in direct]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(frames, direct, strict=True))
+    assert ahead.read() is None
+    assert inner.status().state in ("ended", "closed")  # the wrapped source is released at the end
+
+
+def test_read_ahead_close_stops_the_decoder_early(tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"
+    _write_video(video, 30)
+    inner = VideoFileSource(video)
+    ahead = ReadAhead(inner, queue_size=1)
+    first = ahead.read()
+    assert first is not None and first.index == 0
+    ahead.close()
+    assert ahead.read() is None and inner.status().state == "closed"
+
+
+def test_read_ahead_raises_the_decoders_error() -> None:
+    class Broken:
+        fps = 25.0
+
+        def __init__(self) -> None:
+            self.calls = 0
+            self.closed = False
+
+        def read(self) -> Frame | None:
+            self.calls += 1
+            if self.calls > 2:
+                raise OSError("device unplugged mid-read")
+            return Frame(np.zeros((2, 2, 3), np.uint8), self.calls - 1, datetime.now(UTC), ClockSource.NTP)
+
+        def status(self) -> SourceStatus:
+            return SourceStatus(state="streaming")
+
+        def close(self) -> None:
+            self.closed = True
+
+        def __iter__(self) -> Iterator[Frame]:
+            raise NotImplementedError
+
+    broken = Broken()
+    ahead = ReadAhead(broken)
+    assert [ahead.read() is not None for _ in range(2)] == [True, True]
+    with pytest.raises(OSError, match="unplugged"):
+        ahead.read()
+    assert broken.closed

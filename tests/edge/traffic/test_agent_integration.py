@@ -55,8 +55,8 @@ def one_pass(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     agent = build_agent(config, spool, CAMERA, ClockSource.FILE, T0)
     assert agent.plates is not None
     agent.plates = PastingPlateStage(agent.plates.detector, agent.plates.reader, agent.plates.config)
-    frames, fps = read_frames(config.source, FRAMES)
-    stats = run_stream(agent.pipeline, frames, fps, T0, agent.on_track, agent.on_frame)
+    frames = read_frames(config.source, FRAMES, start_time=T0)
+    stats = run_stream(agent.pipeline, frames, agent.on_track, agent.on_frame)
     agent.close()  # the worker thread read the plates and wrote the packages off the frame loop
     events = [json.loads(e.payload) for e in spool.peek(1000)]
     spool.close()

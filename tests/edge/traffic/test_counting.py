@@ -63,8 +63,7 @@ def test_real_clip_count_matches_the_eye_count_and_ids_are_stable(samples: Path)
     config = load_or_exit(samples / "traffic" / "ozlu.yaml", TrafficDeviceConfig).traffic
     plan = config.frame_plan.model_copy(update={"mode": "stride", "stride": 2})  # keeps the test < 45 s
     pipeline = build_pipeline(config.model_copy(update={"frame_plan": plan}))
-    frames, fps = read_frames(str(clip))
-    stats = run_stream(pipeline, frames, fps, 0.0)
+    stats = run_stream(pipeline, read_frames(str(clip), start_time=0.0))
     crossing = [s for s in stats.summaries if s.crossings]
     assert len(crossing) == EYE["count"]
     # one id per vehicle: each counted track crosses once and spans the whole visible stretch of road

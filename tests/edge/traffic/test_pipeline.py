@@ -37,10 +37,10 @@ def test_first_car_gives_a_track_view_with_road_path_speed_lane_and_crossing(
 ) -> None:
     plan = FramePlanConfig(mode="every")
     pipeline = build_pipeline(device.traffic.model_copy(update={"frame_plan": plan}))
-    frames, fps = read_frames(clip, max_frames=48)
     summaries = []
-    for index, frame in frames:
-        pipeline.step(frame, 1_700_000_000.0 + index / fps, index, detect=True)
+    for frame in read_frames(clip, max_frames=48, start_time=1_700_000_000.0):
+        index = frame.index
+        pipeline.step(frame.image, frame.captured_at.timestamp(), index, detect=True)
         summaries += pipeline.finished()
         if index == 30:
             live = pipeline.live_views()  # open tracks, mid-clip, as the rules can take them
