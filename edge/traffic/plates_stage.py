@@ -23,8 +23,8 @@ from edge.traffic.watchlist import WatchlistConfig
 from kuzet.config import StrictModel
 from models.detections import Detections
 from models.plates.config import PlateReaderConfig, PlatesConfig
-from models.plates.detector import PlateDetector, build_detector, expand_boxes
-from models.plates.ocr import PlateReader, build_reader
+from models.plates.detector import PlateDetector, build_plate_detector, expand_boxes
+from models.plates.ocr import PlateReader, build_plate_reader
 from models.plates.vote import TrackPlate, frame_quality, read_track
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class PlateStage:
     @classmethod
     def build(cls, config: TrafficPlatesConfig) -> PlateStage:
         """The configured detector backend and reader."""
-        return cls(build_detector(config.models.detector), build_reader(config.models.reader), config)
+        return cls(build_plate_detector(config.models.detector), build_plate_reader(config.models.reader), config)
 
     def __len__(self) -> int:
         """Number of tracks holding crops."""

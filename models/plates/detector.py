@@ -1,6 +1,6 @@
 """Plate detectors behind one interface: ``detect(image_bgr) -> Detections`` (class 0 = plate).
 
-Backends are registered in ``PLATE_DETECTOR_BACKENDS`` (name -> factory), so a permissively licensed model can
+Backends are registered in ``PLATE_DETECTORS`` (name -> factory), so a permissively licensed model can
 replace the AGPL platedet weights by configuration:
 
 - ``platedet``: YOLOv8s-seg ONNX from the ``platedet`` package (float16 input [1,3,640,640], output0 [1,37,8400] =
@@ -124,16 +124,18 @@ def _build_cascade(config: PlateDetectorConfig) -> PlateDetector:
     return CascadeDetector(path, config)
 
 
-PLATE_DETECTOR_BACKENDS: dict[str, Callable[[PlateDetectorConfig], PlateDetector]] = {
+PlateDetectorFactory = Callable[[PlateDetectorConfig], PlateDetector]
+
+PLATE_DETECTORS: dict[str, PlateDetectorFactory] = {
     "platedet": _build_platedet,
     "cascade": _build_cascade,
 }
 
 
-def build_detector(config: PlateDetectorConfig | None = None) -> PlateDetector:
+def build_plate_detector(config: PlateDetectorConfig | None = None) -> PlateDetector:
     """The configured backend, ready to ``detect``."""
     config = config or PlateDetectorConfig()
-    return PLATE_DETECTOR_BACKENDS[config.backend](config)
+    return PLATE_DETECTORS[config.backend](config)
 
 
 def merge_detections(parts: list[Detections], iou: float) -> Detections:

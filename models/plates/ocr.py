@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from models.image import as_bgr
 from models.plates import kz
 from models.plates.config import PlateReaderConfig
 from models.plates.text import fix_by_common_templates, fix_confusables_generic
@@ -231,7 +231,8 @@ class PlateReader:
         if not usable:
             return results
         n_var = len(self.config.variants)
-        images = [v for i in usable for v in crop_variants(as_uint8(crops[i]), self.config)]
+        bgr = [np.ascontiguousarray(as_bgr(crops[i]), dtype=np.uint8) for i in usable]
+        images = [v for crop in bgr for v in crop_variants(crop, self.config)]
         decoded = self._infer(images)
         for k, i in enumerate(usable):
             results[i] = self._choose(decoded[k * n_var : (k + 1) * n_var])
@@ -297,18 +298,9 @@ def _empty_read() -> PlateRead:
     return PlateRead("", "", np.zeros(0, np.float32), 0.0, "none")
 
 
-def build_reader(config: PlateReaderConfig | None = None) -> PlateReader:
+def build_plate_reader(config: PlateReaderConfig | None = None) -> PlateReader:
     """Open the configured recogniser file (default: the one shipped in the ``rapidocr`` package)."""
     config = config or PlateReaderConfig()
     path = config.model_path or package_file(RECOGNISER_PACKAGE, RECOGNISER_FILE)
     runner = Runner(path, config.runner, inputs=[INPUT_NAME], name="plate-recogniser")
     return PlateReader(runner, config)
-
-
-def as_uint8(image: NDArray[Any]) -> NDArray[np.uint8]:
-    """Grey or BGRA images as 3-channel BGR uint8 (what the reader expects)."""
-    if image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    elif image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return np.ascontiguousarray(image, dtype=np.uint8)

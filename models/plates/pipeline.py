@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 from models.detections import Detections
 from models.geometry import box_iou_batch
 from models.plates.config import PlateDetectorConfig, PlateReaderConfig, PlatesConfig
-from models.plates.detector import PlateDetector, build_detector, expand_boxes, merge_detections
-from models.plates.ocr import PlateRead, PlateReader, build_reader
+from models.plates.detector import PlateDetector, build_plate_detector, expand_boxes, merge_detections
+from models.plates.ocr import PlateRead, PlateReader, build_plate_reader
 from models.runtime import RunnerConfig
 
 
@@ -49,16 +49,16 @@ class ScenePlateReader:
         """Detectors by name (``platedet``, ``cascade`` or ``both``) and a reader with the given grammar."""
         runner = RunnerConfig(intra_op_threads=threads)
         names = ["platedet", "cascade"] if detector == "both" else [detector]
-        detectors = [build_detector(PlateDetectorConfig(backend=n, runner=runner)) for n in names]
-        reader = build_reader(PlateReaderConfig(region=region, runner=runner))
+        detectors = [build_plate_detector(PlateDetectorConfig(backend=n, runner=runner)) for n in names]
+        reader = build_plate_reader(PlateReaderConfig(region=region, runner=runner))
         return cls(detectors, reader)
 
     @classmethod
     def from_config(cls, config: PlatesConfig) -> ScenePlateReader:
         """Main detector plus ``extra_detectors`` (same thresholds and threads), reader, crop margin."""
         backends = dict.fromkeys([config.detector.backend, *config.extra_detectors])
-        detectors = [build_detector(config.detector.model_copy(update={"backend": b})) for b in backends]
-        return cls(detectors, build_reader(config.reader), crop_margin=config.crop_margin)
+        detectors = [build_plate_detector(config.detector.model_copy(update={"backend": b})) for b in backends]
+        return cls(detectors, build_plate_reader(config.reader), crop_margin=config.crop_margin)
 
     def detect(self, image_bgr: NDArray[np.uint8]) -> Detections:
         """Merged plate boxes of every detector."""

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from models.plates.config import PlateReaderConfig
-from models.plates.ocr import build_reader
+from models.plates.ocr import build_plate_reader
 from models.plates.pipeline import ScenePlateReader
 from models.plates.synth import generate, render
 from models.runtime import RunnerConfig
@@ -66,7 +66,7 @@ def rapidocr() -> Any:
 
 def test_plate_reads_vs_rapidocr(benchmark, report: list[str], rapidocr: Any) -> None:
     crops, source = _crops()
-    reader = build_reader(PlateReaderConfig(runner=RunnerConfig(intra_op_threads=2)))
+    reader = build_plate_reader(PlateReaderConfig(runner=RunnerConfig(intra_op_threads=2)))
 
     def ours() -> int:
         return sum(bool(r.text) for r in reader.read_batch(crops))

@@ -11,8 +11,8 @@ import pytest
 from models.geometry import Letterbox, box_iou_batch
 from models.plates.config import PlateDetectorConfig
 from models.plates.detector import (
-    PLATE_DETECTOR_BACKENDS,
-    build_detector,
+    PLATE_DETECTORS,
+    build_plate_detector,
     expand_boxes,
     merge_detections,
     platedet_decode,
@@ -23,7 +23,7 @@ from tests.conftest import require_data
 
 
 def test_registry_names_both_backends() -> None:
-    assert set(PLATE_DETECTOR_BACKENDS) == {"platedet", "cascade"}
+    assert set(PLATE_DETECTORS) == {"platedet", "cascade"}
 
 
 def test_decode_thresholds_nms_and_maps_back() -> None:
@@ -60,7 +60,7 @@ def test_backends_find_real_plates(backend: str, minimum: int) -> None:
     root = require_data("traffic/scenes/openalpr_eu")
     with (root / "labels.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))[:10]
-    detector = build_detector(PlateDetectorConfig(backend=backend))  # type: ignore[arg-type]
+    detector = build_plate_detector(PlateDetectorConfig(backend=backend))  # type: ignore[arg-type]
     hits = 0
     for row in rows:
         found = detector.detect(cv2.imread(str(root / row["image"])))
