@@ -58,7 +58,7 @@ from hardware.camera import FrameSource, ReadAhead, open_source
 from kuzet.contracts import CameraId, ClockSource
 from models.detections import Detections
 from models.runtime import package_file
-from models.vehicles.detector import VehicleDetector, backend_of, build_runner
+from models.vehicles.detector import backend_of, build_vehicle_detector
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class RunStats:
 
 def build_pipeline(config: TrafficConfig) -> TrafficPipeline:
     """Detector (through a Runner), tracker and calibration from the traffic config."""
-    detector = VehicleDetector(build_runner(config.detector, config.runner), config.detector)
+    detector = build_vehicle_detector(config.detector, config.runner)
     calibration = Calibration(config.calibration) if config.calibration is not None else None
     return TrafficPipeline(detector, config, calibration)
 
