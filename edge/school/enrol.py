@@ -1,7 +1,10 @@
-"""Enrolment: photos in, templates (and one small thumbnail) out; bad photos refused with a reason each.
+"""Enrolment, the one loop for every caller: photos in, templates and one small thumbnail out, each bad photo
+refused with a reason a person can act on.
 
-The photos themselves are never stored: only the L2-normalised embeddings and a 96-px face thumbnail for the
-staff who check the gallery.
+Used by ``kuzet enroll`` and the door (``enrol_photos``: files into a local ``Gallery``) and by the backend's
+``POST .../pupils/{id}/photos`` (``enrol_images`` through ``backend.services.enrolment.FaceKit``). The photos
+themselves are never stored: only the L2-normalised embeddings and one face thumbnail (at most ``THUMBNAIL_PX``
+a side) for the staff who check the gallery.
 """
 
 from __future__ import annotations
@@ -25,27 +28,95 @@ from models.faces.quality import check_enrolment_photo
 
 logger = logging.getLogger(__name__)
 
-THUMBNAIL_PX = 96
+THUMBNAIL_PX = 96  # longest side of the kept face thumbnail
+THUMBNAIL_MARGIN = 0.3  # context around the face box in the thumbnail, as a share of the box's longer side
+ACCEPTED = "face enrolled"
+UNREADABLE = "not a readable image: send a JPEG or PNG photo"
 
 
 @dataclass(frozen=True, slots=True)
 class PhotoVerdict:
-    """What happened to one enrolment photo."""
+    """What happened to one enrolment photo.
 
-    photo: str
+    Attributes:
+        filename: the photo as the caller named it (an uploaded file name, or a path).
+        accepted: whether a template was made from it.
+        message: ``ACCEPTED``, or why not.
+    """
+
+    filename: str
     accepted: bool
     message: str
 
 
-def thumbnail(image: NDArray[np.uint8], face_crop_margin: float, faces: Detections) -> bytes:
-    """A small JPEG of the face (at most ``THUMBNAIL_PX`` a side)."""
-    crop, _ = crop_face(image, faces, face_crop_margin)
+@dataclass(frozen=True, slots=True)
+class EnrolmentResult:
+    """What a set of photos gave.
+
+    Attributes:
+        embeddings: (M, D) float32 templates of the M accepted photos, in photo order.
+        thumbnail_jpeg: a JPEG of the first accepted photo's face, or None when none was accepted.
+        verdicts: one per photo, in order.
+    """
+
+    embeddings: NDArray[np.float32]
+    thumbnail_jpeg: bytes | None
+    verdicts: list[PhotoVerdict]
+
+
+def decode_photo(data: bytes) -> NDArray[np.uint8] | None:
+    """(H, W, 3) BGR pixels of an encoded photo (JPEG, PNG...), or None when it is not a readable image."""
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if decoded is None else np.asarray(decoded, np.uint8)
+
+
+def thumbnail(image: NDArray[np.uint8], face: Detections) -> bytes:
+    """A small JPEG of the face: the box with ``THUMBNAIL_MARGIN`` around it, at most ``THUMBNAIL_PX`` a side.
+
+    Args:
+        image: (H, W, 3) BGR photo.
+        face: one face (row 0 is used), xyxy pixels with landmarks.
+    """
+    crop, _ = crop_face(image, face, THUMBNAIL_MARGIN)
     scale = min(1.0, THUMBNAIL_PX / max(crop.shape[:2]))
     small = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))))
     ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
     if not ok:
         raise ValueError("JPEG encoding of the thumbnail failed")
     return bytes(buf.tobytes())
+
+
+def enrol_images(
+    photos: Sequence[tuple[str, bytes]],
+    detector: FaceDetector,
+    embedder: Embedder,
+    config: EnrolmentConfig | None = None,
+) -> EnrolmentResult:
+    """Check each photo (one sharp, large enough, frontal face), embed the accepted ones, keep one thumbnail.
+
+    Args:
+        photos: (name, encoded bytes) per photo.
+        detector: the face detector the check runs.
+        embedder: the embedder making the templates.
+        config: the enrolment check's thresholds (defaults when None).
+    """
+    vectors: list[NDArray[np.float32]] = []
+    verdicts: list[PhotoVerdict] = []
+    thumb: bytes | None = None
+    for filename, data in photos:
+        image = decode_photo(data)
+        if image is None:
+            verdicts.append(PhotoVerdict(filename, False, UNREADABLE))
+            continue
+        check = check_enrolment_photo(image, detector, config)
+        if not check.ok:
+            verdicts.append(PhotoVerdict(filename, False, check.reason or "refused"))
+            continue
+        vectors.append(embedder.embed(image, check.face)[0])
+        thumb = thumb or thumbnail(image, check.face)
+        verdicts.append(PhotoVerdict(filename, True, ACCEPTED))
+    embeddings = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, embedder.dim), np.float32)
+    return EnrolmentResult(embeddings, thumb, verdicts)
 
 
 def enrol_photos(
@@ -57,30 +128,15 @@ def enrol_photos(
     embedder: Embedder,
     config: EnrolmentConfig | None = None,
 ) -> list[PhotoVerdict]:
-    """Check each photo, embed the accepted ones and replace the pupil's templates in ``gallery``.
+    """Enrol photo files into a local gallery: ``enrol_images``, then replace the pupil's templates.
 
     Returns:
         One verdict per photo, in order. The gallery changes only when at least one photo was accepted.
     """
-    verdicts: list[PhotoVerdict] = []
-    vectors: list[NDArray[np.float32]] = []
-    thumb: bytes | None = None
-    for photo in photos:
-        raw = cv2.imread(str(photo), cv2.IMREAD_COLOR)
-        if raw is None:
-            verdicts.append(PhotoVerdict(str(photo), False, "not a readable image"))
-            continue
-        image: NDArray[np.uint8] = np.asarray(raw, np.uint8)
-        check = check_enrolment_photo(image, detector, config)
-        if not check.ok:
-            verdicts.append(PhotoVerdict(str(photo), False, check.reason or "refused"))
-            continue
-        vectors.append(embedder.embed(image, check.face))
-        thumb = thumb or thumbnail(image, 0.3, check.face)
-        verdicts.append(PhotoVerdict(str(photo), True, "accepted"))
-    if vectors:
-        gallery.add(pupil_id, np.concatenate(vectors), name=name)
-        if thumb is not None:
-            gallery.thumbnails[pupil_id] = thumb
-        logger.info("enrolled %s with %d templates", pupil_id, len(vectors))
-    return verdicts
+    result = enrol_images([(str(p), p.read_bytes()) for p in photos], detector, embedder, config)
+    if len(result.embeddings):
+        gallery.add(pupil_id, result.embeddings, name=name)
+        if result.thumbnail_jpeg is not None:
+            gallery.thumbnails[pupil_id] = result.thumbnail_jpeg
+        logger.info("enrolled %s with %d templates", pupil_id, len(result.embeddings))
+    return result.verdicts

@@ -47,7 +47,9 @@ def enroll(pupil_id: str, name: str, gallery_path: Path, photos: tuple[Path, ...
     detector = build_face_detector(config.detector)
     verdicts = enrol_photos(gallery, pupil_id, name, photos, detector, build_embedder(config.embedder))
     for verdict in verdicts:
-        click.echo(f"{verdict.photo}: {verdict.message}", err=not verdict.accepted)
+        click.echo(
+            f"{verdict.filename}: {'accepted' if verdict.accepted else verdict.message}", err=not verdict.accepted
+        )
     accepted = sum(v.accepted for v in verdicts)
     if not accepted:
         fail(f"no usable photo of {pupil_id}; nothing enrolled", code=1)
