@@ -13,8 +13,12 @@ from kuzet.config import StrictModel, resolve_path
 from models.faces.config import EmbedderConfig, FaceDetectorConfig, MaskConfig
 
 
-class TrackerConfig(StrictModel):
-    """IoU tracker: one person passing the door is one track."""
+class IouTrackerConfig(StrictModel):
+    """The door's IoU face tracker (``edge.school.tracker.IouTracker``): one person passing the door is one track.
+
+    Not ``edge.tracking.TrackerConfig``: that configures ByteTrack (Kalman motion, two-stage score association)
+    for vehicles; faces at a door are followed by plain frame-to-frame IoU with scene-cut and stride handling.
+    """
 
     iou_threshold: float = Field(default=0.3, ge=0.01, le=0.99, description="Minimum IoU to continue a track")
     max_missed: int = Field(
@@ -147,7 +151,7 @@ class SchoolConfig(StrictModel):
     mask: MaskConfig = Field(
         default_factory=MaskConfig, description="Mask classifier; its threshold is the P(mask) that means a mask"
     )
-    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker")
+    tracker: IouTrackerConfig = Field(default_factory=IouTrackerConfig, description="Tracker")
     selection: SelectionConfig = Field(default_factory=SelectionConfig, description="Best-frame selection")
     identify: IdentifyConfig = Field(default_factory=IdentifyConfig, description="Identification")
     thermal: ThermalSettings | None = Field(default=None, description="Thermal camera; None when the door has none")

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from edge.school.config import TrackerConfig
+from edge.school.config import IouTrackerConfig
 from models.detections import Detections
 from models.geometry import box_iou_batch
 
@@ -98,7 +98,7 @@ class IouTracker:
         point: which point of the box forms the track path (``center`` or ``bottom``).
     """
 
-    def __init__(self, config: TrackerConfig, point: str = "center") -> None:
+    def __init__(self, config: IouTrackerConfig, point: str = "center") -> None:
         self.config = config
         self.point = point
         self._tracks: list[Track] = []

@@ -32,7 +32,10 @@ class TrackState(IntEnum):
 
 
 class TrackerConfig(StrictModel):
-    """ByteTrack thresholds (defaults follow the paper's public configuration, tuned for roadside vehicles)."""
+    """ByteTrack thresholds (defaults follow the paper's public configuration, tuned for roadside vehicles).
+
+    The school door's face tracker is a different, simpler one with its own ``edge.school.config.IouTrackerConfig``.
+    """
 
     high_threshold: float = Field(default=0.5, ge=0.05, le=0.99, description="Boxes at or above: first stage")
     low_threshold: float = Field(default=0.1, ge=0.01, le=0.9, description="Boxes below are ignored entirely")

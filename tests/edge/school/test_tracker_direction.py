@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.school.config import DoorConfig, TrackerConfig
+from edge.school.config import DoorConfig, IouTrackerConfig
 from edge.school.direction import crossings, track_direction
 from edge.school.tracker import IouTracker, match_boxes
 from models.detections import Detections
@@ -33,7 +33,7 @@ def walk(x0: float, n: int, step: float = 8.0, y: float = 100.0) -> list[tuple[f
 def test_one_person_walking_is_one_track_with_gaps() -> None:
     boxes = walk(0, 30)
     frames = [faces(b) if i not in (10, 11, 12, 20) else faces() for i, b in enumerate(boxes)]
-    passes, ids = run(IouTracker(TrackerConfig(max_missed=5, min_hits=3)), frames)
+    passes, ids = run(IouTracker(IouTrackerConfig(max_missed=5, min_hits=3)), frames)
     assert passes == [1]
     assert {i for row in ids for i in row} == {1}
 
@@ -42,7 +42,7 @@ def test_two_people_and_a_flicker() -> None:
     a, b = walk(0, 20), walk(400, 20, step=-8.0, y=50)
     frames = [faces(a[i], b[i]) for i in range(20)]
     frames[5] = faces(a[5], b[5], (600, 400, 620, 420))  # a one-frame false face
-    tracker = IouTracker(TrackerConfig(max_missed=2, min_hits=3))
+    tracker = IouTracker(IouTrackerConfig(max_missed=2, min_hits=3))
     passes, ids = run(tracker, frames)
     assert sorted(passes) == [1, 2]
     assert all(row[:2] == [1, 2] for row in ids)
@@ -51,10 +51,10 @@ def test_two_people_and_a_flicker() -> None:
 def test_long_gap_splits_into_two_passes_and_max_length_closes() -> None:
     boxes = walk(0, 30, step=1.0)
     frames = [faces(b) if not 10 <= i < 20 else faces() for i, b in enumerate(boxes)]
-    passes, _ = run(IouTracker(TrackerConfig(max_missed=3, min_hits=3)), frames)
+    passes, _ = run(IouTracker(IouTrackerConfig(max_missed=3, min_hits=3)), frames)
     assert len(passes) == 2
     still = [faces((10, 10, 90, 110))] * 25
-    passes, _ = run(IouTracker(TrackerConfig(max_track_frames=10, min_hits=3)), still)
+    passes, _ = run(IouTracker(IouTrackerConfig(max_track_frames=10, min_hits=3)), still)
     assert len(passes) == 3  # 10 + 10 + 5 frames
 
 
