@@ -56,6 +56,14 @@ def test_empty_tiny_and_unsure(classifier: LightClassifier) -> None:
     assert strict.predict([grey])[0].tolist() == ["unknown"]
 
 
+def test_labels_map_to_the_contract_signal_states(classifier: LightClassifier) -> None:
+    from kuzet.contracts import SignalState
+
+    crops = [signal_head(c, 30, seed=1) for c in CLASSES] + [np.zeros((2, 2, 3), dtype=np.uint8)]
+    states = classifier.predict_states(crops)
+    assert states == [SignalState.RED, SignalState.AMBER, SignalState.GREEN, SignalState.UNKNOWN]
+
+
 def test_features_shape() -> None:
     assert crop_features(signal_head("green", 30, 1)).shape == (N_FEATURES,)
     assert batch_features([]).shape == (0, N_FEATURES)
