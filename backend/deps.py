@@ -13,6 +13,7 @@ from backend import security
 from backend.db import connect
 from backend.errors import Problem
 from backend.settings import Settings
+from backend.store import devices
 
 
 def get_settings(request: Request) -> Settings:
@@ -55,16 +56,16 @@ def current_device(
     if presented is None:
         raise Problem(401, "Missing API key", "send the device key in the X-API-Key header")
     parts = security.split_key(presented)
-    row = None
-    if parts is not None:
-        row = db.execute(
-            "SELECT camera_id, kind, site, key_hash, revoked_at FROM devices WHERE key_id = ?", (parts[0],)
-        ).fetchone()
-    if row is None or parts is None or not security.secret_matches(parts[1], row[3]):
+    stored = None if parts is None else devices.credentials(db.conn, parts[0])
+    if stored is None or parts is None or not security.secret_matches(parts[1], stored.key_hash):
         raise Problem(401, "Unknown API key", "this key is not registered; register the device again")
-    if row[4] is not None:
-        raise Problem(401, "Revoked API key", f"the key of camera {row[0]} was revoked at {row[4]}; issue a new one")
-    return Device(camera_id=row[0], kind=row[1], site=row[2])
+    if stored.revoked_at is not None:
+        raise Problem(
+            401,
+            "Revoked API key",
+            f"the key of camera {stored.camera_id} was revoked at {stored.revoked_at}; issue a new one",
+        )
+    return Device(camera_id=stored.camera_id, kind=stored.kind, site=stored.site)
 
 
 DeviceDep = Annotated[Device, Depends(current_device)]
