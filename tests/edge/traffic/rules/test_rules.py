@@ -151,3 +151,16 @@ def test_registry_is_the_one_list_of_rules() -> None:
     assert set(RULES) == set(ViolationKind)
     assert RulesConfig().enabled == tuple(ViolationKind)
     assert RulesConfig.model_validate({"enabled": ["speeding"]}).enabled == (ViolationKind.SPEEDING,)
+
+
+@pytest.mark.parametrize("language", ["en", "kk", "ru"])
+def test_every_kind_has_notification_text(language: str) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from kuzet.contracts import ViolationKind
+
+    root = Path(__file__).resolve().parents[4] / "notifications" / "templates"
+    texts = yaml.safe_load((root / f"{language}.yaml").read_text(encoding="utf-8"))["violations"]
+    assert set(texts) == {k.value for k in ViolationKind}
