@@ -105,3 +105,22 @@ def _params(device: NewKey) -> dict[str, str]:
         "key_hash": device.key_hash,
         "created_at": device.created_at,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCredentials:
+    """What authenticating a device key needs: the camera, its key hash and whether the key was revoked."""
+
+    camera_id: str
+    kind: str
+    site: str
+    key_hash: str
+    revoked_at: str | None
+
+
+def credentials(conn: sqlite3.Connection, key_id: str) -> KeyCredentials | None:
+    """The camera holding key ``key_id``, or None when no camera does."""
+    row = conn.execute(
+        "SELECT camera_id, kind, site, key_hash, revoked_at FROM devices WHERE key_id = :key_id", {"key_id": key_id}
+    ).fetchone()
+    return None if row is None else KeyCredentials(*row)

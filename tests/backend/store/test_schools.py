@@ -1,0 +1,90 @@
+"""Schools, classes, pupils, guardians, their links and the school accounts."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import pytest
+
+from backend.store import accounts, schools
+from backend.store.accounts import NewAccount
+from backend.store.schools import Guardian, Pupil, SchoolClass
+from tests.backend.store.conftest import T0
+
+AIGERIM = Guardian("g1", "Aigerim", "kk", "email", "aigerim@example.kz")
+
+
+def _account(user_id: str, username: str, role: str = "staff", email: str | None = None) -> NewAccount:
+    return NewAccount(user_id, username, "hash", role, "s1", None, email, "ru", T0)
+
+
+TAKEN: list[tuple[str, Callable[[sqlite3.Connection], bool]]] = [
+    ("school", lambda c: schools.insert_school(c, "s1", "Again", T0)),
+    ("class", lambda c: schools.insert_class(c, "s1", SchoolClass("5a", "5A again", "09:00"))),
+    ("pupil", lambda c: schools.insert_pupil(c, Pupil("p1", "Again", None, "s1"), T0)),
+    ("pupil of no school", lambda c: schools.insert_pupil(c, Pupil("p9", "Nobody", None, "s9"), T0)),
+    ("guardian", lambda c: schools.insert_guardian(c, "s1", AIGERIM) and schools.insert_guardian(c, "s1", AIGERIM)),
+    ("user name", lambda c: accounts.insert(c, _account("u1", "anna")) and accounts.insert(c, _account("u2", "anna"))),
+    ("role", lambda c: accounts.insert(c, _account("u1", "root", role="superuser"))),
+]
+
+
+@pytest.mark.parametrize(("what", "insert"), TAKEN, ids=[t[0] for t in TAKEN])
+def test_an_insert_that_breaks_a_constraint_is_false(
+    school: sqlite3.Connection, what: str, insert: Callable[[sqlite3.Connection], bool]
+) -> None:
+    assert not insert(school), what
+
+
+def test_school_classes_and_pupils_read_back(school: sqlite3.Connection) -> None:
+    assert schools.school_name(school, "s1") == "School One"
+    assert schools.school_name(school, "s2") is None
+    assert [c.class_id for c in schools.classes(school, "s1")] == ["5a", "6b"]
+    assert schools.has_class(school, "s1", "6b") and not schools.has_class(school, "s2", "6b")
+    assert schools.pupil(school, "p3") == Pupil("p3", "Bota", None, "s1")
+    assert schools.pupil_ids(school, "s1") == ["p1", "p3", "p2"]  # by name
+    assert [(r.pupil_id, r.class_name) for r in schools.roster(school, "s1")] == [
+        ("p3", ""),
+        ("p1", "5A"),
+        ("p2", "5A"),
+    ]
+
+
+def test_links_are_idempotent_and_give_children_and_contacts(school: sqlite3.Connection) -> None:
+    assert schools.insert_guardian(school, "s1", AIGERIM)
+    assert schools.insert_guardian(school, "s1", Guardian("g0", "Sergei", "ru", "telegram", "100200"))
+    for guardian_id in ("g1", "g1", "g0"):
+        schools.link(school, guardian_id, "p1")
+    schools.link(school, "g1", "p2")
+    assert school.execute("SELECT COUNT(*) FROM guardian_pupils").fetchone()[0] == 3
+    assert [c.pupil_id for c in schools.children(school, "g1")] == ["p1", "p2"]
+    contacts = schools.guardian_contacts(school, "p1")
+    assert [(c.guardian_id, c.channel, c.pupil_name, c.school_id) for c in contacts] == [
+        ("g0", "telegram", "Aruzhan", "s1"),
+        ("g1", "email", "Aruzhan", "s1"),
+    ]
+    schools.unlink(school, "g1", "p1")
+    assert [c.guardian_id for c in schools.guardian_contacts(school, "p1")] == ["g0"]
+    assert schools.has_guardian(school, "s1", "g1") and not schools.has_guardian(school, "s2", "g1")
+
+
+def test_deleting_a_pupil_takes_their_links(school: sqlite3.Connection) -> None:
+    assert schools.insert_guardian(school, "s1", AIGERIM)
+    schools.link(school, "g1", "p1")
+    schools.delete_pupil(school, "p1")
+    assert schools.pupil(school, "p1") is None and schools.children(school, "g1") == []
+
+
+def test_accounts_of_a_school_and_staff_with_email(school: sqlite3.Connection) -> None:
+    assert accounts.insert(school, _account("u2", "zed", email="zed@example.kz"))
+    assert accounts.insert(school, _account("u1", "amy", role="school_admin", email="amy@example.kz"))
+    assert accounts.insert(school, _account("u3", "bob"))
+    assert [a.username for a in accounts.of_school(school, "s1")] == ["amy", "bob", "zed"]
+    assert [(s.user_id, s.email) for s in accounts.staff_contacts(school, "s1")] == [
+        ("u1", "amy@example.kz"),
+        ("u2", "zed@example.kz"),
+    ]
+    assert accounts.in_school(school, "s1", "u3") and not accounts.in_school(school, "s2", "u3")
+    accounts.delete(school, "u3")
+    assert not accounts.in_school(school, "s1", "u3")
