@@ -1,8 +1,13 @@
-"""The ``kuzet`` command line. Heavy imports live inside each command so ``kuzet --help`` stays fast."""
+"""The ``kuzet`` command line. Heavy imports live inside each command so ``kuzet --help`` stays fast.
+
+The product areas' commands are in ``kuzet.commands`` (the evaluations they run are in ``kuzet.eval``); ``kuzet demo``
+runs ``kuzet.demo``. Nothing but tests imports this layer.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import click
 
@@ -15,6 +20,15 @@ def main(verbose: int) -> None:
     """Kuzet: edge services for school-entry and traffic cameras."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command("demo")
+@click.option("--work-dir", type=click.Path(path_type=Path), default=Path("var/demo"), help="Scratch folder.")
+def demo(work_dir: Path) -> None:
+    """Run the main job on the bundled samples and print a summary."""
+    from kuzet.demo import run
+
+    raise SystemExit(run(work_dir))
 
 
 main.add_command(eval_group)

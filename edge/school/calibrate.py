@@ -22,7 +22,7 @@ from edge.school.config import SchoolConfig
 from edge.school.gallery import similarity
 from models.faces.detector import FaceDetector
 from models.faces.embedder import Embedder
-from models.faces.evaluate import embed_main_face, far_threshold, identity_folders, list_images
+from models.faces.folders import embed_main_face, far_threshold, identity_folders, list_images
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +67,14 @@ def calibrate(root: Path, far: float, detector: FaceDetector, embedder: Embedder
 def main() -> None:
     """Command-line entry: print the calibration as one JSON line."""
     from models.faces.detector import build_face_detector
-    from models.faces.embedder import build_embedder
+    from models.faces.embedder import build_face_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, required=True, help="one sub-folder of images per identity")
     parser.add_argument("--far", type=float, default=1e-3, help="false-accept rate per comparison")
     args = parser.parse_args()
     config = SchoolConfig(school_id="calibration")
-    result = calibrate(args.data, args.far, build_face_detector(config.detector), build_embedder(config.embedder))
+    result = calibrate(args.data, args.far, build_face_detector(config.detector), build_face_embedder(config.embedder))
     click.echo(json.dumps(result, sort_keys=True))
 
 

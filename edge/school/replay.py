@@ -8,6 +8,7 @@ real MLX90640 stream.
 
 from __future__ import annotations
 
+import argparse
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -69,18 +70,22 @@ def generate_replay(
     return len(frames)
 
 
-def main() -> None:
-    """``python -m edge.school.replay`` regenerates samples/school/thermal_replay.npz from the bundled clip."""
-    from kuzet.commands.school import DEMO_START
+def main(argv: list[str] | None = None) -> None:
+    """``python -m edge.school.replay --start ISO-TIME``: write the replay of a clip whose frame 0 was captured at
+    ``--start`` (by default the bundled clip, into samples/school/thermal_replay.npz)."""
     from models.faces.config import FaceDetectorConfig
     from models.faces.detector import build_face_detector
 
     school = Path(__file__).resolve().parents[2] / "samples" / "school"
+    parser = argparse.ArgumentParser(prog="python -m edge.school.replay", description=main.__doc__)
+    parser.add_argument("--start", required=True, type=datetime.fromisoformat, help="capture time of frame 0 (ISO)")
+    parser.add_argument("--video", type=Path, default=school / "short_hamilton_clip.mp4", help="clip to replay")
+    parser.add_argument("--out", type=Path, default=school / "thermal_replay.npz", help="replay file to write")
+    args = parser.parse_args(argv)
     registration = Registration.scaled((640, 360), (32, 24))
     detector = build_face_detector(FaceDetectorConfig())
-    out = school / "thermal_replay.npz"
-    count = generate_replay(school / "short_hamilton_clip.mp4", out, detector, registration, DEMO_START)
-    logging.getLogger(__name__).info("wrote %d thermal frames to %s", count, out)
+    count = generate_replay(args.video, args.out, detector, registration, args.start)
+    logging.getLogger(__name__).info("wrote %d thermal frames to %s", count, args.out)
 
 
 if __name__ == "__main__":

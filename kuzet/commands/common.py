@@ -1,9 +1,10 @@
-"""Helpers shared by commands: one-line errors with exit code 2, config loading, JSON output."""
+"""Helpers shared by commands: one-line errors with exit code 2, config loading, evaluations, JSON output."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -37,3 +38,13 @@ def emit_json(result: dict[str, Any]) -> None:
 def progress(message: str) -> None:
     """Progress for long work goes to stderr, so stdout stays machine-readable."""
     click.echo(message, err=True)
+
+
+def evaluate_or_exit(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run an evaluation of ``kuzet.eval``; a folder without the layout exits 2 with its one line."""
+    from kuzet.eval.common import LayoutError
+
+    try:
+        return run()
+    except LayoutError as exc:
+        fail(str(exc))

@@ -1,4 +1,4 @@
-"""Platform commands: serve the backend, register devices, run a device's uplink, the demo."""
+"""Platform commands: serve the backend, register devices, run a device's uplink."""
 
 from __future__ import annotations
 
@@ -85,13 +85,4 @@ def uplink(config_path: Path) -> None:
         spool.close()
 
 
-@click.command("demo")
-@click.option("--work-dir", type=click.Path(path_type=Path), default=Path("var/demo"), help="Scratch folder.")
-def demo(work_dir: Path) -> None:
-    """Run the main job on the bundled samples and print a summary."""
-    from kuzet.demo import run_demo
-
-    raise SystemExit(run_demo(work_dir))
-
-
-COMMANDS.extend([serve, register_device, demo])
+COMMANDS.extend([serve, register_device])

@@ -4,7 +4,7 @@
 spools one ``VehicleEvent`` per finished track (with its plate read when the file has a ``plates`` section) and,
 with a ``violations`` section, one signed evidence package and ``ViolationEvent`` per violation.
 ``kuzet calibrate --config FILE`` fits the camera's homography and prints its
-reprojection error. ``demo_traffic`` is the hook of ``kuzet demo``.
+reprojection error. ``summary_lines`` is also what ``kuzet demo`` prints for its traffic stage.
 """
 
 from __future__ import annotations
@@ -18,13 +18,7 @@ from kuzet.commands import edge_group
 from kuzet.commands.common import emit_json, fail, load_or_exit, progress
 
 if TYPE_CHECKING:
-    from edge.spool import Spool
     from edge.traffic.agent import RunStats
-    from edge.traffic.config import TrafficConfig
-
-DEMO_CONFIG = "traffic/ozlu.yaml"
-DEMO_FRAMES = 300  # 12.5 s of the clip: five vehicles cross the counting line (tests/data/traffic/)
-DEMO_T0 = 1_795_402_800.0  # 2026-11-23T03:00:00Z: frame 0 of the demo clip (a fixed, reproducible capture time)
 
 
 def summary_lines(stats: RunStats) -> list[str]:
@@ -133,40 +127,6 @@ def calibrate_command(config_path: Path) -> None:
         f" {error.rms_px:.2f} px on the image"
     )
     click.echo("homography (image px -> road m): " + " ".join(f"{v:.6g}" for v in calibration.H.ravel()))
-
-
-def demo_traffic(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
-    """One agent pass over the bundled clip (first 12.5 s) into ``spool``: vehicle events with plate reads and,
-    from the configured stop line / replayed phases / school-zone limit, violation events whose signed packages
-    are written to ``work_dir/evidence/<camera_id>`` (keys in ``work_dir/keys``) and verified. Summary lines."""
-    from edge.traffic.agent import run_agent
-    from edge.traffic.config import TrafficDeviceConfig, resolve_paths
-    from edge.traffic.evidence_verify import verify_chain
-
-    config_path = samples_dir / DEMO_CONFIG
-    config = load_or_exit(config_path, TrafficDeviceConfig)
-    traffic = demo_config(resolve_paths(config.traffic, config_path.parent), work_dir, config.camera_id)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    stats = run_agent(traffic, traffic.source, spool, config.camera_id, config.clock_source, DEMO_FRAMES, DEMO_T0)
-    lines = summary_lines(stats)
-    if traffic.violations is not None and stats.violations:
-        evidence = traffic.violations.evidence
-        trusted = (evidence.key_dir / f"{config.camera_id}.ed25519.pub").read_text().strip()
-        problems = verify_chain(evidence.chain_dir, trusted)
-        lines.append(f"evidence verify {evidence.chain_dir}: " + ("OK" if not problems else "; ".join(problems)))
-    return lines
-
-
-def demo_config(traffic: TrafficConfig, work_dir: Path, camera_id: str) -> TrafficConfig:
-    """The demo's frame plan (every 2nd frame: same result on any machine) and evidence under ``work_dir``."""
-    plan = traffic.frame_plan.model_copy(update={"mode": "stride", "stride": 2})
-    update: dict[str, Any] = {"frame_plan": plan}
-    if traffic.violations is not None:
-        evidence = traffic.violations.evidence.model_copy(
-            update={"chain_dir": work_dir / "evidence" / camera_id, "key_dir": work_dir / "keys"}
-        )
-        update["violations"] = traffic.violations.model_copy(update={"evidence": evidence})
-    return traffic.model_copy(update=update)
 
 
 COMMANDS: list[click.Command] = [calibrate_command]

@@ -107,9 +107,9 @@ def test_eval_masks_csv_without_box_columns_exits_2(tmp_path: Path) -> None:
 
 
 def test_demo_lines_identify_the_sample_people() -> None:
-    from kuzet.commands.faces import demo_lines
+    from tests.support.demos import faces_demo_lines
 
-    lines = demo_lines(SAMPLES.parent)
+    lines = faces_demo_lines(SAMPLES.parent)
     assert len(lines) == 2
     assert "rose_leslie (" in lines[0] and "unknown (" in lines[0]  # Kit is not enrolled in the demo
     assert "obama (" in lines[1] and "mask=False" in lines[1]

@@ -111,8 +111,8 @@ def test_eval_scenes_on_real_photos(tmp_path: Path) -> None:
 
 
 def test_demo_lines_run_offline(tmp_path: Path) -> None:
-    from kuzet.commands.plates import demo_lines
+    from tests.support.demos import plates_demo_lines
 
-    lines = demo_lines(tmp_path)
+    lines = plates_demo_lines(tmp_path)
     assert len(lines) == 4 and all(line.startswith("plates: ") for line in lines)
     assert "watchlist -> stolen" in lines[-1]

@@ -1,4 +1,4 @@
-"""``kuzet evidence verify`` on the demo's real package, tampered copies and bad usage; the demo hook itself."""
+"""``kuzet evidence verify`` on the demo's real package, tampered copies and bad usage; the street clip's pass."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from kuzet.cli import main
-from kuzet.commands.violations_demo import clip_demo, rendered_demo
+from kuzet.demo.violations import rendered_demo
+from tests.support.demos import clip_demo
 
 
 @pytest.fixture(scope="module")

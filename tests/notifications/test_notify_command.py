@@ -13,10 +13,11 @@ from click.testing import CliRunner
 
 from backend.db import connect, migrate, transaction
 from backend.settings import Settings
-from kuzet.commands.notify import demo_notifications, notify
+from kuzet.commands.notify import notify
 from notifications import outbox
 from tests.backend.conftest import ADMIN, TEMPLATE_KEY
 from tests.notifications.servers import SmtpServer
+from tests.support.demos import notifications_demo
 
 
 @pytest.fixture
@@ -77,6 +78,6 @@ def test_bad_config_is_one_line_exit_2(tmp_path: Path, notifications: dict[str, 
 
 
 def test_demo_hook_delivers_three_languages(tmp_path: Path) -> None:
-    lines = demo_notifications(tmp_path)
+    lines = notifications_demo(tmp_path)
     assert "Aruzhan мектепке 07:52-де кірді" in lines[0]
     assert lines[-1].startswith("notify: 3 of 3 delivered")

@@ -17,8 +17,8 @@ from edge.traffic.evidence import (
 from edge.traffic.evidence_verify import violation_event
 from edge.traffic.rules.base import SignalSource, SignalState, TrackView, Violation
 from edge.traffic.scene import SceneConfig
-from kuzet.commands.violations_demo import DEMO_SCENE, render_demo_frame
 from kuzet.contracts import ClockSource, ViolationEvent
+from kuzet.demo.violations import DEMO_SCENE, render_demo_frame
 
 T0 = 1_764_050_000.0
 FPS = 5.0

@@ -1,4 +1,5 @@
-"""The demo hook and `kuzet edge school --video` end to end with the real models (detector, embedder, mask)."""
+"""The demo's door (``kuzet.demo.school``) and `kuzet edge school --video` end to end with the real models
+(detector, embedder, mask)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from edge.spool import Spool
-from kuzet.commands.school import demo_school, edge_school
+from kuzet.commands.school import edge_school
+from kuzet.demo.school import run_door
 
 
 @pytest.mark.slow
-def test_demo_school_enrols_and_spools_one_event_per_pass(samples: Path, tmp_path: Path) -> None:
+def test_demo_door_enrols_and_spools_one_event_per_pass(samples: Path, tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool.sqlite")
-    lines = demo_school(samples, spool, tmp_path / "work")
+    lines = run_door(samples, spool, tmp_path / "work")
     assert lines[:3] == [
         "enrolled alex_lacamoire: 1/1 photos accepted",
         "enrolled biden: 1/1 photos accepted",

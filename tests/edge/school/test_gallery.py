@@ -106,7 +106,7 @@ def test_vote(
 
 def test_calibration_pair_scores_split_genuine_and_impostor() -> None:
     from edge.school.calibrate import pair_scores
-    from models.faces.evaluate import far_threshold
+    from models.faces.folders import far_threshold
 
     a, b = unit(1)[0], unit(2)[0]
     embeddings = l2_normalise(np.stack([a, a + 0.05 * b, b, b + 0.05 * a]))

@@ -24,8 +24,8 @@ from edge.traffic.evidence_verify import list_packages, verify_chain
 from edge.traffic.watchlist import WatchlistConfig
 from kuzet.cli import main
 from kuzet.commands.common import load_or_exit
-from kuzet.commands.traffic import demo_config
 from kuzet.contracts import ClockSource
+from kuzet.demo.traffic import street_config
 from tests.edge.traffic.synthetic_plates import PLATE_TEXT, PastingPlateStage
 
 T0 = 1_795_402_800.0
@@ -35,7 +35,7 @@ CAMERA = "demo-ozlu-street"
 
 def _config(samples: Path, work: Path) -> TrafficConfig:
     device = load_or_exit(samples / "traffic" / "ozlu.yaml", TrafficDeviceConfig)
-    traffic = demo_config(resolve_paths(device.traffic, samples / "traffic"), work, CAMERA)
+    traffic = street_config(resolve_paths(device.traffic, samples / "traffic"), work, CAMERA)
     assert traffic.scene is not None and traffic.plates is not None
     # a 20 km/h limit with no tolerance, so the sedan (~35 km/h) is a speeding violation in the first 2 s
     lanes = [

@@ -18,8 +18,8 @@ from edge.traffic.config import FramePlanConfig, TrafficDeviceConfig
 from edge.traffic.pipeline import vehicle_event
 from kuzet.cli import main
 from kuzet.commands.common import load_or_exit
-from kuzet.commands.traffic import demo_traffic
 from kuzet.contracts import ClockSource, VehicleEvent
+from kuzet.demo.traffic import run_street
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +123,9 @@ def test_edge_traffic_command_json(samples: Path, tmp_path: Path) -> None:
 
 def test_demo_hook_on_the_first_two_seconds(samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the demo runs 300 frames (5 vehicles, all counted in test_counting's full-clip run); 48 frames keep this fast
-    monkeypatch.setattr("kuzet.commands.traffic.DEMO_FRAMES", 48)
+    monkeypatch.setattr("kuzet.demo.traffic.DEMO_FRAMES", 48)
     spool = Spool(tmp_path / "demo.sqlite")
-    lines = demo_traffic(samples, spool, tmp_path / "work")
+    lines = run_street(samples, spool, tmp_path / "work")
     assert "48 frames (24 with the detector)" in lines[0] and "vehicles: 1 across count-main" in lines[0]
     assert lines[1].count("km/h") == 1 and spool.depth() > 0
     spool.close()

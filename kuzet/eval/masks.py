@@ -15,18 +15,17 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kuzet.eval.common import LayoutError, Progress
 from models.faces.detector import FaceDetector
-from models.faces.evaluate import LayoutError, list_images, read_image
-from models.faces.mask import MaskClassifier, crop_faces
+from models.faces.folders import list_images, read_image
+from models.faces.mask import HogMaskClassifier, crop_faces
 from models.runtime import sha256_file
 
-Progress = Callable[[str], None]
 CSV_COLUMNS = ("image", "x1", "y1", "x2", "y2", "label")
 LABELS = {"with_mask": 1, "without_mask": 0, "mask_weared_incorrect": 0}
 
@@ -76,7 +75,11 @@ def _rates(predicted: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], errors
 
 
 def evaluate_mask_folders(
-    root: Path, classifier: MaskClassifier, detector: FaceDetector, trained: frozenset[str], progress: Progress | None
+    root: Path,
+    classifier: HogMaskClassifier,
+    detector: FaceDetector,
+    trained: frozenset[str],
+    progress: Progress | None,
 ) -> dict[str, Any]:
     """with_mask/ + without_mask/ layout (see module docstring)."""
     labels: list[int] = []
@@ -134,7 +137,7 @@ def _image_path(root: Path, name: str) -> Path:
 
 
 def evaluate_mask_csv(
-    root: Path, classifier: MaskClassifier, min_size: int, trained: frozenset[str], progress: Progress | None
+    root: Path, classifier: HogMaskClassifier, min_size: int, trained: frozenset[str], progress: Progress | None
 ) -> dict[str, Any]:
     """labels.csv layout (see module docstring)."""
     labels: list[int] = []
@@ -183,7 +186,7 @@ def evaluate_mask_csv(
 
 def evaluate_masks(
     root: Path,
-    classifier: MaskClassifier,
+    classifier: HogMaskClassifier,
     detector: FaceDetector,
     min_size: int = 24,
     include_training: bool = False,
@@ -196,3 +199,19 @@ def evaluate_masks(
     if layout == "csv":
         return evaluate_mask_csv(root, classifier, min_size, trained, progress)
     return evaluate_mask_folders(root, classifier, detector, trained, progress)
+
+
+def run(
+    data: Path, min_size: int = 24, include_training: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
+    """``kuzet eval masks``: check the layout first (``LayoutError``), then load the door's models and evaluate."""
+    from models.faces.config import FaceDetectorConfig, MaskConfig
+    from models.faces.detector import build_face_detector
+    from models.faces.mask import build_mask_classifier, training_report_path
+
+    check_mask_layout(data)
+    config = MaskConfig()
+    classifier = build_mask_classifier(config)
+    detector = build_face_detector(FaceDetectorConfig())
+    report = training_report_path(config)
+    return evaluate_masks(data, classifier, detector, min_size, include_training, report, progress)

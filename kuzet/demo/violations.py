@@ -1,29 +1,20 @@
-"""Demo of the violations area: real evidence packages from (1) a rendered junction clip and (2) the bundled clip.
+"""The violations stage of ``kuzet demo``: real evidence packages from a rendered junction clip.
 
-(1) ``rendered_demo``: a 10 s junction approach is rendered offline (signal green -> yellow -> red, one car with a
-plate crossing the stop line on red). Everything downstream is production code on its pixels: the light
-classifier reads the signal head in the scene's ROI (signal source = classifier), a background-difference tracker
-measures the car, the rules fire, the plate recogniser reads the plate, and a signed, chained package is written
-and verified.
-
-(2) ``clip_demo``: the bundled street clip (``samples/traffic/ozlu.yaml``, MIT) through the traffic agent's single
-pass (vehicle detector, tracker, calibrated speed, plates, rules, evidence), with the enforcement geometry the
-device file configures: a stop line across the southbound lane, a controller phase log replayed through
-``ReplaySignalFeed`` (``ozlu_phases.csv``; the street has no signal; the real controller is the external
-boundary) and a 30 km/h school-zone limit. Real tracks, real crossing times and speeds; the configured signal
-plan, stop line and limit are the only made-up inputs. ``kuzet demo`` runs this pass once, in
-``kuzet.commands.traffic.demo_traffic``; ``demo_violations`` runs only the rendered junction.
+A 10 s junction approach is rendered offline (signal green -> yellow -> red, one car with a plate crossing the stop
+line on red). Everything downstream is production code on its pixels: the light classifier reads the signal head in
+the scene's ROI (signal source = classifier), a background-difference tracker measures the car, the rules fire, the
+plate recogniser reads the plate, and a signed, chained package is written, verified and uploaded as a violation
+event. The bundled street clip's violations come from the traffic stage's single agent pass (``kuzet.demo.traffic``),
+not from a second run here.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from kuzet.demo.support import DEMO_T0, DISTRICT, DemoBackend, drain
 
-DEMO_T0 = 1_795_402_800.0  # 2026-11-23T03:00:00Z, Monday 08:00 at UTC+5
 DEMO_FPS = 10.0
 DEMO_FRAMES = 100
 DEMO_METRES_PER_PX = 0.25
@@ -118,9 +109,9 @@ def _demo_plate(frames: list[Any]) -> Any:
     from edge.traffic.evidence import PlateEvidence
     from edge.traffic.rules.base import TrackView, Violation
     from models.plates.config import PlateReaderConfig
-    from models.plates.ocr import build_reader
+    from models.plates.ocr import build_plate_reader
 
-    reader = build_reader(PlateReaderConfig(region="kz"))
+    reader = build_plate_reader(PlateReaderConfig(region="kz"))
 
     def plate_for(violation: Violation, track: TrackView) -> PlateEvidence | None:
         if track.frame_index is None:
@@ -141,7 +132,7 @@ def rendered_demo(work_dir: Path) -> list[str]:
     from edge.traffic.rules.stage import ViolationsConfig, ViolationStage
     from edge.traffic.scene import SceneConfig
     from kuzet.contracts import ClockSource
-    from models.lights import default_model_path, load_light_classifier
+    from models.lights import build_light_classifier, default_model_path
     from models.plates.ocr import RECOGNISER_FILE, RECOGNISER_PACKAGE
     from models.runtime import package_file
 
@@ -159,7 +150,7 @@ def rendered_demo(work_dir: Path) -> list[str]:
     )
     evidence = EvidenceConfig(chain_dir=work_dir / "evidence" / "demo-junction", key_dir=work_dir / "keys")
     stage = ViolationStage(
-        scene, ViolationsConfig(evidence=evidence), context, None, load_light_classifier(), _demo_plate(frames)
+        scene, ViolationsConfig(evidence=evidence), context, None, build_light_classifier(), _demo_plate(frames)
     )
     for k, frame in enumerate(frames):  # no controller log: the camera classifier reads the signal head
         stage.on_frame(frame, DEMO_T0 + k / DEMO_FPS, k)
@@ -177,44 +168,16 @@ def rendered_demo(work_dir: Path) -> list[str]:
     return lines
 
 
-CLIP_CONFIG = "traffic/ozlu.yaml"
-CLIP_FRAMES = 250  # ~10.4 s at 24 fps: southbound cars cross the configured stop line after the replayed red
+def stage(api: DemoBackend) -> list[str]:
+    """The rendered junction (signal read by the light classifier) -> a verified package -> a violation event."""
+    from edge.traffic.evidence_verify import list_packages, violation_event
 
-
-def clip_demo(samples_dir: Path, work_dir: Path) -> list[str]:
-    """Violations from the bundled street clip: the traffic agent's own single pass (see the module doc).
-
-    The clip's device file configures the stop line, the replayed controller phases and the school-zone limit
-    (``samples/traffic/ozlu.yaml``); packages go to ``work_dir/evidence/<camera_id>``, events to a spool in
-    ``work_dir``. ``kuzet demo`` gets the same pass from ``kuzet.commands.traffic.demo_traffic``.
-    """
-    config_path = samples_dir / CLIP_CONFIG
-    if not config_path.is_file():
-        return [f"clip demo skipped: {config_path} is absent"]
-    from edge.spool import Spool
-    from edge.traffic.agent import run_agent
-    from edge.traffic.config import TrafficDeviceConfig, resolve_paths
-    from edge.traffic.evidence_verify import verify_chain
-    from kuzet.commands.common import load_or_exit
-    from kuzet.commands.traffic import demo_config
-
-    device = load_or_exit(config_path, TrafficDeviceConfig)
-    traffic = demo_config(resolve_paths(device.traffic, config_path.parent), work_dir, device.camera_id)
-    if traffic.violations is None:
-        return [f"clip demo skipped: {config_path} has no violations section"]
-    work_dir.mkdir(parents=True, exist_ok=True)
-    spool = Spool(work_dir / "clip-spool.sqlite")
-    try:
-        stats = run_agent(traffic, traffic.source, spool, device.camera_id, device.clock_source, CLIP_FRAMES, DEMO_T0)
-    finally:
-        spool.close()
-    evidence = traffic.violations.evidence
-    lines = [f"clip {Path(traffic.source).name}: {stats.frames} frames, {len(stats.summaries)} confirmed tracks"]
-    for v, package in stats.violations:
-        speed = f"{v.speed_kmh:.1f} ± {v.speed_sigma_kmh:.1f} km/h" if v.speed_kmh and v.speed_sigma_kmh else "-"
-        lines.append(f"clip violation {v.kind} track {v.track_id} t+{v.t - DEMO_T0:.2f} s {speed} -> {package.name}")
-    if stats.violations:
-        trusted = (evidence.key_dir / f"{device.camera_id}.ed25519.pub").read_text().strip()
-        problems = verify_chain(evidence.chain_dir, trusted)
-        lines.append(f"evidence verify {evidence.chain_dir}: " + ("OK" if not problems else "; ".join(problems)))
+    work = api.work_dir / "violations"
+    lines = rendered_demo(work)
+    for chain in sorted(p for p in (work / "evidence").iterdir() if p.is_dir()):
+        spool, uplink = api.device(chain.name, "traffic", DISTRICT)
+        for package in list_packages(chain):
+            event, media = violation_event(package)
+            spool.put(event, media)
+        lines.append(f"uplink {chain.name}: {drain(spool, uplink)} violation events sent with their evidence")
     return lines

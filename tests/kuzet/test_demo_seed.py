@@ -1,4 +1,4 @@
-"""The demo hook: sample people become pupils with guardians, and their entries produce parent messages."""
+"""The demo's seeding: sample people become pupils with guardians, and their entries produce parent messages."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
-from backend.services.demo_school import demo_messages, seed_demo_school
 from backend.settings import Settings
 from kuzet.contracts import EventBatch
+from kuzet.demo.seed import demo_messages, seed_demo_school
 from tests.backend.conftest import ADMIN, TEMPLATE_KEY
 from tests.support.events import entry
 

@@ -1,7 +1,9 @@
-"""Real local peers for ``kuzet demo``: the backend in a thread, an SMTP server and a police webhook receiver.
+"""What every stage of ``kuzet demo`` shares: the samples, the fixed clock, the backend and the local peers.
 
-They stand where the city's mail server and the police system would be, on loopback, so the demo shows a parent
-message and a police notification actually delivered and a signature actually verified, offline.
+The backend runs in a thread; an SMTP server and a police webhook receiver stand where the city's mail server and the
+police system would be, on loopback, so the demo shows a parent message and a police notification actually
+delivered and a signature actually verified, offline. Devices register through the real API and upload through the
+real uploader.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +25,15 @@ from aiosmtpd.controller import Controller
 
 from backend.app import create_app
 from backend.settings import Settings
+from edge.config import UplinkConfig
+from edge.spool import Spool
+from edge.uplink import Uploader
 from notifications.channels.police_webhook import SignatureError, verify
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SCHOOL_ID = "demo-school"
+DISTRICT = "demo-district"
+DEMO_T0 = 1_795_402_800.0  # 2026-11-23T03:00:00Z, Monday 08:00 at UTC+5: frame 0 of the traffic clips
 
 
 def free_port() -> int:
@@ -142,3 +154,50 @@ class PoliceReceiver:
         """Shut down."""
         self.server.shutdown()
         self.server.server_close()
+
+
+class DemoBackend:
+    """The running backend plus how devices talk to it."""
+
+    def __init__(self, backend: BackendThread, admin_token: str, work_dir: Path) -> None:
+        self.backend = backend
+        self.admin = {"Authorization": f"Bearer {admin_token}"}
+        self.work_dir = work_dir
+        self.keys: dict[str, str] = {}
+
+    def device(self, camera_id: str, kind: str, site: str) -> tuple[Spool, UplinkConfig]:
+        """Register a camera through the real API (once) and open its on-device spool."""
+        if camera_id not in self.keys:
+            response = httpx.post(
+                f"{self.backend.url}/api/v1/devices",
+                json={"camera_id": camera_id, "kind": kind, "site": site},
+                headers=self.admin,
+            )
+            response.raise_for_status()
+            self.keys[camera_id] = str(response.json()["api_key"])
+        spool = Spool(self.work_dir / "edge" / camera_id / "spool.sqlite")
+        uplink = UplinkConfig.model_validate({"backend_url": self.backend.url, "api_key": self.keys[camera_id]})
+        return spool, uplink
+
+
+def drain(spool: Spool, uplink: UplinkConfig, timeout_s: float = 60.0) -> int:
+    """Upload everything in the spool through the real uploader; returns how many events were sent."""
+    uploader = Uploader(spool, uplink)
+    sent, deadline = 0, time.monotonic() + timeout_s
+    try:
+        while spool.depth() and time.monotonic() < deadline:
+            sent += uploader.drain_once()
+    finally:
+        uploader.close()
+        spool.close()
+    return sent
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    """Poll until ``predicate`` holds or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()

@@ -1,13 +1,15 @@
-"""Demo hook: a school whose pupils are the sample people the school pipeline enrols (``samples/school/people``),
+"""The demo school in the backend: its pupils are the sample people the door enrols (``samples/school/people``),
 with guardians in Kazakh, Russian and English, so ``kuzet demo`` can show the parent messages of the sample entries.
 
 Call :func:`seed_demo_school` on the backend database BEFORE the door events are uploaded (the attendance handler
-writes the outbox rows when the events arrive), then :func:`demo_messages` for the summary lines.
+writes the outbox rows when the events arrive), then :func:`demo_messages` for the summary lines. The rows are
+written through the backend stores before the backend starts; the messages are read back with read-only SQL.
 """
 
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +19,9 @@ from backend.db import connect, migrate, transaction
 from backend.services.auth import hash_password
 from backend.services.enrolment import EMBEDDER_MODEL, FaceKit
 from backend.services.privacy import set_consent, store_templates
+from backend.store import accounts, schools
+from kuzet.demo.support import SAMPLES, SCHOOL_ID
+from notifications import outbox
 
 LANGUAGES = ("kk", "ru", "en")
 
@@ -28,7 +33,7 @@ def _title(pupil_id: str) -> str:
 def seed_demo_school(
     db_path: Path,
     people_dir: Path | None = None,
-    school_id: str = "demo-school",
+    school_id: str = SCHOOL_ID,
     staff_password: str | None = None,
     template_key: bytes | None = None,
 ) -> list[str]:
@@ -45,40 +50,14 @@ def seed_demo_school(
     Returns:
         Summary lines (the staff login included).
     """
-    people_dir = people_dir or Path(__file__).resolve().parents[2] / "samples" / "school" / "people"
+    people_dir = people_dir or SAMPLES / "school" / "people"
     pupils = sorted(p.name for p in people_dir.iterdir() if p.is_dir())
     password = staff_password or secrets.token_urlsafe(12)
-    now = datetime.now(UTC).isoformat()
     db = connect(db_path)
     try:
         migrate(db)
         with transaction(db) as conn:
-            conn.execute(
-                "INSERT INTO schools(school_id, name, created_at) VALUES (?, ?, ?)", (school_id, "Demo school", now)
-            )
-            conn.execute(
-                "INSERT INTO classes(class_id, school_id, name, start_time) VALUES (?, ?, '5A', '08:00')",
-                (f"{school_id}-5a", school_id),
-            )
-            for i, pupil_id in enumerate(pupils):
-                language = LANGUAGES[i % len(LANGUAGES)]
-                conn.execute(
-                    "INSERT INTO pupils(pupil_id, school_id, class_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (pupil_id, school_id, f"{school_id}-5a", _title(pupil_id), now),
-                )
-                guardian = f"guardian-{pupil_id}"
-                conn.execute(
-                    "INSERT INTO guardians(guardian_id, school_id, name, language, channel, address)"
-                    " VALUES (?, ?, ?, ?, 'email', ?)",
-                    (guardian, school_id, f"Parent of {_title(pupil_id)}", language, f"{guardian}@example.kz"),
-                )
-                conn.execute("INSERT INTO guardian_pupils(guardian_id, pupil_id) VALUES (?, ?)", (guardian, pupil_id))
-                set_consent(conn, pupil_id, True, f"Parent of {_title(pupil_id)}", "demo")
-            conn.execute(
-                "INSERT INTO users(user_id, username, password_hash, role, school_id, email, language, created_at)"
-                " VALUES ('demo-staff', 'demo-staff', ?, 'staff', ?, 'staff@example.kz', 'en', ?)",
-                (hash_password(password), school_id, now),
-            )
+            _write_school(conn, school_id, pupils, hash_password(password))
         enrolled = _enrol(db, people_dir, pupils, template_key) if template_key is not None else []
     finally:
         db.conn.close()
@@ -87,6 +66,27 @@ def seed_demo_school(
         f"school service: {school_id} with {len(pupils)} pupils ({', '.join(pupils)}), guardians in kk/ru/en",
         f"school service: dashboard /schools/{school_id}/dashboard, login demo-staff / {password}",
     ]
+
+
+def _write_school(conn: sqlite3.Connection, school_id: str, pupils: list[str], password_hash: str) -> None:
+    """The school, class 5A, the pupils with a guardian each (languages in turn) and consent, the staff account."""
+    now = datetime.now(UTC).isoformat()
+    class_id = f"{school_id}-5a"
+    schools.insert_school(conn, school_id, "Demo school", now)
+    schools.insert_class(conn, school_id, schools.SchoolClass(class_id, "5A", "08:00"))
+    for i, pupil_id in enumerate(pupils):
+        guardian = f"guardian-{pupil_id}"
+        parent = f"Parent of {_title(pupil_id)}"
+        schools.insert_pupil(conn, schools.Pupil(pupil_id, _title(pupil_id), class_id, school_id), now)
+        language = LANGUAGES[i % len(LANGUAGES)]
+        contact = schools.Guardian(guardian, parent, language, "email", f"{guardian}@example.kz")
+        schools.insert_guardian(conn, school_id, contact)
+        schools.link(conn, guardian, pupil_id)
+        set_consent(conn, pupil_id, True, parent, "demo")
+    staff = accounts.NewAccount(
+        "demo-staff", "demo-staff", password_hash, "staff", school_id, None, "staff@example.kz", "en", now
+    )
+    accounts.insert(conn, staff)
 
 
 def _enrol(db: sqlite_utils.Database, people_dir: Path, pupils: list[str], key: bytes) -> list[str]:
@@ -103,14 +103,12 @@ def _enrol(db: sqlite_utils.Database, people_dir: Path, pupils: list[str], key: 
     return lines
 
 
-def demo_messages(db_path: Path, school_id: str = "demo-school") -> list[str]:
-    """The parent and staff messages the sample entries produced (outbox rows), one line each."""
+def demo_messages(db_path: Path, school_id: str = SCHOOL_ID) -> list[str]:
+    """The parent and staff messages the sample entries produced (``notifications.outbox``), one line each, and each
+    pupil's attendance state (plain read-only SQL: no store lists it across days)."""
     db = connect(db_path)
     try:
-        rows = db.execute(
-            "SELECT language, channel, recipient, body, status FROM outbox WHERE school_id = ? ORDER BY id",
-            (school_id,),
-        ).fetchall()
+        queued = outbox.messages(db.conn, school_id)
         states = db.execute(
             "SELECT p.name, a.state, a.late, a.feverish FROM attendance a JOIN pupils p ON p.pupil_id = a.pupil_id"
             " WHERE a.school_id = ? ORDER BY p.name",
@@ -118,10 +116,8 @@ def demo_messages(db_path: Path, school_id: str = "demo-school") -> list[str]:
         ).fetchall()
     finally:
         db.conn.close()
-    lines = [f"school service: {len(rows)} messages queued for guardians and staff"]
-    lines += [
-        f"  [{lang}] {channel} -> {recipient}: {body} ({status})" for lang, channel, recipient, body, status in rows
-    ]
+    lines = [f"school service: {len(queued)} messages queued for guardians and staff"]
+    lines += [f"  [{m.language}] {m.channel} -> {m.recipient}: {m.body} ({status})" for m, status in queued]
     lines += [
         f"  attendance: {name} {state}{' late' if late else ''}{' FEVER' if fever else ''}"
         for name, state, late, fever in states
