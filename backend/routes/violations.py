@@ -21,6 +21,7 @@ from backend.services import operators as ops
 from backend.services import violations as vio
 from backend.services.auth import SESSION_COOKIE, OperatorDep, login, logout
 from backend.store.media import media_path
+from backend.store.violations import ViolationRecord
 
 router = APIRouter(tags=["violations"])
 
@@ -68,7 +69,7 @@ class PlateBody(BaseModel):
     plate: str = Field(min_length=4, max_length=20, description="Plate text, e.g. 123ABC02")
 
 
-def _public(record: vio.ViolationRecord) -> dict[str, Any]:
+def _public(record: ViolationRecord) -> dict[str, Any]:
     return {**{k: getattr(record, k) for k in record.__dataclass_fields__}, "plate": record.plate}
 
 

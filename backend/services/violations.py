@@ -34,8 +34,6 @@ from kuzet.contracts import ViolationEvent
 from notifications.outbox import enqueue_police, state
 from notifications.templates import render
 
-__all__ = ["VERIFIED", "EvidenceFile", "ViolationEventHandler", "ViolationRecord"]
-
 logger = logging.getLogger(__name__)
 
 PLATE = re.compile(r"^[A-Z0-9]{4,12}$")
@@ -132,6 +130,7 @@ class ViolationEventHandler:
 
 
 def _district(operator: Principal) -> str:
+    """The operator's district (an account without one reviews nothing)."""
     if operator.district is None:
         raise NotFoundError("Unknown violation", "this account reviews no district")
     return operator.district
