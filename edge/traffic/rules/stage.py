@@ -33,9 +33,14 @@ from edge.traffic.evidence_verify import violation_event
 from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, choose_signal
 from edge.traffic.scene import SceneConfig
-from hardware.signal import CameraSignalConfig, CameraSignalSource, PhaseChange, ReplaySignalFeed
+from hardware.signal import (
+    CameraSignalConfig,
+    CameraSignalSource,
+    PhaseChange,
+    ReplaySignalFeed,
+    SignalHeadClassifier,
+)
 from kuzet.config import StrictModel
-from models.lights import LightClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +144,8 @@ class ViolationStage:
         config: the violations section.
         context: camera id, clock, calibration version, model files for the evidence.
         spool: where ``ViolationEvent``s go (None: packages only).
-        classifier: the light classifier for the camera signal source (None: no camera source).
+        classifier: the signal-head classifier of the camera signal source, e.g. the trained
+            ``models.lights.LightClassifier`` (None: no camera source).
         plate_for: the plate crop and read of a violation's vehicle (None: packages without a plate), used
             when ``on_track`` is given no plate.
         stream_start: Unix time of the stream's first frame (controller logs with ``log_times: stream``).
@@ -151,7 +157,7 @@ class ViolationStage:
         config: ViolationsConfig,
         context: EvidenceContext,
         spool: Spool | None = None,
-        classifier: LightClassifier | None = None,
+        classifier: SignalHeadClassifier | None = None,
         plate_for: PlateGetter | None = None,
         stream_start: float = 0.0,
     ) -> None:
