@@ -17,7 +17,7 @@ from kuzet.commands.common import emit_json, evaluate_or_exit, progress
 
 COMMANDS: list[click.Command] = []
 
-REGIONS = ("any", "kz")  # as kuzet.eval.plates.REGIONS, repeated so that --help does not load the evaluation
+REGIONS = ("any", "kz")  # plate grammars: any (the eval default) or the Kazakhstan grammar
 
 
 @eval_group.command("plates")

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kuzet.eval.common import LayoutError, Progress
+from kuzet.eval.common import LayoutError, Progress, load_image
 
 COLOURS = ("red", "yellow", "green")
 
@@ -40,7 +40,6 @@ def read_light_labels(data: Path) -> list[tuple[str, str]]:
 
 def evaluate_lights(data: Path, rows: list[tuple[str, str]], progress: Progress | None = None) -> dict[str, Any]:
     """Run the committed classifier over the rows; unreadable images count as errors."""
-    import cv2
     import numpy as np
 
     from models.lights import build_light_classifier
@@ -51,7 +50,7 @@ def evaluate_lights(data: Path, rows: list[tuple[str, str]], progress: Progress 
     unreadable = 0
     elapsed = 0.0
     for number, (image, colour) in enumerate(rows, start=1):
-        crop = cv2.imread(str(data / image), cv2.IMREAD_COLOR)
+        crop = load_image(data / image)
         truth.append(colour)
         if crop is None:
             unreadable += 1

@@ -13,8 +13,6 @@ from typing import Any
 
 from kuzet.eval.common import Progress, load_image, read_labels
 
-REGIONS = ("any", "kz")
-
 
 @dataclass(frozen=True, slots=True)
 class Row:

@@ -10,8 +10,6 @@ from typing import Any
 from kuzet.eval.common import LayoutError, Progress, load_image, read_labels
 from kuzet.eval.plates import Row, score
 
-DETECTORS = ("platedet", "cascade", "both")
-
 
 def scene_rows(data: Path) -> list[Row]:
     """Labelled rows with their boxes; ``LayoutError`` when a column is missing or a box is not numeric."""
