@@ -333,8 +333,9 @@ def open_source(
 class ReadAhead(_BaseSource):
     """Any source read on a background thread into a small queue, so decoding overlaps the caller's work.
 
-    A decoding error is raised by ``read`` once the frames before it are consumed. ``close`` (or the end of the
-    frames, or ``max_frames``) stops the thread and closes the wrapped source.
+    A decoding error is raised by ``read`` once the frames before it are consumed. ``close``, ``max_frames`` or
+    an error stops the thread and closes the wrapped source; a source that ends by itself keeps its ``ended`` or
+    ``failed`` state (its status is what health reports).
 
     Args:
         source: the source to read ahead.
@@ -359,17 +360,19 @@ class ReadAhead(_BaseSource):
         return self.source.fps
 
     def _decode(self) -> None:
-        delivered = 0
+        delivered, ended = 0, False
         try:
             while not self._stop.is_set() and (self.max_frames is None or delivered < self.max_frames):
                 frame = self.source.read()
+                ended = frame is None
                 if frame is None or not self._put(frame):
                     break
                 delivered += 1
         except BaseException as exc:  # handed to the reader, which raises it
             self._error = exc
         finally:
-            self.source.close()
+            if not ended:  # stopped early: release it (a source that ended keeps its ended/failed state)
+                self.source.close()
             self._put(None)
 
     def _put(self, item: Frame | None) -> bool:

@@ -3,11 +3,11 @@ spool, with counters for the health endpoint."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
 
+from edge.camera_health import SourceHealth
 from edge.school.config import SchoolConfig, SchoolDeviceConfig
 from edge.school.gallery import Gallery
 from edge.school.pipeline import FaceModels, SchoolPipeline, publish
@@ -18,6 +18,8 @@ from kuzet.contracts import EntryEvent
 from models.runtime import RunnerConfig
 
 logger = logging.getLogger(__name__)
+
+HEALTH_KEY = "school.camera"  # the door camera's source status in the spool (``edge.camera_health``)
 
 
 def build_models(config: SchoolConfig, runner_config: RunnerConfig | None = None) -> FaceModels:
@@ -63,45 +65,21 @@ def run_agent(
     """
     stats = AgentStats()
     school_id = pipeline.config.school_id
-    reported = report_source_health(spool, source.status(), None)
+    health = SourceHealth(spool, HEALTH_KEY)
+    health.update(source.status())
     for frame in source:
         reading = thermal.frame_at(frame.captured_at) if thermal is not None else None
         stats.frames += 1
         stats.thermal_frames += reading is not None
         stats.events += publish(pipeline.process(frame, reading), spool, camera_id, school_id)
-        reported = report_source_health(spool, source.status(), reported)
+        health.update(source.status())
         if stop is not None and stop.is_set():
             break
     stats.events += publish(pipeline.flush(), spool, camera_id, school_id)
     stats.source = source.status()
-    report_source_health(spool, stats.source, reported)
+    health.update(stats.source)
     logger.info("school agent: %d frames, %d events, source %s", stats.frames, len(stats.events), stats.source.state)
     return stats
-
-
-HEALTH_KEY = "school.camera"
-
-
-def report_source_health(spool: Spool, status: SourceStatus, previous: SourceStatus | None) -> SourceStatus:
-    """Persist the camera's state in the spool's status table (read by the health endpoint) when it changed.
-
-    Only state changes, drops and reconnects are written (not every frame), so the SD card is spared.
-    """
-    key = (status.state, status.drops, status.reconnects, status.reconnect_attempts)
-    if previous is None or key != (previous.state, previous.drops, previous.reconnects, previous.reconnect_attempts):
-        payload = {
-            "state": status.state,
-            "frames": status.frames,
-            "drops": status.drops,
-            "reconnects": status.reconnects,
-            "reconnect_attempts": status.reconnect_attempts,
-            "last_error": status.last_error,
-            "last_frame_at": None if status.last_frame_at is None else status.last_frame_at.isoformat(),
-        }
-        spool.set_state(HEALTH_KEY, json.dumps(payload))
-        if status.drops and (previous is None or status.drops != previous.drops):
-            logger.warning("camera dropped %d times, reconnected %d times", status.drops, status.reconnects)
-    return status
 
 
 def load_pipeline(device: SchoolDeviceConfig, models: FaceModels | None = None) -> SchoolPipeline:

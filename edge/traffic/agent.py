@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from edge.camera_health import SourceHealth
 from edge.spool import Spool, make_attachment
 from edge.traffic.calibration import Calibration
 from edge.traffic.config import FramePlanConfig, TrafficConfig
@@ -54,7 +55,7 @@ from edge.traffic.plates_stage import PlateStage, TrackCrops, TrackPlateResult
 from edge.traffic.rules.base import Violation
 from edge.traffic.rules.stage import PendingViolations, ViolationStage
 from edge.traffic.watchlist import Watchlist
-from hardware.camera import FrameSource, ReadAhead, open_source
+from hardware.camera import FrameSource, ReadAhead, SourceStatus, open_source
 from kuzet.contracts import CameraId, ClockSource
 from models.detections import Detections
 from models.runtime import package_file
@@ -62,6 +63,7 @@ from models.vehicles.detector import backend_of, build_vehicle_detector
 
 logger = logging.getLogger(__name__)
 
+HEALTH_KEY = "traffic.camera"  # the camera's source status in the spool (``edge.camera_health``)
 FrameHook = Callable[[NDArray[np.uint8], float, int, Detections], None]
 
 
@@ -121,6 +123,7 @@ class RunStats:
     violations: list[tuple[Violation, Path]] = field(default_factory=list)
     alerts: int = 0
     plate_seconds: float = 0.0
+    source: SourceStatus | None = None  # the frame source's health at the end (drops, reconnects)
 
     @property
     def fps(self) -> float:
@@ -140,6 +143,7 @@ def run_stream(
     source: FrameSource,
     on_track: Callable[[TrackSummary], None] | None = None,
     on_frame: FrameHook | None = None,
+    on_status: Callable[[SourceStatus], None] | None = None,
 ) -> RunStats:
     """Run the pipeline over a source's frames under the configured frame plan; closes the source.
 
@@ -150,10 +154,18 @@ def run_stream(
         on_track: called with each finished track as soon as it ends.
         on_frame: called with every frame, its time, index and confirmed tracks, before that frame's
             finished tracks reach ``on_track``.
+        on_status: called with the source's health after every frame and at the end (drops, reconnects).
     """
     planner: FramePlanner | None = None
     stats = RunStats()
     begin = time.perf_counter()
+
+    def finish(summaries: list[TrackSummary]) -> None:
+        stats.summaries.extend(summaries)
+        for summary in summaries:
+            if on_track is not None:
+                on_track(summary)
+
     try:
         for frame in source:
             planner = planner or FramePlanner(pipeline.config.frame_plan, source.fps)  # a stream knows it now
@@ -164,16 +176,15 @@ def run_stream(
                 on_frame(frame.image, t, frame.index, tracked)
             stats.frames += 1
             stats.detector_frames += int(detect)
-            for summary in pipeline.finished() if detect else []:
-                stats.summaries.append(summary)
-                if on_track is not None:
-                    on_track(summary)
+            finish(pipeline.finished() if detect else [])
+            if on_status is not None:
+                on_status(source.status())
     finally:
         source.close()
-    for summary in pipeline.close():
-        stats.summaries.append(summary)
-        if on_track is not None:
-            on_track(summary)
+    stats.source = source.status()
+    if on_status is not None:
+        on_status(stats.source)
+    finish(pipeline.close())
     stats.seconds = time.perf_counter() - begin
     return stats
 
@@ -353,15 +364,18 @@ def run_agent(
 ) -> RunStats:
     """Run a source to its end in one pass: one ``VehicleEvent`` per finished confirmed track (with its plate),
     plus watchlist alerts and one ``ViolationEvent`` per violation (with its signed package) when configured.
+    The source's health (state, drops, reconnects) is kept in the spool under ``HEALTH_KEY``.
 
     Args:
-        start_time: Unix time of frame 0 (default: now).
+        source: a video file, or a live camera's URL / USB index.
+        start_time: Unix time of a file's frame 0 (default: now).
     """
     start = time.time() if start_time is None else start_time
     agent = build_agent(config, spool, camera_id, clock_source, start)
     frames = read_frames(source, max_frames, config.frame_plan.decode_queue, start, clock_source)
+    health = SourceHealth(spool, HEALTH_KEY)
     try:
-        stats = run_stream(agent.pipeline, frames, agent.on_track, agent.on_frame)
+        stats = run_stream(agent.pipeline, frames, agent.on_track, agent.on_frame, health.update)
     finally:
         begin = time.perf_counter()
         agent.close()

@@ -152,7 +152,8 @@ def test_file_that_disappears_as_a_stream_is_reported(tmp_path: Path) -> None:
 def test_agent_reports_camera_drops_in_spool_health(tmp_path: Path) -> None:
     import json
 
-    from edge.school.agent import HEALTH_KEY, report_source_health
+    from edge.camera_health import SourceHealth
+    from edge.school.agent import HEALTH_KEY
     from edge.spool import Spool
 
     spool = Spool(tmp_path / "spool.sqlite")
@@ -161,12 +162,13 @@ def test_agent_reports_camera_drops_in_spool_health(tmp_path: Path) -> None:
     source = StreamSource(
         config, opener=lambda uri: captures.pop(0) if captures else ScriptedCapture(False, 0), sleep=lambda s: None
     )
-    reported = report_source_health(spool, source.status(), None)
+    health = SourceHealth(spool, HEALTH_KEY)
+    health.update(source.status())
     states = []
     for _ in source:
-        reported = report_source_health(spool, source.status(), reported)
+        health.update(source.status())
         states.append(json.loads(spool.get_state(HEALTH_KEY) or "{}"))
-    reported = report_source_health(spool, source.status(), reported)
+    health.update(source.status())
     final = json.loads(spool.get_state(HEALTH_KEY) or "{}")
     assert [s["reconnects"] for s in states] == [0, 0, 1]
     assert final["state"] == "failed" and final["drops"] == 2 and final["reconnects"] == 1
@@ -210,7 +212,8 @@ def test_read_ahead_delivers_the_same_frames_in_order(
     assert [(f.index, f.captured_at) for f in frames] == [(f.index, f.captured_at) for f in direct]
     assert all(np.array_equal(a.image, b.image) for a, b in zip(frames, direct, strict=True))
     assert ahead.read() is None
-    assert inner.status().state in ("ended", "closed")  # the wrapped source is released at the end
+    # the wrapped source is released at the end: it ended by itself, or was closed at max_frames
+    assert inner.status().state == ("ended" if max_frames is None else "closed")
 
 
 def test_read_ahead_close_stops_the_decoder_early(tmp_path: Path) -> None:
