@@ -66,6 +66,8 @@ class EnrolmentResult:
 
 def decode_photo(data: bytes) -> NDArray[np.uint8] | None:
     """(H, W, 3) BGR pixels of an encoded photo (JPEG, PNG...), or None when it is not a readable image."""
+    if not data:  # OpenCV asserts on an empty buffer instead of saying "not an image"
+        return None
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     return None if decoded is None else np.asarray(decoded, np.uint8)
 
