@@ -30,6 +30,7 @@ from backend.deps import DbDep, SettingsDep
 from backend.errors import Problem
 from backend.services.errors import TooManyRequestsError, UnauthenticatedError
 from backend.settings import SchoolSettings
+from backend.store import audit as audit_store
 from backend.store import users
 
 SESSION_COOKIE = "kuzet_session"
@@ -242,6 +243,6 @@ def audit(
     now = datetime.now(UTC)
     if quiet_minutes > 0:
         since = (now - timedelta(minutes=quiet_minutes)).isoformat()
-        if users.recently_audited(conn, principal.user_id, action, subject, since):
+        if audit_store.recently_done(conn, principal.user_id, action, subject, since):
             return
-    users.add_audit(conn, now.isoformat(), (principal.user_id, principal.role), school_id, action, subject)
+    audit_store.add(conn, now.isoformat(), (principal.user_id, principal.role), school_id, action, subject)

@@ -127,24 +127,3 @@ def operators(conn: sqlite3.Connection) -> list[OperatorRow]:
         " ORDER BY district, username"
     )
     return [OperatorRow(*r) for r in rows]
-
-
-def recently_audited(conn: sqlite3.Connection, actor: str, action: str, subject: str, since: str) -> bool:
-    """Whether the school audit log has this actor doing this action to this subject after ``since``."""
-    row = conn.execute(
-        "SELECT 1 FROM audit_log WHERE actor = :actor AND action = :action AND subject = :subject AND at > :since"
-        " LIMIT 1",
-        {"actor": actor, "action": action, "subject": subject, "since": since},
-    ).fetchone()
-    return row is not None
-
-
-def add_audit(
-    conn: sqlite3.Connection, at: str, actor: tuple[str, str], school_id: str | None, action: str, subject: str
-) -> None:
-    """One row of the school audit log; ``actor`` is (user id, role)."""
-    conn.execute(
-        "INSERT INTO audit_log(at, actor, role, school_id, action, subject)"
-        " VALUES (:at, :actor, :role, :school_id, :action, :subject)",
-        {"at": at, "actor": actor[0], "role": actor[1], "school_id": school_id, "action": action, "subject": subject},
-    )
