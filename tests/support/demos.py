@@ -94,31 +94,55 @@ def plates_demo_lines(samples: Path) -> list[str]:
     return lines
 
 
-def notifications_demo(work_dir: Path) -> list[str]:
-    """Render a sample entry in kk/ru/en, queue it and deliver it through a local SMTP server.
+class _CountingInbox:
+    """aiosmtpd handler that only counts the messages it accepts."""
 
-    Runs offline in about a second; returns summary lines for ``kuzet demo``.
-    """
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        """aiosmtpd hook: count the message."""
+        self.count += 1
+        return "250 accepted"
+
+
+def _deliver_over_smtp(path: Path) -> int:
+    """One outbox worker round on the database at ``path`` through a local SMTP server; messages it received."""
     import socket
-    import time
-    from datetime import UTC, datetime
 
     from aiosmtpd.controller import Controller
 
-    from backend.db import connect, connector, migrate, transaction
-    from notifications import outbox
+    from backend.db import connector
     from notifications.channels.smtp import SmtpChannel
     from notifications.config import SmtpConfig, WorkerConfig
-    from notifications.templates import render
     from notifications.worker import OutboxWorker
 
-    class Inbox:
-        def __init__(self) -> None:
-            self.count = 0
+    inbox = _CountingInbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        channel = SmtpChannel(SmtpConfig(host="127.0.0.1", port=port, sender="kuzet@example.kz", starttls=False))
+        worker = OutboxWorker(connector(path), {"email": channel}, WorkerConfig())
+        worker.run_once()
+        worker.close()
+    finally:
+        controller.stop()
+    return inbox.count
 
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
-            self.count += 1
-            return "250 accepted"
+
+def notifications_demo(work_dir: Path) -> list[str]:
+    """Render a sample entry in kk/ru/en, queue it and deliver it through a local SMTP server.
+
+    Runs offline in about a second; returns summary lines.
+    """
+    from datetime import UTC, datetime
+
+    from backend.db import connect, migrate, transaction
+    from notifications import outbox
+    from notifications.templates import render
 
     work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / f"notify-demo-{int(time.time() * 1000)}.sqlite"
@@ -141,21 +165,9 @@ def notifications_demo(work_dir: Path) -> list[str]:
                 language=language,
             )
             lines.append(f"notify: parent message [{language}] {body}")
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        channel = SmtpChannel(SmtpConfig(host="127.0.0.1", port=port, sender="kuzet@example.kz", starttls=False))
-        worker = OutboxWorker(connector(path), {"email": channel}, WorkerConfig())
-        worker.run_once()
-        worker.close()
-    finally:
-        controller.stop()
+    received = _deliver_over_smtp(path)
     lines.append(
-        f"notify: {outbox.counts(db.conn)['sent']} of 3 delivered to a local SMTP server ({inbox.count} received)"
+        f"notify: {outbox.counts(db.conn)['sent']} of 3 delivered to a local SMTP server ({received} received)"
     )
     db.conn.close()
     return lines
