@@ -15,10 +15,10 @@ from backend.deps import DbDep
 from backend.services import records
 from backend.services.auth import AdminOf, BootstrapOf, MemberOf, PlatformAdmin, StaffOf, audit, hash_password
 from backend.services.errors import BadInputError, ConflictError, ForbiddenError
-from backend.store import accounts, devices
 from backend.store import audit as audit_store
-from backend.store.accounts import NewAccount
+from backend.store import devices, users
 from backend.store.devices import NewKey
+from backend.store.users import NewAccount
 from kuzet.contracts import CameraId
 
 router = APIRouter(prefix="/api/v1/schools", tags=["schools"])
@@ -139,7 +139,7 @@ def create_user(school_id: str, body: UserCreate, db: DbDep, who: BootstrapOf) -
 @router.get("/{school_id}/users", response_model=list[UserPublic])
 def list_users(school_id: str, db: DbDep, _: AdminOf) -> list[UserPublic]:
     """Accounts of the school."""
-    return [UserPublic.model_validate(a, from_attributes=True) for a in accounts.of_school(db.conn, school_id)]
+    return [UserPublic.model_validate(a, from_attributes=True) for a in users.of_school(db.conn, school_id)]
 
 
 @router.delete("/{school_id}/users/{user_id}", status_code=204)

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from backend.services import messages
 from backend.settings import SchoolSettings
-from backend.store import accounts, devices, schools
 from backend.store import attendance as store
+from backend.store import devices, schools, users
 from backend.store.attendance import DayRow, PassRow, UnknownRow
 from kuzet.contracts import EntryEvent, EventBase
 
@@ -221,7 +221,7 @@ class AttendanceHandler:
         site = device.site
         pupil = schools.pupil(conn, pupil_id) if pupil_id is not None else None
         name = "?" if pupil is None else pupil.name
-        staff = accounts.staff_contacts(conn, site)
+        staff = users.staff_contacts(conn, site)
         fields = {
             "pupil": name,
             "camera": event.camera_id,

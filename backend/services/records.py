@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from backend.services.errors import ConflictError, NotFoundError
-from backend.store import accounts, schools
+from backend.store import schools, users
 from backend.store.schools import Guardian, Pupil, SchoolClass
 
 T = TypeVar("T")
@@ -77,16 +77,16 @@ def create_guardian(conn: sqlite3.Connection, school_id: str, guardian: Guardian
         raise ConflictError("Guardian exists", f"guardian {guardian.guardian_id!r} exists")
 
 
-def create_account(conn: sqlite3.Connection, account: accounts.NewAccount) -> None:
+def create_account(conn: sqlite3.Connection, account: users.NewAccount) -> None:
     """Create an account of an existing school, a guardian account for a guardian of it (404 / 409 name taken)."""
     school_name(conn, account.school_id)
     if account.guardian_id is not None:
         guardian_of_school(conn, account.school_id, account.guardian_id, "guardian in this school")
-    if not accounts.insert(conn, account):
+    if not users.insert(conn, account):
         raise ConflictError("User exists", f"user name {account.username!r} is taken")
 
 
 def delete_account(conn: sqlite3.Connection, school_id: str, user_id: str) -> None:
     """Delete an account of this school (404 for any other)."""
-    require(accounts.in_school(conn, school_id, user_id), "user here")
-    accounts.delete(conn, user_id)
+    require(users.in_school(conn, school_id, user_id), "user here")
+    users.delete(conn, user_id)

@@ -19,7 +19,7 @@ from backend.db import connect, migrate, transaction
 from backend.services.auth import hash_password
 from backend.services.enrolment import EMBEDDER_MODEL, FaceKit
 from backend.services.privacy import set_consent, store_templates
-from backend.store import accounts, schools
+from backend.store import schools, users
 from kuzet.demo.support import SAMPLES, SCHOOL_ID
 from notifications import outbox
 
@@ -83,10 +83,10 @@ def _write_school(conn: sqlite3.Connection, school_id: str, pupils: list[str], p
         schools.insert_guardian(conn, school_id, contact)
         schools.link(conn, guardian, pupil_id)
         set_consent(conn, pupil_id, True, parent, "demo")
-    staff = accounts.NewAccount(
+    staff = users.NewAccount(
         "demo-staff", "demo-staff", password_hash, "staff", school_id, None, "staff@example.kz", "en", now
     )
-    accounts.insert(conn, staff)
+    users.insert(conn, staff)
 
 
 def _enrol(db: sqlite_utils.Database, people_dir: Path, pupils: list[str], key: bytes) -> list[str]:

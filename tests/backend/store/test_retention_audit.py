@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from backend.store import accounts, audit, retention, system
-from backend.store.accounts import NewAccount
+from backend.store import audit, retention, system, users
+from backend.store.users import NewAccount
 from tests.backend.store.conftest import T0
 
 
@@ -16,7 +16,7 @@ from tests.backend.store.conftest import T0
     [("2026-03-01T00:00:00+00:00", 3), ("2026-03-02T12:00:00+00:00", 2), ("2026-04-01T00:00:00+00:00", 0)],
 )
 def test_expired_sessions_go(school: sqlite3.Connection, now: str, left: int) -> None:
-    assert accounts.insert(school, NewAccount("u1", "anna", "h", "staff", "s1", None, None, "ru", T0))
+    assert users.insert(school, NewAccount("u1", "anna", "h", "staff", "s1", None, None, "ru", T0))
     expiries = ["2026-03-02T00:00:00+00:00", "2026-03-03T00:00:00+00:00", "2026-03-04T00:00:00+00:00"]
     school.executemany(
         "INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES (?, 'u1', ?, ?)",

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from backend.store import accounts, schools
-from backend.store.accounts import NewAccount
+from backend.store import schools, users
 from backend.store.schools import Guardian, Pupil, SchoolClass
+from backend.store.users import NewAccount
 from tests.backend.store.conftest import T0
 
 AIGERIM = Guardian("g1", "Aigerim", "kk", "email", "aigerim@example.kz")
@@ -25,8 +25,8 @@ TAKEN: list[tuple[str, Callable[[sqlite3.Connection], bool]]] = [
     ("pupil", lambda c: schools.insert_pupil(c, Pupil("p1", "Again", None, "s1"), T0)),
     ("pupil of no school", lambda c: schools.insert_pupil(c, Pupil("p9", "Nobody", None, "s9"), T0)),
     ("guardian", lambda c: schools.insert_guardian(c, "s1", AIGERIM) and schools.insert_guardian(c, "s1", AIGERIM)),
-    ("user name", lambda c: accounts.insert(c, _account("u1", "anna")) and accounts.insert(c, _account("u2", "anna"))),
-    ("role", lambda c: accounts.insert(c, _account("u1", "root", role="superuser"))),
+    ("user name", lambda c: users.insert(c, _account("u1", "anna")) and users.insert(c, _account("u2", "anna"))),
+    ("role", lambda c: users.insert(c, _account("u1", "root", role="superuser"))),
 ]
 
 
@@ -77,14 +77,14 @@ def test_deleting_a_pupil_takes_their_links(school: sqlite3.Connection) -> None:
 
 
 def test_accounts_of_a_school_and_staff_with_email(school: sqlite3.Connection) -> None:
-    assert accounts.insert(school, _account("u2", "zed", email="zed@example.kz"))
-    assert accounts.insert(school, _account("u1", "amy", role="school_admin", email="amy@example.kz"))
-    assert accounts.insert(school, _account("u3", "bob"))
-    assert [a.username for a in accounts.of_school(school, "s1")] == ["amy", "bob", "zed"]
-    assert [(s.user_id, s.email) for s in accounts.staff_contacts(school, "s1")] == [
+    assert users.insert(school, _account("u2", "zed", email="zed@example.kz"))
+    assert users.insert(school, _account("u1", "amy", role="school_admin", email="amy@example.kz"))
+    assert users.insert(school, _account("u3", "bob"))
+    assert [a.username for a in users.of_school(school, "s1")] == ["amy", "bob", "zed"]
+    assert [(s.user_id, s.email) for s in users.staff_contacts(school, "s1")] == [
         ("u1", "amy@example.kz"),
         ("u2", "zed@example.kz"),
     ]
-    assert accounts.in_school(school, "s1", "u3") and not accounts.in_school(school, "s2", "u3")
-    accounts.delete(school, "u3")
-    assert not accounts.in_school(school, "s1", "u3")
+    assert users.in_school(school, "s1", "u3") and not users.in_school(school, "s2", "u3")
+    users.delete(school, "u3")
+    assert not users.in_school(school, "s1", "u3")
