@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -57,15 +58,7 @@ def _public(db: DbDep, camera_id: str) -> DevicePublic:
 
 
 def _as_public(row: DeviceRow) -> DevicePublic:
-    return DevicePublic(
-        camera_id=row.camera_id,
-        kind=row.kind,
-        site=row.site,
-        description=row.description,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-        last_seen_at=row.last_seen_at,
-    )
+    return DevicePublic(**asdict(row))
 
 
 @router.post("", status_code=201, response_model=DeviceKey)
