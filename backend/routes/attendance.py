@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from backend.deps import DbDep, SettingsDep
-from backend.services.auth import StaffOf, audit
+from backend.deps import DbDep, SettingsDep, StaffOf
+from backend.services.auth import audit
 from backend.services.dashboard import DaySummary, summary, today
 from backend.services.records import found
 from backend.store import attendance as attendance_store

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
-from backend.deps import DbDep, SettingsDep
-from backend.services.auth import SESSION_COOKIE, Principal, PrincipalDep, login, logout
+from backend.deps import DbDep, PrincipalDep, SettingsDep
+from backend.services.auth import SESSION_COOKIE, Principal, login, logout
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

@@ -6,9 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
-from backend.deps import DbDep
+from backend.deps import AdminOf, DbDep, StaffOf
 from backend.services import records
-from backend.services.auth import AdminOf, StaffOf
 from backend.store import schools
 from backend.store.schools import SchoolClass
 

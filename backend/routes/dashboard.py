@@ -9,10 +9,10 @@ from fastapi import APIRouter, Cookie, Depends, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from backend.deps import DbDep, SettingsDep
+from backend.deps import DbDep, SettingsDep, current_principal, guardian_only, school_role
 from backend.errors import Problem
 from backend.routes.parents import children, passes
-from backend.services.auth import Principal, audit, current_principal, guardian_only, school_role
+from backend.services.auth import Principal, audit
 from backend.services.dashboard import summary, today
 from backend.services.errors import UnauthenticatedError
 from backend.services.records import school_name

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
-from backend.deps import DbDep, SettingsDep
-from backend.services.auth import StaffOf, audit
+from backend.deps import DbDep, SettingsDep, StaffOf
+from backend.services.auth import audit
 from backend.services.dashboard import pupil_lines
 from backend.services.errors import BadInputError
 from backend.store import attendance, schools

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
-from backend.deps import DbDep
+from backend.deps import AdminOf, DbDep, StaffOf
 from backend.services import records
-from backend.services.auth import AdminOf, StaffOf, audit
+from backend.services.auth import audit
 from backend.store import schools
 from backend.store.schools import Guardian
 

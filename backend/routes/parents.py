@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from backend.deps import DbDep, SettingsDep
+from backend.deps import DbDep, GuardianDep, SettingsDep
 from backend.services.attendance import local
-from backend.services.auth import GuardianDep, audit
+from backend.services.auth import audit
 from backend.services.records import pupil_of_guardian
 from backend.store import attendance, schools
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
-from backend.deps import DbDep, SettingsDep
+from backend.deps import AdminOf, DbDep, SettingsDep, StaffOf
 from backend.services import privacy, records
-from backend.services.auth import AdminOf, StaffOf, audit
+from backend.services.auth import audit
 from backend.services.enrolment import EMBEDDER_MODEL, FaceKit
 from backend.services.errors import BadInputError, ConflictError, TooLargeError
 from backend.services.records import found, pupil_of_school

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from backend.db import transaction
-from backend.deps import DbDep, SettingsDep
+from backend.deps import DbDep, MaybePrincipal, SettingsDep
 from backend.services import violations as vio
-from backend.services.auth import MaybePrincipal, is_operator
+from backend.services.auth import is_operator
 
 router = APIRouter(prefix="/review", tags=["review"], include_in_schema=False)
 WEB = Path(__file__).resolve().parent.parent / "web" / "templates"

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend import security
 from backend.db import transaction
-from backend.deps import DbDep
+from backend.deps import AdminOf, BootstrapOf, DbDep, MemberOf, PlatformAdmin, StaffOf
 from backend.services import records
-from backend.services.auth import AdminOf, BootstrapOf, MemberOf, PlatformAdmin, StaffOf, audit, hash_password
+from backend.services.auth import audit, hash_password
 from backend.services.errors import BadInputError, ConflictError, ForbiddenError
 from backend.store import audit as audit_store
 from backend.store import devices, users

@@ -14,12 +14,12 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
-from backend.deps import AdminDep, DbDep, SettingsDep
+from backend.deps import AdminDep, DbDep, OperatorDep, SettingsDep
 from backend.routes.auth import Credentials, set_session_cookie
 from backend.routes.media import ShaPath
 from backend.services import operators as ops
 from backend.services import violations as vio
-from backend.services.auth import SESSION_COOKIE, OperatorDep, login, logout
+from backend.services.auth import SESSION_COOKIE, login, logout
 from backend.store.media import media_path
 from backend.store.violations import ViolationRecord
 

@@ -6,8 +6,8 @@ schools and operators). Passwords are hashed with scrypt and a per-user salt; se
 only as SHA-256 hashes. A request authenticates with ``Authorization: Bearer <session token>`` (API) or the
 ``kuzet_session`` cookie (pages); repeated failed logins of a user name are throttled, whatever the role.
 
-The request dependencies at the end (``current_principal``, ``school_role``, ``operator_only``, ...) answer HTTP
-problems themselves (401/403); the service functions raise ``backend.services.errors``.
+The functions raise ``backend.services.errors``; the request dependencies built on them (``current_principal``,
+``school_role``, ``operator_only``, ...) are ``backend.deps``'s.
 """
 
 from __future__ import annotations
@@ -16,18 +16,15 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal, cast
+from typing import Literal, cast
 
 import sqlite_utils
-from fastapi import Cookie, Depends, Header
 
 from backend import security
 from backend.db import transaction
-from backend.deps import DbDep, SettingsDep
-from backend.errors import Problem
 from backend.services.errors import TooManyRequestsError, UnauthenticatedError
 from backend.settings import SchoolSettings
 from backend.store import audit as audit_store
@@ -135,11 +132,6 @@ def session_principal(conn: sqlite3.Connection, token: str) -> Principal | None:
     return None if account is None else _principal(account)
 
 
-def presented_token(authorization: str | None, cookie: str | None) -> str | None:
-    """The session token a request presents: the Bearer header first, else the session cookie."""
-    return security.bearer(authorization) or cookie or None
-
-
 def principal_of_token(conn: sqlite3.Connection, token: str, admin_token: str) -> Principal | None:
     """The platform admin for the admin token, else the principal of the session, else None."""
     if hmac.compare_digest(security.hash_secret(token), security.hash_secret(admin_token)):
@@ -147,83 +139,9 @@ def principal_of_token(conn: sqlite3.Connection, token: str, admin_token: str) -
     return session_principal(conn, token)
 
 
-def current_principal(
-    db: DbDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header()] = None,
-    kuzet_session: Annotated[str | None, Cookie()] = None,
-) -> Principal:
-    """Authenticate a person by session token (Bearer or cookie) or the platform admin token."""
-    token = presented_token(authorization, kuzet_session)
-    if not token:
-        raise Problem(401, "Login required", "log in at /login or send 'Authorization: Bearer <session token>'")
-    principal = principal_of_token(db.conn, token, settings.admin_token)
-    if principal is None:
-        raise Problem(401, "Session expired", "the session is unknown or expired; log in again")
-    return principal
-
-
-def optional_principal(
-    db: DbDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header()] = None,
-    kuzet_session: Annotated[str | None, Cookie()] = None,
-) -> Principal | None:
-    """The logged-in person, or None (pages then send the browser to the login form instead of a 401)."""
-    token = presented_token(authorization, kuzet_session)
-    return None if not token else principal_of_token(db.conn, token, settings.admin_token)
-
-
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
-MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
-
-
-def school_role(*roles: Role) -> Callable[[str, Principal], Principal]:
-    """A dependency: the caller has one of ``roles`` in the school of the ``school_id`` path parameter."""
-
-    def check(school_id: str, principal: PrincipalDep) -> Principal:
-        if principal.role not in roles:
-            raise Problem(403, "Not allowed", f"role {principal.role} may not do this; it needs one of {list(roles)}")
-        if principal.role != "platform_admin" and principal.school_id != school_id:
-            raise Problem(403, "Other school", "this account belongs to another school")
-        return principal
-
-    return check
-
-
-def platform_admin(principal: PrincipalDep) -> Principal:
-    """Only the platform admin (settings.admin_token)."""
-    if principal.role != "platform_admin":
-        raise Problem(403, "Not allowed", "only the platform admin token may do this")
-    return principal
-
-
-def guardian_only(principal: PrincipalDep) -> Principal:
-    """Only a logged-in guardian."""
-    if principal.role != "guardian" or principal.guardian_id is None:
-        raise Problem(403, "Not allowed", "only a guardian account may open the parents' view")
-    return principal
-
-
 def is_operator(principal: Principal | None) -> bool:
     """Whether this is a logged-in operator of a district."""
     return principal is not None and principal.role == "operator" and principal.district is not None
-
-
-def operator_only(principal: PrincipalDep) -> Principal:
-    """Only a logged-in operator (of a district)."""
-    if not is_operator(principal):
-        raise Problem(403, "Not allowed", "only an operator account may review traffic violations")
-    return principal
-
-
-AdminOf = Annotated[Principal, Depends(school_role("school_admin"))]
-StaffOf = Annotated[Principal, Depends(school_role("school_admin", "staff"))]
-BootstrapOf = Annotated[Principal, Depends(school_role("platform_admin", "school_admin"))]
-MemberOf = Annotated[Principal, Depends(school_role("school_admin", "staff", "guardian"))]
-PlatformAdmin = Annotated[Principal, Depends(platform_admin)]
-GuardianDep = Annotated[Principal, Depends(guardian_only)]
-OperatorDep = Annotated[Principal, Depends(operator_only)]
 
 
 def audit(

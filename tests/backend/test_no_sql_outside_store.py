@@ -20,8 +20,6 @@ CHECKED = sorted(
     for p in [*BACKEND.glob("*.py"), *BACKEND.glob("routes/*.py"), *BACKEND.glob("services/*.py")]
     if p.name != "db.py"
 )
-# Request dependencies may answer with HTTP problems themselves (``backend/services/errors.py`` says so):
-DEPENDENCY_MODULES = {"auth.py"}
 
 
 def _name(path: Path) -> str:
@@ -57,8 +55,6 @@ def imports_of(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("path", sorted(BACKEND.glob("services/*.py")), ids=_name)
 def test_services_raise_domain_errors_not_http(path: Path) -> None:
-    if path.name in DEPENDENCY_MODULES:
-        pytest.skip(f"{path.name} holds request dependencies")
     http = [m for m in imports_of(path) if m.startswith(("backend.errors", "fastapi.HTTPException", "backend.routes"))]
     assert http == [], f"{_name(path)} imports {http}; raise a backend.services.errors.DomainError instead"
 
