@@ -12,14 +12,15 @@ import string
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_TIMEZONE = "Asia/Almaty"
-LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
+Language = Literal["kk", "ru", "en"]
+LANGUAGES: tuple[str, ...] = get_args(Language)
 KINDS: tuple[str, ...] = ("entered", "left", "late", "fever", "unknown_face", "police_violation")
 REQUIRED: dict[str, frozenset[str]] = {
     "entered": frozenset({"name", "time"}),

@@ -20,6 +20,7 @@ from backend.store import devices, users
 from backend.store.devices import NewKey
 from backend.store.users import NewAccount
 from kuzet.contracts import CameraId
+from notifications.templates import Language
 
 router = APIRouter(prefix="/api/v1/schools", tags=["schools"])
 SchoolId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="School id")
@@ -51,7 +52,7 @@ class UserCreate(BaseModel):
     role: Literal["school_admin", "staff", "guardian"] = Field(description="Role")
     guardian_id: str | None = Field(default=None, max_length=64, description="Family of a guardian account")
     email: str | None = Field(default=None, max_length=200, description="Where staff alerts go (staff/admins)")
-    language: Literal["kk", "ru", "en"] = Field(default="ru", description="Language of alerts")
+    language: Language = Field(default="ru", description="Language of alerts")
 
 
 class UserPublic(BaseModel):

@@ -58,18 +58,15 @@ def edge_school(config_path: Path, video: Path | None, thermal: Path | None, off
     from edge.school.pipeline import SchoolPipeline
     from edge.school.sync import GalleryClient, sync_gallery
     from edge.spool import Spool
-    from hardware.camera import FrameSource, StreamConfig, StreamSource, VideoFileSource
+    from hardware.camera import open_source
     from hardware.thermal import ReplayThermalSensor
 
     device = load_or_exit(config_path, SchoolDeviceConfig)
     school = device.school
-    source: FrameSource
-    if video is not None:
-        source = VideoFileSource(video)
-    elif school.source is not None:
-        source = StreamSource(StreamConfig(uri=school.source, clock_source=device.clock_source))
-    else:
+    uri = video if video is not None else school.source
+    if uri is None:
         fail("no camera: set school.source in the config or pass --video")
+    source = open_source(uri, device.clock_source)
     replay = thermal or (school.thermal.replay_path if school.thermal else None)
     sensor = None
     if replay is not None:

@@ -22,8 +22,7 @@ from backend.services.privacy import set_consent, store_templates
 from backend.store import schools, users
 from kuzet.demo.support import SAMPLES, SCHOOL_ID
 from notifications import outbox
-
-LANGUAGES = ("kk", "ru", "en")
+from notifications.templates import LANGUAGES
 
 
 def _title(pupil_id: str) -> str:
