@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from kuzet.contracts import EntryEvent
 
 # 07:52 at a school in Almaty or Astana (UTC+5); the bundled thermal replay is aligned to this start
-# (``python -m edge.school.replay --start 2026-09-01T02:52:00+00:00``).
+# (``python -m kuzet.demo.thermal --start 2026-09-01T02:52:00+00:00``).
 DEMO_START = datetime(2026, 9, 1, 2, 52, tzinfo=UTC)
 DEMO_CAMERA = "demo-door-1"
 

@@ -29,7 +29,7 @@ from hardware.camera import VideoFileSource
 from hardware.thermal import Registration, ReplayThermalSensor
 from kuzet.demo.school import DEMO_START
 
-START = DEMO_START  # the bundled thermal replay (python -m edge.school.replay --start ...) is aligned to this start
+START = DEMO_START  # the bundled thermal replay (python -m kuzet.demo.thermal --start ...) is aligned to this start
 SHOTS = {"shot1": (0, 19), "shot2": (20, 81), "shot3": (82, 210), "shot4": (211, 274)}
 EXPECTED = {"shot1": (2, 2), "shot2": (1, 7), "shot3": (1, 1), "shot4": (5, 7)}
 

@@ -1,4 +1,4 @@
-"""Generate a radiometric replay for a video (demo and tests): faces found in the clip rendered warm.
+"""The demo's thermal recording, generated: faces found in a clip rendered warm (not a measurement).
 
 There is no radiometric data in ../shared (the thermal images there are palette pictures), so the demo's thermal
 stream is synthesised: each detected face becomes an ellipse at a skin temperature in a room at ``ambient_c``,
@@ -71,13 +71,13 @@ def generate_replay(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m edge.school.replay --start ISO-TIME``: write the replay of a clip whose frame 0 was captured at
+    """``python -m kuzet.demo.thermal --start ISO-TIME``: write the replay of a clip whose frame 0 was captured at
     ``--start`` (by default the bundled clip, into samples/school/thermal_replay.npz)."""
     from models.faces.config import FaceDetectorConfig
     from models.faces.detector import build_face_detector
 
     school = Path(__file__).resolve().parents[2] / "samples" / "school"
-    parser = argparse.ArgumentParser(prog="python -m edge.school.replay", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m kuzet.demo.thermal", description=main.__doc__)
     parser.add_argument("--start", required=True, type=datetime.fromisoformat, help="capture time of frame 0 (ISO)")
     parser.add_argument("--video", type=Path, default=school / "short_hamilton_clip.mp4", help="clip to replay")
     parser.add_argument("--out", type=Path, default=school / "thermal_replay.npz", help="replay file to write")
