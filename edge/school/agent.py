@@ -7,7 +7,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from edge.camera_health import SourceHealth
+from edge.camera.source_health import SourceHealth
 from edge.school.config import SchoolConfig, SchoolDeviceConfig
 from edge.school.gallery import Gallery
 from edge.school.pipeline import FaceModels, SchoolPipeline, publish

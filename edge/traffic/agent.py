@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.camera_health import SourceHealth
+from edge.camera.source_health import SourceHealth
 from edge.spool import Spool, make_attachment
 from edge.traffic.calibration import Calibration
 from edge.traffic.config import FramePlanConfig, TrafficConfig

@@ -15,7 +15,14 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from kuzet.contracts.enums import SignalSource, SignalState, VehicleClass, ViolationKind
+from kuzet.contracts.enums import (
+    SEVERITY,
+    CameraHealthState,
+    SignalSource,
+    SignalState,
+    VehicleClass,
+    ViolationKind,
+)
 
 SCHEMA_VERSION = 1
 MAX_BATCH = 1000
@@ -137,7 +144,41 @@ class PlateAlertEvent(EventBase):
     track_id: int | None = Field(default=None, ge=0, description="Edge tracker id, when from a track")
 
 
-Event = Annotated[EntryEvent | VehicleEvent | ViolationEvent | PlateAlertEvent, Field(discriminator="kind")]
+class CameraHealthMeasures(Frozen):
+    """What the monitor measured when the state changed (None where not measured)."""
+
+    brightness: float | None = Field(default=None, ge=0.0, le=255.0, description="Mean grey level, 0-255")
+    contrast: float | None = Field(default=None, ge=0.0, le=255.0, description="Grey-level standard deviation")
+    sharpness_ratio: float | None = Field(
+        default=None, ge=0.0, le=1000.0, description="Sharpness relative to the camera's baseline (1 = as installed)"
+    )
+    shift_px: float | None = Field(default=None, ge=0.0, le=100_000.0, description="View shift from the reference")
+    rotation_deg: float | None = Field(default=None, ge=-180.0, le=180.0, description="View rotation, degrees")
+    frozen_s: float | None = Field(default=None, ge=0.0, le=1e7, description="Seconds of unchanged frames")
+    clock_offset_s: float | None = Field(
+        default=None, ge=-1e7, le=1e7, description="Capture time minus the device clock source, seconds"
+    )
+
+
+class CameraHealthEvent(EventBase):
+    """A camera's health changed (sent on change, with hysteresis, never per frame)."""
+
+    kind: Literal["camera_health"] = "camera_health"
+    state: CameraHealthState = Field(description="The most severe active state (SEVERITY order); healthy when none")
+    active: tuple[CameraHealthState, ...] = Field(
+        default=(), max_length=8, description="Every non-healthy state active now, most severe first"
+    )
+    previous: CameraHealthState = Field(description="The state reported before this change")
+    since: AwareDatetime = Field(description="Capture time at which the new state began (before the hysteresis)")
+    measures: CameraHealthMeasures = Field(
+        default_factory=CameraHealthMeasures, description="The figures behind the judgement"
+    )
+    message: str = Field(default="", max_length=300, description="One line for people: what is wrong, what to do")
+
+
+Event = Annotated[
+    EntryEvent | VehicleEvent | ViolationEvent | PlateAlertEvent | CameraHealthEvent, Field(discriminator="kind")
+]
 
 
 class EventBatch(Frozen):
@@ -156,7 +197,11 @@ class IngestResult(Frozen):
 __all__ = [
     "MAX_BATCH",
     "SCHEMA_VERSION",
+    "SEVERITY",
     "Attachment",
+    "CameraHealthEvent",
+    "CameraHealthMeasures",
+    "CameraHealthState",
     "ClockSource",
     "EntryEvent",
     "Event",

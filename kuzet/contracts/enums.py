@@ -47,3 +47,29 @@ class SignalSource(StrEnum):
 
 
 __all__ = ["SignalSource", "SignalState", "VehicleClass", "ViolationKind"]
+
+
+class CameraHealthState(StrEnum):
+    """What a camera's health monitor judges (``CameraHealthEvent.state``), most severe first in ``SEVERITY``."""
+
+    HEALTHY = "healthy"
+    OFFLINE = "offline"  # the stream is down or reconnecting
+    COVERED = "covered"  # brightness and contrast collapsed: a hand, a cap, paint, a dead sensor
+    FROZEN = "frozen"  # identical or near-identical frames while the stream says it is live
+    DEFOCUSED = "defocused"  # sharpness far below the camera's own baseline: blur, mist, a smeared lens
+    MOVED = "moved"  # the view shifted or rotated away from the reference frame stored at calibration
+    CLOCK_DRIFT = "clock_drift"  # capture times disagree with the device's clock source
+    THERMAL_FAULT = "thermal_fault"  # the thermal sensor is silent, stuck or out of range
+
+
+SEVERITY: tuple[CameraHealthState, ...] = (
+    CameraHealthState.OFFLINE,
+    CameraHealthState.COVERED,
+    CameraHealthState.FROZEN,
+    CameraHealthState.DEFOCUSED,
+    CameraHealthState.MOVED,
+    CameraHealthState.CLOCK_DRIFT,
+    CameraHealthState.THERMAL_FAULT,
+    CameraHealthState.HEALTHY,
+)
+"""Order in which a camera's active states are reported: the first active one is its ``state``."""

@@ -152,7 +152,7 @@ def test_file_that_disappears_as_a_stream_is_reported(tmp_path: Path) -> None:
 def test_agent_reports_camera_drops_in_spool_health(tmp_path: Path) -> None:
     import json
 
-    from edge.camera_health import SourceHealth
+    from edge.camera.source_health import SourceHealth
     from edge.school.agent import HEALTH_KEY
     from edge.spool import Spool
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.camera_health import SourceHealth
+from edge.camera.source_health import SourceHealth
 from edge.spool import Spool
 from edge.traffic.agent import HEALTH_KEY, run_stream
 from edge.traffic.config import FramePlanConfig
