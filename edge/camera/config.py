@@ -1,10 +1,15 @@
-"""Settings of the camera health monitor (one section of every edge device's config)."""
+"""Settings of the camera health monitor (one section of every edge device's config).
+
+Every threshold of the tamper monitor lives here, described and bounded; the defaults were chosen on the bundled
+clips with tampering applied to their real frames (tests/edge/camera) and hold for a street camera that sways a few
+pixels as vehicles pass and whose auto-exposure dips when a white car goes by.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from kuzet.config import StrictModel, resolve_path
 
@@ -18,7 +23,71 @@ class CameraHealthConfig(StrictModel):
     )
     baseline_s: float = Field(default=3.0, gt=0.0, le=60.0, description="Seconds of stream that make the baseline")
     analyse_every_s: float = Field(default=0.2, gt=0.0, le=10.0, description="At most one analysis per this time")
+    analyse_width: int = Field(default=320, ge=64, le=1280, description="Frames are analysed downscaled to this width")
     raise_after_s: float = Field(default=1.5, ge=0.0, le=60.0, description="A state must hold this long to be raised")
     clear_after_s: float = Field(default=2.0, ge=0.0, le=120.0, description="It must be gone this long to clear")
 
-    _resolve = field_validator("baseline_path")(resolve_path)
+    covered_brightness: float = Field(
+        default=18.0, ge=0.0, le=255.0, description="Covered when the mean grey level falls below this (a cap, paint)"
+    )
+    covered_brightness_ratio: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Covered when brightness falls below this fraction of the baseline"
+    )
+    covered_contrast_ratio: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="Covered when grey-level contrast falls below this fraction of the baseline",
+    )
+    flat_block_px: int = Field(default=16, ge=4, le=128, description="Block side (analysed px) for the flatness test")
+    flat_block_std: float = Field(
+        default=1.5, ge=0.0, le=50.0, description="A block whose grey-level std is below this is featureless"
+    )
+    covered_flat_fraction: float = Field(
+        default=0.7, ge=0.0, le=1.0, description="Covered when at least this share of blocks is featureless ..."
+    )
+    covered_flat_gain: float = Field(
+        default=0.35, ge=0.0, le=1.0, description="... and that share grew by at least this much over the baseline ..."
+    )
+    covered_change: float = Field(
+        default=10.0,
+        ge=0.0,
+        le=255.0,
+        description="... and the coarse picture differs from the reference by this (grey)",
+    )
+    defocused_ratio: float = Field(
+        default=0.4, gt=0.0, le=1.0, description="Defocused when sharpness falls below this fraction of the baseline"
+    )
+    moved_shift_frac: float = Field(
+        default=0.015, gt=0.0, le=1.0, description="Moved when the view centre shifts more than this share of the width"
+    )
+    moved_rotation_deg: float = Field(default=1.0, gt=0.0, le=90.0, description="Moved when the view rotates more")
+    moved_scale: float = Field(
+        default=0.04, gt=0.0, le=1.0, description="Moved when the view zooms by more (1 +- this)"
+    )
+    moved_min_inliers: int = Field(
+        default=20, ge=4, le=10_000, description="Feature matches agreeing with the motion needed to trust it"
+    )
+    moved_min_inlier_share: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Share of matches agreeing with the motion needed to trust it"
+    )
+    moved_consistent: int = Field(
+        default=3, ge=1, le=100, description="Successive trusted analyses that must agree before a move counts"
+    )
+    moved_stable_frac: float = Field(
+        default=0.01, gt=0.0, le=1.0, description="They agree when their shifts differ by less than this share of width"
+    )
+    orb_features: int = Field(default=600, ge=50, le=10_000, description="ORB features per analysed frame")
+    frozen_width: int = Field(default=80, ge=16, le=640, description="Width at which successive frames are compared")
+    frozen_diff: float = Field(
+        default=0.3, ge=0.0, le=255.0, description="Frames differing by less (mean abs grey) are the same picture"
+    )
+    frozen_after_s: float = Field(default=2.0, gt=0.0, le=600.0, description="Frozen when unchanged for longer")
+    clock_tolerance_s: float = Field(
+        default=2.0, gt=0.0, le=86_400.0, description="Clock drift when capture time and device clock differ by more"
+    )
+
+    @field_validator("baseline_path")
+    @classmethod
+    def _resolve(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else resolve_path(value, info)

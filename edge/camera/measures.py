@@ -1,0 +1,141 @@
+"""Small pure measures of a frame for the tamper monitor, on a downscaled grey picture (vectorised numpy/OpenCV).
+
+All functions take ``grey``: an (H, W) uint8 picture already downscaled by ``to_grey`` (about 320 px wide), so the
+monitor's cost stays a small fraction of the pipeline's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+Grey = NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """ORB features of a picture: (N, 2) float32 points (analysed px) and (N, 32) uint8 descriptors."""
+
+    points: NDArray[np.float32]
+    descriptors: NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """The view's motion against the reference, from a RANSAC partial affine fit.
+
+    Attributes:
+        dx, dy: displacement of the picture centre, full-frame px.
+        rotation_deg: rotation, degrees (counter-clockwise positive in image coordinates).
+        scale: zoom factor (1 = unchanged).
+        inliers: matches agreeing with the fit.
+        matches: matches tried.
+    """
+
+    dx: float
+    dy: float
+    rotation_deg: float
+    scale: float
+    inliers: int
+    matches: int
+
+    @property
+    def shift_px(self) -> float:
+        """Length of the centre's displacement, full-frame px."""
+        return math.hypot(self.dx, self.dy)
+
+
+def to_grey(frame_bgr: NDArray[np.uint8], width: int) -> Grey:
+    """(H, W, 3) BGR (or (H, W) grey) frame -> (h, ``width``) uint8 grey, area-averaged (never upscaled)."""
+    grey = frame_bgr if frame_bgr.ndim == 2 else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    h, w = grey.shape
+    if w <= width:
+        return np.ascontiguousarray(grey)
+    height = max(1, round(h * width / w))
+    return np.asarray(cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def brightness_contrast(grey: Grey) -> tuple[float, float]:
+    """Mean grey level and grey-level standard deviation, 0-255."""
+    mean, std = cv2.meanStdDev(grey)
+    return float(mean[0, 0]), float(std[0, 0])
+
+
+def sharpness(grey: Grey) -> float:
+    """Variance of the Laplacian (focus measure; compare only with the same camera's baseline)."""
+    _, std = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F, ksize=3))
+    return float(std[0, 0]) ** 2
+
+
+def flat_fraction(grey: Grey, block: int, max_std: float) -> float:
+    """Share of ``block`` x ``block`` tiles whose grey-level std is below ``max_std`` (featureless: a hand, a cloth)."""
+    h, w = grey.shape
+    rows, cols = h // block, w // block
+    if rows == 0 or cols == 0:
+        return 0.0
+    tiles = grey[: rows * block, : cols * block].astype(np.float32).reshape(rows, block, cols, block)
+    return float((tiles.std(axis=(1, 3)) < max_std).mean())
+
+
+def coarse(grey: Grey, width: int) -> NDArray[np.float32]:
+    """The picture area-averaged down to ``width`` px wide, float32 (for frame differences and coarse change)."""
+    return to_grey(grey, width).astype(np.float32)
+
+
+def mean_abs_diff(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    """Mean absolute grey difference of two same-shape pictures (inf when the shapes differ)."""
+    if a.shape != b.shape:
+        return math.inf
+    return float(cv2.absdiff(a, b).mean())
+
+
+def orb_features(grey: Grey, n_features: int) -> Features:
+    """ORB keypoints and descriptors of ``grey`` (a low FAST threshold so flat car-park scenes still give points)."""
+    orb = cv2.ORB_create(  # type: ignore[attr-defined]
+        nfeatures=n_features, fastThreshold=8, edgeThreshold=15, patchSize=15
+    )
+    keypoints, descriptors = orb.detectAndCompute(grey, None)
+    if descriptors is None or not keypoints:
+        return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
+    points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
+    return Features(points, np.asarray(descriptors, dtype=np.uint8))
+
+
+def estimate_motion(reference: Features, current: Features, size: tuple[int, int], scale: float) -> Motion | None:
+    """The view's motion from ``reference`` to ``current`` by cross-checked Hamming matches and RANSAC.
+
+    Args:
+        reference: features of the reference picture.
+        current: features of the current picture (same analysed size).
+        size: (width, height) of the analysed pictures, px.
+        scale: full-frame px per analysed px (shifts are reported in full-frame px).
+
+    Returns:
+        The motion, or None when too few matches exist to fit one.
+    """
+    if len(reference.points) < 4 or len(current.points) < 4:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True)
+    matches = matcher.match(reference.descriptors, current.descriptors)
+    if len(matches) < 4:
+        return None
+    src = reference.points[[m.queryIdx for m in matches]]
+    dst = current.points[[m.trainIdx for m in matches]]
+    affine, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=2.0)
+    if affine is None or mask is None:
+        return None
+    a, b = float(affine[0, 0]), float(affine[1, 0])
+    centre = np.array([size[0] / 2.0, size[1] / 2.0, 1.0])
+    moved = affine @ centre - centre[:2]
+    return Motion(
+        dx=float(moved[0]) * scale,
+        dy=float(moved[1]) * scale,
+        rotation_deg=math.degrees(math.atan2(b, a)),
+        scale=math.hypot(a, b),
+        inliers=int(mask.sum()),
+        matches=len(matches),
+    )
