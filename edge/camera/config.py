@@ -59,17 +59,17 @@ class CameraHealthConfig(StrictModel):
         default=0.4, gt=0.0, le=1.0, description="Defocused when sharpness falls below this fraction of the baseline"
     )
     moved_shift_frac: float = Field(
-        default=0.015, gt=0.0, le=1.0, description="Moved when the view centre shifts more than this share of the width"
+        default=0.02, gt=0.0, le=1.0, description="Moved when the view centre shifts more than this share of the width"
     )
     moved_rotation_deg: float = Field(default=1.0, gt=0.0, le=90.0, description="Moved when the view rotates more")
     moved_scale: float = Field(
         default=0.04, gt=0.0, le=1.0, description="Moved when the view zooms by more (1 +- this)"
     )
     moved_min_inliers: int = Field(
-        default=20, ge=4, le=10_000, description="Feature matches agreeing with the motion needed to trust it"
+        default=15, ge=4, le=10_000, description="Feature matches agreeing with the motion needed to trust it"
     )
     moved_min_inlier_share: float = Field(
-        default=0.3, ge=0.0, le=1.0, description="Share of matches agreeing with the motion needed to trust it"
+        default=0.1, ge=0.0, le=1.0, description="Share of matches agreeing with the motion needed to trust it"
     )
     moved_consistent: int = Field(
         default=3, ge=1, le=100, description="Successive trusted analyses that must agree before a move counts"

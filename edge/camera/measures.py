@@ -94,11 +94,12 @@ def mean_abs_diff(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
 
 
 def orb_features(grey: Grey, n_features: int) -> Features:
-    """ORB keypoints and descriptors of ``grey`` (a low FAST threshold so flat car-park scenes still give points)."""
+    """ORB keypoints and descriptors of ``grey``, histogram-equalised first so that flat, low-contrast scenes (a grey
+    car park) still give points and an auto-exposure dip changes them little."""
     orb = cv2.ORB_create(  # type: ignore[attr-defined]
         nfeatures=n_features, fastThreshold=8, edgeThreshold=15, patchSize=15
     )
-    keypoints, descriptors = orb.detectAndCompute(grey, None)
+    keypoints, descriptors = orb.detectAndCompute(cv2.equalizeHist(grey), None)
     if descriptors is None or not keypoints:
         return Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
     points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)

@@ -111,7 +111,7 @@ class CameraHealthMonitor:
         self._last_analysis: datetime | None = None
         self._previous_small: NDArray[np.float32] | None = None
         self._unchanged_since: datetime | None = None
-        self._motions: deque[Motion | None] = deque(maxlen=config.moved_consistent)
+        self._motions: deque[Motion] = deque(maxlen=config.moved_consistent)
         self._last_motion: Motion | None = None
         self._collecting: list[NDArray[np.uint8]] = []
         self._collect_start: datetime | None = None
@@ -269,13 +269,11 @@ class CameraHealthMonitor:
             and motion.inliers >= cfg.moved_min_inliers
             and motion.inliers >= cfg.moved_min_inlier_share * motion.matches
         )
-        if not trusted:  # a cut, a vehicle filling the view, a cover: no judgement, keep the last one
-            self._motions.append(None)
+        if motion is None or not trusted:  # a cut, a vehicle filling the view, a cover: no judgement
             return
-        assert motion is not None
         self._last_motion = motion
         self._motions.append(motion)
-        recent = [m for m in self._motions if m is not None]
+        recent = list(self._motions)
         if len(recent) < cfg.moved_consistent:
             return
         width = baseline.frame_size[0]
