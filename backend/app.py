@@ -13,6 +13,7 @@ from backend.db import connect, connector, migrate
 from backend.routes import (
     attendance,
     auth,
+    camera_health,
     classes,
     dashboard,
     devices,
@@ -29,6 +30,7 @@ from backend.routes import (
     violations,
 )
 from backend.services import school_app
+from backend.services.camera_health import CameraHealthHandler
 from backend.services.ingest import EventHandler, IngestService
 from backend.services.violations import ViolationEventHandler
 from backend.settings import Settings
@@ -52,6 +54,7 @@ ROUTERS = (
     parents.router,
     gallery.router,
     dashboard.router,
+    camera_health.router,
 )
 """Every router of the backend, in the order they are matched: platform, traffic, then the school service."""
 
@@ -80,7 +83,11 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="Kuzet backend", version="0.1.0")
     app.state.settings = settings
-    builtin = (school_app.attendance_handler(settings), ViolationEventHandler(settings.media_dir))
+    builtin = (
+        school_app.attendance_handler(settings),
+        ViolationEventHandler(settings.media_dir),
+        CameraHealthHandler(settings.school.timezone),
+    )
     app.state.services = Services(ingest=IngestService([*handlers, *builtin]))
     errors.install(app)
     for router in ROUTERS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -21,7 +21,16 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 DEFAULT_TIMEZONE = "Asia/Almaty"
 Language = Literal["kk", "ru", "en"]
 LANGUAGES: tuple[str, ...] = get_args(Language)
-KINDS: tuple[str, ...] = ("entered", "left", "late", "fever", "unknown_face", "police_violation")
+KINDS: tuple[str, ...] = (
+    "entered",
+    "left",
+    "late",
+    "fever",
+    "unknown_face",
+    "police_violation",
+    "camera_health",
+    "camera_recovered",
+)
 REQUIRED: dict[str, frozenset[str]] = {
     "entered": frozenset({"name", "time"}),
     "left": frozenset({"name", "time"}),
@@ -29,6 +38,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "fever": frozenset({"name", "time", "temperature"}),
     "unknown_face": frozenset({"door", "time"}),
     "police_violation": frozenset({"violation", "plate", "time", "location"}),
+    "camera_health": frozenset({"camera_id", "state", "detail", "time"}),
+    "camera_recovered": frozenset({"camera_id", "previous", "time"}),
 }
 KIND_ALIASES = {"pupil_entered": "entered", "pupil_left": "left", "fever_alert": "fever", "pupil_late": "late"}
 FIELD_ALIASES = {"pupil": "name", "camera": "door"}
@@ -59,6 +70,7 @@ class Catalogue:
     decimal: str
     violations: dict[str, str]
     kinds: dict[str, Template]
+    camera_states: dict[str, str] = field(default_factory=dict)
 
 
 def kk_locative(hhmm: str) -> str:
@@ -90,7 +102,8 @@ def _parse(language: str, raw: Any) -> Catalogue:
                 raise TemplateError(f"templates/{language}.yaml: {kind} uses unknown fields {sorted(unknown)}")
         kinds[kind] = template
     violations = {str(k): str(v) for k, v in (raw.get("violations") or {}).items()}
-    return Catalogue(decimal=str(raw.get("decimal", ".")), violations=violations, kinds=kinds)
+    states = {str(k): str(v) for k, v in (raw.get("camera_states") or {}).items()}
+    return Catalogue(decimal=str(raw.get("decimal", ".")), violations=violations, kinds=kinds, camera_states=states)
 
 
 @functools.lru_cache(maxsize=8)
@@ -118,6 +131,9 @@ def _values(language: str, catalogue: Catalogue, tz: str | ZoneInfo, fields: dic
     values["temperature"] = str(values.get("temperature", "")).replace(".", catalogue.decimal)
     if "violation" in fields:
         values["violation"] = catalogue.violations.get(str(fields["violation"]), str(fields["violation"]))
+    for name in ("state", "previous"):  # CameraHealthState codes, in words
+        if name in fields:
+            values[name] = catalogue.camera_states.get(str(fields[name]), str(fields[name]))
     return values
 
 
@@ -138,7 +154,8 @@ def render(
         gender: ``f`` / ``m`` for gendered Russian forms; None gives the neutral form.
         **fields: the kind's ``REQUIRED`` fields (aliases in ``FIELD_ALIASES``, e.g. ``pupil`` for ``name``);
             ``time`` is a timezone-aware datetime (or a local ``HH:MM`` string), ``temperature_c`` a float (or
-            ``temperature`` a preformatted string), ``violation`` a ViolationEvent.violation code.
+            ``temperature`` a preformatted string), ``violation`` a ViolationEvent.violation code, ``state`` /
+            ``previous`` CameraHealthState codes (shown in words).
             Extra fields are ignored.
 
     Raises:

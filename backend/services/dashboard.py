@@ -1,5 +1,6 @@
 """What the staff dashboard shows for one school-day: inside now, late, feverish, unknown faces, per class, failed
-deliveries. One function builds it, so the page, its live-update endpoint and the CSV export agree."""
+deliveries and the health of the door cameras. One function builds it, so the page, its live-update endpoint and the
+CSV export agree."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from backend.services.attendance import local
 from backend.store import attendance as store
+from backend.store import camera_health
 from notifications import outbox
 
 
@@ -55,6 +57,18 @@ class Failed(BaseModel):
     kind: str = Field(description="Message kind")
 
 
+class CameraLine(BaseModel):
+    """A door camera's current health (a covered or frozen door identifies nobody: staff must see it at once)."""
+
+    camera_id: str = Field(description="Door camera")
+    description: str = Field(description="Where it hangs")
+    state: str = Field(description="healthy, covered, frozen, ...; 'unknown' before its first health report")
+    active: list[str] = Field(description="Every non-healthy state active now, most severe first")
+    since: str | None = Field(description="Local date and time the state began, YYYY-MM-DD HH:MM")
+    message: str = Field(description="What is wrong and what to do")
+    alert: bool = Field(description="The camera is not healthy (shown emphasised)")
+
+
 class DaySummary(BaseModel):
     """Everything on the dashboard for one day."""
 
@@ -67,6 +81,7 @@ class DaySummary(BaseModel):
     unknown: list[UnknownLine] = Field(description="Unknown faces today")
     classes: list[ClassLine] = Field(description="Per-class attendance")
     failed: list[Failed] = Field(description="Failed deliveries")
+    cameras: list[CameraLine] = Field(default_factory=list, description="Door cameras and their health now")
 
 
 def today(zone: str) -> str:
@@ -104,6 +119,23 @@ def failed_deliveries(conn: sqlite3.Connection, school_id: str) -> list[Failed]:
     ]
 
 
+def camera_lines(conn: sqlite3.Connection, school_id: str, zone: ZoneInfo) -> list[CameraLine]:
+    """The school's door cameras with their current health, the unhealthy ones first."""
+    lines = [
+        CameraLine(
+            camera_id=c.camera_id,
+            description=c.description,
+            state=c.state or "unknown",
+            active=list(c.active),
+            since=None if c.since is None else local(c.since, zone).strftime("%Y-%m-%d %H:%M"),
+            message=c.message,
+            alert=c.state not in (None, "healthy"),
+        )
+        for c in camera_health.lines(conn, "school", school_id)
+    ]
+    return sorted(lines, key=lambda c: not c.alert)
+
+
 def summary(conn: sqlite3.Connection, school_id: str, day: str, zone_name: str) -> DaySummary:
     """The dashboard of ``school_id`` on ``day``."""
     zone = ZoneInfo(zone_name)
@@ -131,4 +163,5 @@ def summary(conn: sqlite3.Connection, school_id: str, day: str, zone_name: str) 
         unknown=unknown,
         classes=classes,
         failed=failed_deliveries(conn, school_id),
+        cameras=camera_lines(conn, school_id, zone),
     )

@@ -20,11 +20,19 @@ from backend.services.errors import BadInputError, ForbiddenError
 from backend.store import devices, media
 from backend.store import events as stored_events
 from backend.store.events import AttachmentLink, EventRow
-from kuzet.contracts import EntryEvent, EventBase, IngestResult, PlateAlertEvent, VehicleEvent, ViolationEvent
+from kuzet.contracts import (
+    CameraHealthEvent,
+    EntryEvent,
+    EventBase,
+    IngestResult,
+    PlateAlertEvent,
+    VehicleEvent,
+    ViolationEvent,
+)
 
 logger = logging.getLogger(__name__)
 
-AnyEvent = EntryEvent | VehicleEvent | ViolationEvent | PlateAlertEvent
+AnyEvent = EntryEvent | VehicleEvent | ViolationEvent | PlateAlertEvent | CameraHealthEvent
 
 
 class EventHandler(Protocol):

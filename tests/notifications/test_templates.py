@@ -18,6 +18,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     "fever": {"name": "Aruzhan", "temperature_c": 38.04},
     "unknown_face": {"door": "Main door"},
     "police_violation": {"violation": "red_light", "plate": "123ABC02", "location": "Abay / Dostyk"},
+    "camera_health": {"camera_id": "door-1", "state": "covered", "detail": "Lens covered: check the camera."},
+    "camera_recovered": {"camera_id": "door-1", "previous": "frozen"},
 }
 
 
@@ -51,7 +53,7 @@ def test_every_kind_in_every_language_uses_its_fields(kind: str, language: str) 
     assert "{" not in subject + body
     assert "07:52" in body
     for value in FIELDS[kind].values():
-        if isinstance(value, str) and value != "red_light":
+        if isinstance(value, str) and value not in ("red_light", "covered", "frozen"):
             assert value in subject + body
 
 

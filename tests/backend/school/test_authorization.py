@@ -24,6 +24,7 @@ from backend.settings import Settings
 from kuzet.contracts import Attachment, EventBatch
 from tests.backend.conftest import ADMIN, TEMPLATE_KEY
 from tests.backend.school.conftest import PASSWORD, World, build_world
+from tests.backend.test_camera_health import health
 from tests.support.events import entry
 
 PRINCIPALS = (
@@ -192,6 +193,9 @@ SPECS: dict[str, Spec] = {
     "GET /api/v1/parents/children": Spec(GUARDIANS),
     "GET /api/v1/parents/children/{pupil_id}/passes": Spec(frozenset({"guardian_a"})),
     "GET /parents": Spec(GUARDIANS),
+    # camera health: the platform admin sees every camera, school staff their own school's door cameras
+    "GET /api/v1/cameras/health": Spec(frozenset({"platform_admin", "admin_a", "staff_a", "admin_b", "staff_b"})),
+    "GET /api/v1/cameras/{camera_id}/health/history": Spec(frozenset({"platform_admin", "admin_a", "staff_a"})),
 }
 
 
@@ -262,6 +266,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, di
     world.post_events([unknown])
     world.post_events([entry("door-1", 2, pupil_id="p1", captured_at=datetime.now(UTC))])
     world.post_events([entry("door-2", 3, school_id="school-2", pupil_id="qleakb1")], camera="device_b")
+    for device, camera in (("device_a", "door-1"), ("device_b", "door-2")):
+        covered = health(camera, 4, "covered", "healthy", f"{camera} covered (leakb)" if device == "device_b" else "")
+        batch = EventBatch(events=(covered,)).model_dump(mode="json")
+        assert world.client.post("/api/v1/events", json=batch, headers=world.auth(device)).status_code == 200
     params = {
         "school_id": "school-1",
         "pupil_id": "p1",
