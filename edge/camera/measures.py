@@ -30,7 +30,7 @@ class Motion:
 
     Attributes:
         dx, dy: displacement of the picture centre, full-frame px.
-        rotation_deg: rotation, degrees (counter-clockwise positive in image coordinates).
+        rotation_deg: rotation, degrees (positive: clockwise on screen, image y pointing down).
         scale: zoom factor (1 = unchanged).
         inliers: matches agreeing with the fit.
         matches: matches tried.
