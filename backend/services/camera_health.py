@@ -3,9 +3,10 @@
 Inside the ingest transaction every new change is kept in the history; it becomes the camera's current state only
 when it is newer in capture order than the stored one (a late replay never overwrites a newer state), and only then
 is ONE alert per change queued through the notifications outbox (dedupe key from the event id, so a replay queues
-nothing): a school door camera alerts its school's staff who have an e-mail address, a traffic camera the operators
-of its district (the device's site). A change back to healthy tells them it recovered. Messages are rendered in
-each recipient's language.
+nothing). A change is judged against the stored state, so a restarted monitor re-reporting a state alerts nobody.
+A school door camera alerts its school's staff who have an e-mail address, a traffic camera the operators of its
+district (the device's site); a change back to healthy tells them it recovered. Messages are rendered in each
+recipient's language.
 
 Who sees what: the platform admin every camera, school staff their school's door cameras, operators their district's
 traffic cameras; any other camera answers 404, as if it did not exist.
@@ -65,19 +66,22 @@ class CameraHealthHandler:
         for event in sorted(mine, key=lambda e: (e.captured_at, str(e.event_id))):
             row = row_of(event, now)
             store.insert_history(conn, row)
+            known = store.current(conn, event.camera_id)
+            before = CameraHealthState.HEALTHY.value if known is None else known.state
             if not store.upsert_current(conn, row):
                 logger.info(
                     "camera %s: health change %s (%s at %s) is older than the current state; kept in the history",
                     event.camera_id, event.event_id, event.state, event.captured_at,
                 )  # fmt: skip
                 continue
-            if event.state == event.previous:
-                continue  # nothing changed for people (e.g. the first report of a healthy camera)
+            if event.state.value == before:
+                continue  # nothing changed for people: a first healthy report, a restarted monitor re-reporting
             device = devices.get(conn, event.camera_id)
             assert device is not None  # ingest authenticated the camera
-            self._alert(conn, event, device)
+            self._alert(conn, event, device, before)
 
-    def _alert(self, conn: sqlite3.Connection, event: CameraHealthEvent, device: DeviceRow) -> None:
+    def _alert(self, conn: sqlite3.Connection, event: CameraHealthEvent, device: DeviceRow, before: str) -> None:
+        """Tell the camera's people about the change from ``before`` (the state they knew) to ``event.state``."""
         recovered = event.state == CameraHealthState.HEALTHY
         kind = RECOVERED_KIND if recovered else HEALTH_KIND
         school_id = device.site if device.kind == "school" else None  # traffic messages belong to no school
@@ -89,7 +93,7 @@ class CameraHealthHandler:
                 time=event.since,
                 camera_id=event.camera_id,
                 state=event.state.value,
-                previous=event.previous.value,
+                previous=before,
                 detail=event.message,
             )
             outbox.enqueue(

@@ -168,6 +168,11 @@ def test_a_report_without_a_change_alerts_nobody(world: World) -> None:
     post(world, "device_a", health("door-1", 10, "healthy", "healthy"))
     assert cameras(world, "staff_a")["door-1"]["state"] == "healthy"
     assert outbox(world) == []
+    post(world, "device_a", health("door-1", 20, "covered", "healthy", "covered"))
+    post(world, "device_a", health("door-1", 90, "covered", "healthy", "still covered after a restart"))
+    assert [r[1] for r in outbox(world)] == ["camera_health", "camera_health"]  # one per staff member, once
+    assert cameras(world, "staff_a")["door-1"]["message"] == "still covered after a restart"
+    assert len(history(world, "staff_a", "door-1")) == 3
 
 
 def test_a_traffic_camera_alerts_the_operators_of_its_district_with_an_address(
