@@ -34,26 +34,24 @@ class CameraHealthConfig(StrictModel):
         default=0.3, ge=0.0, le=1.0, description="Covered when brightness falls below this fraction of the baseline"
     )
     covered_contrast_ratio: float = Field(
-        default=0.3,
-        ge=0.0,
-        le=1.0,
-        description="Covered when grey-level contrast falls below this fraction of the baseline",
+        default=0.3, ge=0.0, le=1.0, description="Covered when contrast falls below this fraction of the baseline ..."
     )
     flat_block_px: int = Field(default=16, ge=4, le=128, description="Block side (analysed px) for the flatness test")
     flat_block_std: float = Field(
         default=1.5, ge=0.0, le=50.0, description="A block whose grey-level std is below this is featureless"
     )
     covered_flat_fraction: float = Field(
-        default=0.7, ge=0.0, le=1.0, description="Covered when at least this share of blocks is featureless ..."
+        default=0.45, ge=0.0, le=1.0, description="... or when at least this share of blocks is featureless ..."
     )
     covered_flat_gain: float = Field(
-        default=0.35, ge=0.0, le=1.0, description="... and that share grew by at least this much over the baseline ..."
+        default=0.3, ge=0.0, le=1.0, description="... and that share grew by at least this much over the baseline ..."
     )
-    covered_change: float = Field(
-        default=10.0,
-        ge=0.0,
-        le=255.0,
-        description="... and the coarse picture differs from the reference by this (grey)",
+    covered_max_correlation: float = Field(
+        default=0.6,
+        ge=-1.0,
+        le=1.0,
+        description="... in both cases only while the coarse picture correlates less than this with the reference"
+        " (a mist or a blur keeps the scene's layout, a hand or a cloth does not)",
     )
     defocused_ratio: float = Field(
         default=0.4, gt=0.0, le=1.0, description="Defocused when sharpness falls below this fraction of the baseline"

@@ -93,6 +93,15 @@ def mean_abs_diff(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
     return float(cv2.absdiff(a, b).mean())
 
 
+def correlation(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+    """Zero-mean normalised cross-correlation of two same-shape pictures, -1..1 (0 when either is uniform)."""
+    if a.shape != b.shape:
+        return 0.0
+    x, y = a - a.mean(), b - b.mean()
+    norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return 0.0 if norm < 1e-6 else float((x * y).sum()) / norm
+
+
 def orb_features(grey: Grey, n_features: int) -> Features:
     """ORB keypoints and descriptors of ``grey``, histogram-equalised first so that flat, low-contrast scenes (a grey
     car park) still give points and an auto-exposure dip changes them little."""

@@ -25,6 +25,7 @@ from edge.camera.measures import (
     Motion,
     brightness_contrast,
     coarse,
+    correlation,
     estimate_motion,
     flat_fraction,
     mean_abs_diff,
@@ -218,7 +219,7 @@ class CameraHealthMonitor:
         covered = self._covered(grey, brightness, contrast, baseline)
         update["sharpness_ratio"] = min(ratio, 1000.0)
         self._conditions[State.COVERED] = covered
-        self._conditions[State.DEFOCUSED] = not covered and ratio < cfg.defocused_ratio
+        self._conditions[State.DEFOCUSED] = ratio < cfg.defocused_ratio
         if covered:
             self._motions.clear()
         else:
@@ -253,12 +254,12 @@ class CameraHealthMonitor:
         cfg = self.config
         if brightness < cfg.covered_brightness or brightness < cfg.covered_brightness_ratio * baseline.brightness:
             return True
-        if contrast < cfg.covered_contrast_ratio * baseline.contrast:
-            return True
         flat = flat_fraction(grey, cfg.flat_block_px, cfg.flat_block_std)
-        if flat < cfg.covered_flat_fraction or flat - baseline.flat_fraction < cfg.covered_flat_gain:
+        collapsed = contrast < cfg.covered_contrast_ratio * baseline.contrast
+        featureless = flat >= cfg.covered_flat_fraction and flat - baseline.flat_fraction >= cfg.covered_flat_gain
+        if not (collapsed or featureless):
             return False
-        return mean_abs_diff(coarse(grey, COARSE_WIDTH), self._reference_coarse) >= cfg.covered_change
+        return correlation(coarse(grey, COARSE_WIDTH), self._reference_coarse) < cfg.covered_max_correlation
 
     def _judge_motion(self, grey: NDArray[np.uint8], baseline: Baseline) -> None:
         cfg = self.config
