@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import cv2
 import numpy as np
 import pytest
 
@@ -78,6 +79,60 @@ TAMPERS: list[tuple[str, Tamper, CameraHealthState]] = [
 @pytest.mark.parametrize(("name", "tamper", "expected"), TAMPERS, ids=[t[0] for t in TAMPERS])
 def test_tamper_is_raised_and_cleared(clip: str, name: str, tamper: Tamper, expected: CameraHealthState) -> None:
     assert_raised_and_cleared(run(clip, tamper), expected)
+
+
+def zoom(factor: float) -> Tamper:
+    """The view zoomed by ``factor`` about its centre."""
+
+    def apply(frame: Image) -> Image:
+        h, w = frame.shape[:2]
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), 0.0, factor)
+        return np.asarray(cv2.warpAffine(frame, matrix, (w, h), borderMode=cv2.BORDER_REFLECT), dtype=np.uint8)
+
+    return apply
+
+
+def mist(veil: float, sigma: float) -> Tamper:
+    """A misted lens: a slight blur under a pale veil of strength ``veil``."""
+
+    def apply(frame: Image) -> Image:
+        blurred = blur(sigma)(frame).astype(np.float32)
+        return np.asarray(np.clip(blurred * (1 - veil) + 230 * veil, 0, 255), dtype=np.uint8)
+
+    return apply
+
+
+def sticker(fraction: float) -> Tamper:
+    """A dark sticker over the left ``fraction`` of the lens."""
+
+    def apply(frame: Image) -> Image:
+        covered = frame.copy()
+        covered[:, : int(fraction * frame.shape[1])] = (40, 40, 40)
+        return covered
+
+    return apply
+
+
+OTHER_MAGNITUDES: list[tuple[str, Tamper, CameraHealthState]] = [
+    ("mist", mist(0.6, 1.5), State.DEFOCUSED),
+    ("blur-1.5px", blur(1.5), State.DEFOCUSED),
+    ("sticker-60%", sticker(0.6), State.COVERED),
+    ("shift-10%", shift(0.10), State.MOVED),
+    ("rotate-5deg", rotate(5.0), State.MOVED),
+    ("zoom-1.1", zoom(1.1), State.MOVED),
+    ("zoom-0.9", zoom(0.9), State.MOVED),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "tamper", "expected"), OTHER_MAGNITUDES, ids=[t[0] for t in OTHER_MAGNITUDES])
+def test_other_magnitudes_on_the_street_camera(name: str, tamper: Tamper, expected: CameraHealthState) -> None:
+    assert_raised_and_cleared(run("ozlu", tamper), expected)
+
+
+@pytest.mark.slow
+def test_sway_sized_shift_is_tolerated() -> None:
+    assert run("ozlu", shift(0.01)) == []
 
 
 @pytest.mark.slow
