@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, HttpUrl, field_validator
 
+from edge.camera.config import CameraHealthConfig
 from kuzet.config import StrictModel, resolve_path
 from kuzet.contracts import CameraId, ClockSource
 
@@ -51,3 +52,6 @@ class DeviceConfig(StrictModel):
     spool: SpoolConfig = Field(default_factory=SpoolConfig, description="On-device spool")
     uplink: UplinkConfig = Field(description="Backend connection")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Local health endpoint")
+    camera_health: CameraHealthConfig = Field(
+        default_factory=CameraHealthConfig, description="Tamper monitor of the camera (covered, moved, frozen, ...)"
+    )

@@ -115,6 +115,41 @@ class ReplayThermalSensor:
         """Nothing to release for a file."""
 
 
+def thermal_health(
+    frame: ThermalFrame | None,
+    at: datetime,
+    max_age_s: float = 1.0,
+    valid_c: tuple[float, float] = (-40.0, 150.0),
+    min_valid: float = 0.5,
+) -> tuple[bool, str]:
+    """Whether a sensor's reading for a visible frame at ``at`` can be trusted, and why not (for the tamper
+    monitor's thermal fault): a missing or stale frame, too few pixels with data, or temperatures no door scene
+    has (a sensor that reports garbage or its error value).
+
+    Args:
+        frame: the sensor's frame for the visible frame, or None when it gave none.
+        at: the visible frame's capture time.
+        max_age_s: a frame further than this from ``at`` is stale.
+        valid_c: plausible temperatures, degrees C.
+        min_valid: share of pixels that must hold a plausible temperature.
+    """
+    if frame is None:
+        return False, "no thermal frame"
+    age = abs((frame.captured_at - at).total_seconds())
+    if age > max_age_s:
+        return False, f"thermal frame is {age:.1f} s from the visible frame"
+    celsius = np.asarray(frame.celsius, np.float32)
+    finite = np.isfinite(celsius)
+    plausible = finite & (celsius >= valid_c[0]) & (celsius <= valid_c[1])
+    share = float(plausible.mean()) if celsius.size else 0.0
+    if share < min_valid:
+        if float(finite.mean() if celsius.size else 0.0) < min_valid:
+            return False, f"only {share:.0%} of thermal pixels hold data"
+        low, high = float(np.nanmin(celsius)), float(np.nanmax(celsius))
+        return False, f"thermal values out of range ({low:.0f}..{high:.0f} C)"
+    return True, ""
+
+
 class Registration(StrictModel):
     """Homography mapping visible-camera pixels (x, y) to thermal pixels (x, y), per device.
 

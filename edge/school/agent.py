@@ -1,5 +1,11 @@
 """The school door agent: frames from a ``FrameSource`` (+ a ``ThermalSensor``) through the pipeline into the
-spool, with counters for the health endpoint."""
+spool, with counters for the health endpoint.
+
+Every decoded frame, every change of the source's state and, where the door has a thermal sensor, the sensor's
+health (``hardware.thermal.thermal_health``) also go to the camera's tamper monitor
+(``edge.camera.events.HealthReporter``), which spools a ``CameraHealthEvent`` when the door camera is covered,
+frozen, moved, defocused or offline, and when it is healthy again.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,16 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from edge.camera.config import CameraHealthConfig
+from edge.camera.events import HealthReporter
 from edge.camera.source_health import SourceHealth
 from edge.school.config import SchoolConfig, SchoolDeviceConfig
 from edge.school.gallery import Gallery
 from edge.school.pipeline import FaceModels, SchoolPipeline, publish
 from edge.spool import Spool
 from hardware.camera import FrameSource, SourceStatus
-from hardware.thermal import ThermalSensor
-from kuzet.contracts import EntryEvent
+from hardware.thermal import ThermalSensor, thermal_health
+from kuzet.contracts import CameraHealthEvent, EntryEvent
 from models.runtime import RunnerConfig
 
 logger = logging.getLogger(__name__)
@@ -43,6 +51,7 @@ class AgentStats:
     thermal_frames: int = 0
     events: list[EntryEvent] = field(default_factory=list)
     source: SourceStatus | None = None
+    health: list[CameraHealthEvent] = field(default_factory=list)
 
 
 def run_agent(
@@ -52,6 +61,7 @@ def run_agent(
     camera_id: str,
     thermal: ThermalSensor | None = None,
     stop: threading.Event | None = None,
+    camera_health: CameraHealthConfig | None = None,
 ) -> AgentStats:
     """Run until the source ends (or ``stop`` is set); every pass becomes one event in the spool.
 
@@ -62,22 +72,37 @@ def run_agent(
         camera_id: the device's camera id for the events.
         thermal: the radiometric sensor, or None when the door has none (temperatures stay missing).
         stop: set it from another thread to end the run; live tracks are flushed as passes.
+        camera_health: the device's tamper monitor section (None: its defaults, enabled).
     """
     stats = AgentStats()
     school_id = pipeline.config.school_id
     health = SourceHealth(spool, HEALTH_KEY)
     health.update(source.status())
+    monitor: HealthReporter | None = None
+    health_config = camera_health if camera_health is not None else CameraHealthConfig()
     for frame in source:
+        if monitor is None and health_config.enabled:  # the frames name their clock
+            monitor = HealthReporter(health_config, spool, camera_id, frame.clock_source)
         reading = thermal.frame_at(frame.captured_at) if thermal is not None else None
         stats.frames += 1
         stats.thermal_frames += reading is not None
         stats.events += publish(pipeline.process(frame, reading), spool, camera_id, school_id)
-        health.update(source.status())
+        status = source.status()
+        health.update(status)
+        if monitor is not None:
+            monitor.observe(frame.image, frame.captured_at)
+            monitor.observe_source(status, frame.captured_at)
+            if thermal is not None:
+                ok, reason = thermal_health(reading, frame.captured_at)
+                monitor.observe_thermal(ok, frame.captured_at, reason)
         if stop is not None and stop.is_set():
             break
     stats.events += publish(pipeline.flush(), spool, camera_id, school_id)
     stats.source = source.status()
     health.update(stats.source)
+    if monitor is not None:
+        monitor.observe_source(stats.source)
+        stats.health = list(monitor.events)
     logger.info("school agent: %d frames, %d events, source %s", stats.frames, len(stats.events), stats.source.state)
     return stats
 

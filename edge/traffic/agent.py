@@ -11,6 +11,11 @@ track's best vehicle crops; per finished track the plate stage reads and votes t
 evaluates the rules and writes a signed, chained evidence package (with the plate crop the read came from) per
 violation, spooling its ``ViolationEvent``.
 
+Camera health: every frame and every change of the source's state also go to the camera's tamper monitor
+(``edge.camera.events.HealthReporter``, which spools a ``CameraHealthEvent`` per change); while it judges the view
+moved, covered, defocused, frozen or offline the camera issues no violation and no speed (vehicles are still
+counted), and each evidence package records the camera's health at its offence (``edge.traffic.rules.stage``).
+
 Frame plan on 2 cores: the decoder thread overlaps frame decoding with inference (onnxruntime and OpenCV release
 the GIL); in ``realtime`` mode the detector runs whenever the pipeline is no more than ``slack_frames`` behind the
 camera clock, otherwise the tracker's Kalman prediction carries the frame, so the agent keeps pace with the
@@ -45,6 +50,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from edge.camera.config import CameraHealthConfig
+from edge.camera.events import HealthReporter
 from edge.camera.source_health import SourceHealth
 from edge.spool import Spool, make_attachment
 from edge.traffic.calibration import Calibration
@@ -53,10 +60,10 @@ from edge.traffic.evidence import EvidenceContext
 from edge.traffic.pipeline import TrackSummary, TrafficPipeline, vehicle_event
 from edge.traffic.plates_stage import PlateStage, TrackCrops, TrackPlateResult
 from edge.traffic.rules.base import Violation
-from edge.traffic.rules.stage import PendingViolations, ViolationStage
+from edge.traffic.rules.stage import HealthGate, PendingViolations, ViolationStage
 from edge.traffic.watchlist import Watchlist
 from hardware.camera import FrameSource, ReadAhead, SourceStatus, open_source
-from kuzet.contracts import CameraId, ClockSource
+from kuzet.contracts import CameraHealthEvent, CameraHealthMeasures, CameraId, ClockSource
 from models.detections import Detections
 from models.runtime import package_file
 from models.vehicles.detector import backend_of, build_vehicle_detector
@@ -124,6 +131,8 @@ class RunStats:
     alerts: int = 0
     plate_seconds: float = 0.0
     source: SourceStatus | None = None  # the frame source's health at the end (drops, reconnects)
+    health: list[CameraHealthEvent] = field(default_factory=list)  # the tamper monitor's changes, as spooled
+    withheld: int = 0  # violations not issued while the camera's view could not be trusted
 
     @property
     def fps(self) -> float:
@@ -206,6 +215,8 @@ class TrafficAgent:
         violations: rules + evidence, or None.
         watchlist: listed plates, or None.
         worker: finish tracks on a worker thread (True) or inline.
+        health: the camera's tamper monitor and spooler, or None (no monitor: always healthy).
+        gate: the monitor's timeline the violation stage consults (default: a new one).
     """
 
     def __init__(
@@ -218,29 +229,50 @@ class TrafficAgent:
         violations: ViolationStage | None = None,
         watchlist: Watchlist | None = None,
         worker: bool = False,
+        health: HealthReporter | None = None,
+        gate: HealthGate | None = None,
     ) -> None:
         self.pipeline, self.spool, self.camera_id, self.clock_source = pipeline, spool, camera_id, clock_source
         self.plates, self.violations, self.watchlist = plates, violations, watchlist
+        self.health = health
+        self.gate = gate or HealthGate()
         self.stats = RunStats()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="traffic-tracks") if worker else None
         self._pending: list[Future[None]] = []
 
     def on_frame(self, frame: NDArray[np.uint8], t: float, index: int, tracked: Detections) -> None:
-        """Buffer the frame for evidence and keep the measured tracks' vehicle crops."""
+        """Judge the camera's health, buffer the frame for evidence and keep the measured tracks' vehicle crops."""
+        if self.health is not None:
+            change = self.health.observe(frame, datetime.fromtimestamp(t, UTC))
+            if change is not None:
+                self.gate.record(change)
         if self.violations is not None:
             self.violations.on_frame(frame, t, index)
         measured = tracked.data.get("measured")
         if self.plates is not None and measured is not None and bool(np.any(measured)):
             self.plates.observe(frame, tracked, index)
 
+    def on_status(self, status: SourceStatus) -> None:
+        """The frame source's status, for the tamper monitor (offline while the stream is down)."""
+        if self.health is not None:
+            change = self.health.observe_source(status)
+            if change is not None:
+                self.gate.record(change)
+
     def on_track(self, summary: TrackSummary) -> None:
-        """Take the track's crops and prepare its violations here; finish it inline or on the worker."""
+        """Take the track's crops and prepare its violations here (the camera's health decides which may be
+        issued, and whether its speed); finish it inline or on the worker."""
         crops = self.plates.take(summary.view.track_id) if self.plates is not None else None
         pending = self.violations.prepare(summary.view) if self.violations is not None else None
+        t = summary.view.t
+        policy = self.gate.policy(float(t[0]), float(t[-1])) if len(t) else None
+        speeds = policy is None or policy.speeds
+        if not speeds and policy is not None and summary.speed.speed_kmh is not None:
+            logger.info("track %d: speed withheld: %s", summary.view.track_id, policy.reason)
         if self._pool is None:
-            self._finish(summary, crops, pending)
+            self._finish(summary, crops, pending, speeds)
             return
-        self._pending.append(self._pool.submit(self._finish, summary, crops, pending))
+        self._pending.append(self._pool.submit(self._finish, summary, crops, pending, speeds))
         while self._pending and self._pending[0].done():
             self._pending.pop(0).result()  # re-raises a worker's error on the frame loop
 
@@ -255,12 +287,14 @@ class TrafficAgent:
             self._pending = []
             self._pool.shutdown(wait=True)
 
-    def _finish(self, summary: TrackSummary, crops: TrackCrops | None, pending: PendingViolations | None) -> None:
+    def _finish(
+        self, summary: TrackSummary, crops: TrackCrops | None, pending: PendingViolations | None, speeds: bool = True
+    ) -> None:
         """Read the plate, spool the vehicle event (and any watchlist alert), then package the violations."""
         plate = self._plate(crops)
         config = self.pipeline.config
         read = (plate.plate.text, plate.plate.confidence) if plate is not None else None
-        event = vehicle_event(summary, self.camera_id, self.clock_source, config.max_path_points, read)
+        event = vehicle_event(summary, self.camera_id, self.clock_source, config.max_path_points, read, speeds)
         if event is not None:
             self.spool.put(event)
         if plate is not None:
@@ -322,9 +356,18 @@ def model_files(config: TrafficConfig) -> dict[str, Path]:
 
 
 def build_agent(
-    config: TrafficConfig, spool: Spool, camera_id: CameraId, clock_source: ClockSource, start_time: float
+    config: TrafficConfig,
+    spool: Spool,
+    camera_id: CameraId,
+    clock_source: ClockSource,
+    start_time: float,
+    camera_health: CameraHealthConfig | None = None,
 ) -> TrafficAgent:
-    """Pipeline, plate stage, watchlist and violation stage as the traffic section configures them."""
+    """Pipeline, plate stage, watchlist and violation stage as the traffic section configures them, and the
+    camera's tamper monitor as the device's ``camera_health`` section does (None: its defaults, enabled)."""
+    health_config = camera_health if camera_health is not None else CameraHealthConfig()
+    health = HealthReporter(health_config, spool, camera_id, clock_source) if health_config.enabled else None
+    gate = HealthGate(_measures_of(health) if health is not None else None)
     pipeline = build_pipeline(config)
     plates = PlateStage.build(config.plates) if config.plates is not None else None
     watchlist = None
@@ -347,10 +390,22 @@ def build_agent(
             files = {**context.model_files, "light_classifier": default_model_path()}
             context = dataclasses.replace(context, model_files=files)
         violations = ViolationStage(
-            config.scene, config.violations, context, spool, classifier, stream_start=start_time
+            config.scene,
+            config.violations,
+            context,
+            spool,
+            classifier,
+            stream_start=start_time,
+            health=gate if health is not None else None,
         )
     worker = config.track_worker and (plates is not None or violations is not None)
-    return TrafficAgent(pipeline, spool, camera_id, clock_source, plates, violations, watchlist, worker)
+    return TrafficAgent(
+        pipeline, spool, camera_id, clock_source, plates, violations, watchlist, worker, health=health, gate=gate
+    )
+
+
+def _measures_of(health: HealthReporter) -> Callable[[], CameraHealthMeasures]:
+    return lambda: health.measures
 
 
 def run_agent(
@@ -361,6 +416,7 @@ def run_agent(
     clock_source: ClockSource = ClockSource.FILE,
     max_frames: int | None = None,
     start_time: float | None = None,
+    camera_health: CameraHealthConfig | None = None,
 ) -> RunStats:
     """Run a source to its end in one pass: one ``VehicleEvent`` per finished confirmed track (with its plate),
     plus watchlist alerts and one ``ViolationEvent`` per violation (with its signed package) when configured.
@@ -369,19 +425,27 @@ def run_agent(
     Args:
         source: a video file, or a live camera's URL / USB index.
         start_time: Unix time of a file's frame 0 (default: now).
+        camera_health: the device's tamper monitor section (None: its defaults, enabled).
     """
     start = time.time() if start_time is None else start_time
-    agent = build_agent(config, spool, camera_id, clock_source, start)
+    agent = build_agent(config, spool, camera_id, clock_source, start, camera_health)
     frames = read_frames(source, max_frames, config.frame_plan.decode_queue, start, clock_source)
     health = SourceHealth(spool, HEALTH_KEY)
+
+    def on_status(status: SourceStatus) -> None:
+        health.update(status)
+        agent.on_status(status)
+
     try:
-        stats = run_stream(agent.pipeline, frames, agent.on_track, agent.on_frame, health.update)
+        stats = run_stream(agent.pipeline, frames, agent.on_track, agent.on_frame, on_status)
     finally:
         begin = time.perf_counter()
         agent.close()
     stats.seconds += time.perf_counter() - begin  # wall time includes the worker's tail
     stats.plates, stats.violations = agent.stats.plates, agent.stats.violations
     stats.alerts, stats.plate_seconds = agent.stats.alerts, agent.stats.plate_seconds
+    stats.health = list(agent.health.events) if agent.health is not None else []
+    stats.withheld = agent.violations.withheld if agent.violations is not None else 0
     logger.info(
         "traffic: %d frames (%d detected) in %.1f s, %.1f fps, %d tracks, %d plates, %d violations",
         stats.frames,

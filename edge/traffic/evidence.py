@@ -8,7 +8,9 @@ at / after the offence as JPEG, an annotated frame, the plate crop, ``track.json
 - ``manifest.json`` lists every file's name, role, size and SHA-256, and records the violation, track path and
   speed with its uncertainty, signal state and source, calibration version, model file hashes, camera id,
   location, capture time and clock source, the sequence number, ``prev_manifest_sha256`` (the SHA-256 of the
-  previous package's manifest bytes; 64 zeros for the first) and the camera's Ed25519 public key (hex).
+  previous package's manifest bytes; 64 zeros for the first) and the camera's Ed25519 public key (hex); with a
+  tamper monitor running, also ``camera_health``: the camera's health at the offence (state, active states and the
+  monitor's measures), so a court can see the view was as calibrated. Packages without a monitor omit the key.
 - ``manifest.sig`` is the Ed25519 signature (hex) of the exact bytes of ``manifest.json``.
 
 A changed file breaks its hash, a changed manifest breaks the signature, a removed or reordered package breaks
@@ -41,7 +43,7 @@ from pydantic import Field
 from edge.traffic.rules.base import TrackView, Violation
 from edge.traffic.scene import SceneConfig
 from kuzet.config import StrictModel
-from kuzet.contracts import ClockSource
+from kuzet.contracts import CameraHealthMeasures, CameraHealthState, ClockSource
 from models.runtime import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,23 @@ class PlateEvidence:
     raw: str | None
     normalised: str | None
     confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRecord:
+    """The camera's health at an offence, as the tamper monitor judged it (``edge.camera.monitor``)."""
+
+    state: CameraHealthState
+    active: tuple[CameraHealthState, ...] = ()
+    measures: CameraHealthMeasures = field(default_factory=CameraHealthMeasures)
+
+    def record(self) -> dict[str, Any]:
+        """The manifest's ``camera_health`` entry."""
+        return {
+            "state": self.state.value,
+            "active": [s.value for s in self.active],
+            "measures": self.measures.model_dump(mode="json"),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +236,7 @@ class EvidenceItem:
     scene: SceneConfig
     frames: Sequence[EvidenceFrame]
     plate: PlateEvidence | None = None
+    health: HealthRecord | None = None
 
 
 def _files(item: EvidenceItem, config: EvidenceConfig) -> list[tuple[str, str, bytes]]:
@@ -249,7 +269,9 @@ def _manifest(
     seq, prev, public = chain
     v = item.violation
     plate = item.plate
+    health = {} if item.health is None else {"camera_health": item.health.record()}
     return {
+        **health,
         "format": FORMAT,
         "package_id": str(uuid.uuid4()),
         "seq": seq,
@@ -326,6 +348,7 @@ def manifest_sha256(package: Path) -> str:
 
 FrameGetter = Callable[[int], NDArray[np.uint8] | None]
 PlateGetter = Callable[[Violation, TrackView], PlateEvidence | None]
+HealthGetter = Callable[[Violation], HealthRecord | None]
 
 
 def pick_frames(violation: Violation, track: TrackView, context_s: float) -> list[tuple[str, int, float]]:
@@ -347,6 +370,7 @@ def package_violations(
     context: EvidenceContext,
     config: EvidenceConfig,
     plate_for: PlateGetter | None = None,
+    health_for: HealthGetter | None = None,
 ) -> list[Path]:
     """One package per violation, frames fetched by source index (``frame_at`` returns None when gone).
 
@@ -358,6 +382,7 @@ def package_violations(
         context: camera facts (id, clock, calibration version, model files).
         config: where and how to write.
         plate_for: the plate crop and read of a violation's vehicle, or None.
+        health_for: the camera's health at a violation, or None (no ``camera_health`` in the manifest).
     """
     key = load_or_create_key(config.key_dir, context.camera_id)
     written: list[Path] = []
@@ -369,6 +394,7 @@ def package_violations(
             if image is not None:
                 frames.append(EvidenceFrame(role, index, t, image))
         plate = plate_for(violation, track) if plate_for is not None else None
-        item = EvidenceItem(violation=violation, track=track, scene=scene, frames=frames, plate=plate)
+        health = health_for(violation) if health_for is not None else None
+        item = EvidenceItem(violation=violation, track=track, scene=scene, frames=frames, plate=plate, health=health)
         written.append(build_package(item, context, config, key))
     return written

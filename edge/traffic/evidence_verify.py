@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.spool import make_attachment
 from edge.traffic.evidence import FORMAT, GENESIS, HEAD, MANIFEST, SIGNATURE, manifest_sha256
-from kuzet.contracts import ClockSource, ViolationEvent
+from kuzet.contracts import CameraHealthState, ClockSource, ViolationEvent
 
 _REQUIRED = ("format", "seq", "prev_manifest_sha256", "camera_id", "public_key", "files")
 
@@ -78,7 +78,17 @@ def _bad_fields(data: dict[str, Any]) -> list[str]:
         for f in files
     ):
         bad.append("files")
+    if "camera_health" in data and not _health_ok(data["camera_health"]):
+        bad.append("camera_health")
     return bad
+
+
+def _health_ok(value: object) -> bool:
+    """A package's ``camera_health`` (absent from packages written before the tamper monitor) names known states."""
+    if not isinstance(value, dict) or not isinstance(value.get("active"), list):
+        return False
+    states = {s.value for s in CameraHealthState}
+    return value.get("state") in states and all(s in states for s in value["active"])
 
 
 def check_signature(manifest: bytes, signature: bytes, public_key: str) -> None:

@@ -202,16 +202,19 @@ def vehicle_event(
     clock_source: ClockSource,
     max_path_points: int = 200,
     plate: tuple[str, float] | None = None,
+    speeds: bool = True,
 ) -> VehicleEvent | None:
     """The wire event of a finished track (times in ``view.t`` are Unix seconds); None for non-vehicles.
 
-    ``plate`` is the track's voted ``(text, confidence)`` when one was read.
+    ``plate`` is the track's voted ``(text, confidence)`` when one was read. ``speeds`` False (the camera's view
+    moved or could not be seen, ``edge.traffic.rules.stage.health_policy``) withholds the speed and the road path,
+    which come from a calibration that no longer holds; the vehicle is still counted.
     """
     view = summary.view
     if view.vehicle_class not in VEHICLE_CLASSES:
         return None
     path: tuple[tuple[float, float], ...] = ()
-    if view.road_xy is not None:
+    if view.road_xy is not None and speeds:
         keep = np.unique(np.linspace(0, len(view.road_xy) - 1, min(len(view.road_xy), max_path_points)).astype(int))
         path = tuple((round(float(x), 2), round(float(y), 2)) for x, y in view.road_xy[keep])
     first = datetime.fromtimestamp(float(view.t[0]), tz=UTC)
@@ -225,8 +228,8 @@ def vehicle_event(
             "track_id": view.track_id,
             "vehicle_class": view.vehicle_class,
             "lane_id": summary.lane_id,
-            "speed_kmh": summary.speed.speed_kmh,
-            "speed_uncertainty_kmh": summary.speed.sigma_kmh,
+            "speed_kmh": summary.speed.speed_kmh if speeds else None,
+            "speed_uncertainty_kmh": summary.speed.sigma_kmh if speeds else None,
             "first_seen": first,
             "last_seen": last,
             "path_m": path,

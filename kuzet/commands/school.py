@@ -80,7 +80,7 @@ def edge_school(config_path: Path, video: Path | None, thermal: Path | None, off
         note = f"; backend unreachable, using the local copy: {synced.error}" if synced.error else ""
         progress(f"gallery v{synced.to_version} ({len(gallery)} templates){note}")
     pipeline = SchoolPipeline(school, build_models(school), gallery)
-    stats = run_agent(pipeline, source, spool, device.camera_id, sensor)
+    stats = run_agent(pipeline, source, spool, device.camera_id, sensor, camera_health=device.camera_health)
     progress(f"{stats.frames} frames, {len(stats.events)} events, source {stats.source}")
     for event in stats.events:
         click.echo(event.model_dump_json())

@@ -95,7 +95,9 @@ def traffic_command(config_path: Path, video: Path | None, max_frames: int | Non
         fail(f"{config_path}: field 'traffic.source' is empty and no --video was given")
     spool = Spool(config.spool.path, config.spool.max_events)
     try:
-        stats = run_agent(traffic, source, spool, config.camera_id, config.clock_source, max_frames)
+        stats = run_agent(
+            traffic, source, spool, config.camera_id, config.clock_source, max_frames, None, config.camera_health
+        )
     except (FrameSourceError, CalibrationError, KeyFileError, OSError, ValueError) as exc:
         fail(str(exc))
     finally:

@@ -4,14 +4,21 @@ Wiring (per camera): call ``on_frame(frame, t, index)`` for every decoded frame 
 for the evidence and feeds the camera signal source when there is no controller log), and ``on_track(view)`` with
 each finished confirmed ``TrackView``; it evaluates the rules, writes one signed package per violation and puts
 its ``ViolationEvent`` with every evidence file into the spool.
+
+Camera health gates the rules (``health_policy``, one pure table): while the tamper monitor says the view moved,
+is covered, defocused, frozen or offline, the calibration and the scene's lines no longer describe the road, so no
+violation is issued (each withheld one is logged with the reason) and vehicle speeds are withheld, until the camera
+is healthy again (re-calibration = a new baseline). ``HealthGate`` keeps the monitor's changes as a timeline: a
+track is judged by every state active while it was measured and by the state when it ends, and each package
+records the camera's health at its offence.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -20,10 +27,12 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, ValidationInfo, field_validator
 
+from edge.camera.monitor import HealthChange
 from edge.spool import Spool
 from edge.traffic.evidence import (
     EvidenceConfig,
     EvidenceContext,
+    HealthRecord,
     PlateEvidence,
     PlateGetter,
     package_violations,
@@ -41,6 +50,7 @@ from hardware.signal import (
     SignalHeadClassifier,
 )
 from kuzet.config import StrictModel
+from kuzet.contracts import SEVERITY, CameraHealthMeasures, CameraHealthState, ViolationKind
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +96,80 @@ class ViolationsConfig(StrictModel):
         return value.model_copy(update={"chain_dir": chain_dir, "key_dir": key_dir})
 
 
+UNTRUSTED_VIEW = frozenset(
+    {
+        CameraHealthState.OFFLINE,
+        CameraHealthState.COVERED,
+        CameraHealthState.FROZEN,
+        CameraHealthState.DEFOCUSED,
+        CameraHealthState.MOVED,
+    }
+)
+"""States in which the frames no longer match the calibration and scene (every rule depends on that geometry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPolicy:
+    """What a camera may issue in a health state: the violation kinds, whether speeds, and why not."""
+
+    violations: frozenset[ViolationKind]
+    speeds: bool
+    reason: str = ""
+
+
+def health_policy(active: Iterable[CameraHealthState]) -> HealthPolicy:
+    """The violations and speeds a camera with these active states may issue (pure; the table test pins it).
+
+    Every rule (speeding, red light, stop line, solid line, wrong way, bus lane) reads the track through the
+    calibration or the scene's image lines, so a view that moved or cannot be seen issues none and no speed.
+    Clock drift and thermal faults leave the geometry alone (the package records them).
+    """
+    untrusted = [s for s in SEVERITY if s in set(active) and s in UNTRUSTED_VIEW]
+    if not untrusted:
+        return HealthPolicy(frozenset(ViolationKind), True)
+    names = ", ".join(s.value for s in untrusted)
+    return HealthPolicy(frozenset(), False, f"camera {names}: the calibration no longer holds")
+
+
+@dataclass(slots=True)
+class HealthGate:
+    """The tamper monitor's changes of one camera as a timeline, for ``health_policy`` over a track's time span.
+
+    Call ``record`` with every ``HealthChange``; ``measures`` (e.g. the reporter's) gives the monitor's latest
+    figures for the evidence. Without changes the camera is healthy.
+    """
+
+    measures: Callable[[], CameraHealthMeasures] | None = None
+    changes: list[tuple[float, tuple[CameraHealthState, ...]]] = field(default_factory=list)
+
+    def record(self, change: HealthChange) -> None:
+        """A debounced change; its states hold from ``since`` (when the tampering began or ended)."""
+        self.changes.append((change.since.timestamp(), tuple(change.active)))
+        self.changes.sort(key=lambda c: c[0])
+
+    def active(self, t: float | None = None) -> tuple[CameraHealthState, ...]:
+        """The states active at time ``t`` (Unix seconds; None: now, the latest change)."""
+        current: tuple[CameraHealthState, ...] = ()
+        for since, active in self.changes:
+            if t is not None and since > t:
+                break
+            current = active
+        return current
+
+    def policy(self, t0: float, t1: float) -> HealthPolicy:
+        """The policy for a track measured from ``t0`` to ``t1`` and judged now: every state active in that span
+        or now counts."""
+        states = set(self.active(t0)) | set(self.active())
+        states.update(s for since, active in self.changes if t0 < since <= t1 for s in active)
+        return health_policy(states)
+
+    def at(self, t: float) -> HealthRecord:
+        """The camera's health at an offence at time ``t``, with the monitor's latest measures."""
+        active = self.active(t)
+        measures = self.measures() if self.measures is not None else CameraHealthMeasures()
+        return HealthRecord(active[0] if active else CameraHealthState.HEALTHY, active, measures)
+
+
 def decode_jpeg(data: bytes) -> NDArray[np.uint8]:
     """(H, W, 3) BGR frame of JPEG bytes."""
     return np.asarray(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), dtype=np.uint8)
@@ -99,6 +183,7 @@ class PendingViolations:
     view: TrackView
     violations: tuple[Violation, ...]
     frames: Mapping[int, bytes]
+    health: tuple[HealthRecord | None, ...] = ()
 
 
 class FrameBuffer:
@@ -149,6 +234,7 @@ class ViolationStage:
         plate_for: the plate crop and read of a violation's vehicle (None: packages without a plate), used
             when ``on_track`` is given no plate.
         stream_start: Unix time of the stream's first frame (controller logs with ``log_times: stream``).
+        health: the camera's health timeline (None: no monitor, the packages record no health).
     """
 
     def __init__(
@@ -160,8 +246,11 @@ class ViolationStage:
         classifier: SignalHeadClassifier | None = None,
         plate_for: PlateGetter | None = None,
         stream_start: float = 0.0,
+        health: HealthGate | None = None,
     ) -> None:
         self.scene, self.config, self.context, self.spool = scene, config, context, spool
+        self.health = health
+        self.withheld = 0  # violations not issued because the camera's view could not be trusted
         self.plate_for = plate_for
         log = config.signal.controller_log
         self.controller = ReplaySignalFeed.from_csv(log) if log is not None else None
@@ -203,7 +292,7 @@ class ViolationStage:
     def prepare(self, view: TrackView) -> PendingViolations | None:
         """Rules on one finished track and a snapshot of its evidence frames (cheap: call it on the frame loop,
         while the frames are still buffered); None when nothing fired."""
-        found = evaluate_rules([view], self.scene, self.signal(), self.config.rules)
+        found = self._allowed(view, evaluate_rules([view], self.scene, self.signal(), self.config.rules))
         context_s = self.config.evidence.context_s
         kept = [v for v in found if self._at_frame_buffered(v, view, context_s)]
         if len(kept) < len(found):
@@ -218,7 +307,20 @@ class ViolationStage:
             return None
         wanted = {index for v in kept for _, index, _ in pick_frames(v, view, context_s)}
         frames = {index: data for index in wanted if (data := self.frames.jpeg(index)) is not None}
-        return PendingViolations(view, tuple(kept), frames)
+        health = tuple(self.health.at(v.t) if self.health is not None else None for v in kept)
+        return PendingViolations(view, tuple(kept), frames, health)
+
+    def _allowed(self, view: TrackView, found: list[Violation]) -> list[Violation]:
+        """The violations the camera's health lets it issue; the others are counted and logged with the reason."""
+        if self.health is None or not found or len(view.t) == 0:
+            return found
+        policy = self.health.policy(float(view.t[0]), float(view.t[-1]))
+        allowed = [v for v in found if v.kind in policy.violations]
+        if len(allowed) < len(found):
+            self.withheld += len(found) - len(allowed)
+            withheld = [v.kind for v in found if v.kind not in policy.violations]
+            logger.warning("track %d: %s not issued: %s", view.track_id, withheld, policy.reason)
+        return allowed
 
     def package(self, pending: PendingViolations, plate: PlateEvidence | None = None) -> list[Path]:
         """Write and spool one signed package per prepared violation (``plate`` or ``plate_for`` adds the plate).
@@ -231,6 +333,7 @@ class ViolationStage:
             return None if data is None else decode_jpeg(data)
 
         view = pending.view
+        records = {id(v): h for v, h in zip(pending.violations, pending.health, strict=False)}
         packages = package_violations(
             pending.violations,
             {view.track_id: view},
@@ -239,6 +342,7 @@ class ViolationStage:
             self.context,
             self.config.evidence,
             (lambda _v, _t: plate) if plate is not None else self.plate_for,
+            lambda v: records.get(id(v)),
         )
         for package in packages:
             if self.spool is not None:

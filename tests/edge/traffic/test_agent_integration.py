@@ -25,7 +25,8 @@ from edge.traffic.watchlist import WatchlistConfig
 from kuzet.cli import main
 from kuzet.commands.common import load_or_exit
 from kuzet.contracts import ClockSource
-from kuzet.demo.traffic import street_config
+from kuzet.demo.support import DEMO_T0
+from kuzet.demo.traffic import DEMO_FRAMES, street_config
 from tests.edge.traffic.synthetic_plates import PLATE_TEXT, PastingPlateStage
 
 T0 = 1_795_402_800.0
@@ -97,6 +98,8 @@ def test_one_pass_spools_violations_whose_package_holds_the_plate_crop(one_pass:
     assert manifest["plate"]["normalised"] == PLATE_TEXT
     assert {"vehicle_detector", "plate_detector", "plate_recogniser"} <= set(manifest["models"])
     assert manifest["violation"]["lane_id"] == "southbound" and manifest["calibration_version"] == "ozlu-2026-11-25a"
+    assert manifest["camera_health"]["state"] == "healthy"  # the tamper monitor ran and judged the view intact
+    assert not [e for e in events if e["kind"] == "camera_health"]
     trusted = (evidence.key_dir / f"{CAMERA}.ed25519.pub").read_text().strip()
     assert verify_chain(evidence.chain_dir, trusted) == []
     assert len(list_packages(evidence.chain_dir)) == len(violations)
@@ -109,6 +112,34 @@ def test_one_pass_raises_a_watchlist_alert_with_the_crop(one_pass: dict[str, Any
     assert alerts[0]["plate_listed"] == PLATE_TEXT and alerts[0]["reason"] == "stolen"
     assert alerts[0]["track_id"] == _sedan(agent, stats)
     assert [a["role"] for a in alerts[0]["attachments"]] == ["plate_crop"]
+
+
+@pytest.mark.slow
+def test_the_demo_pass_is_unchanged_by_the_tamper_monitor(samples: Path, tmp_path: Path) -> None:
+    """``kuzet demo``'s traffic pass (300 frames, every 2nd detected) with the device's default ``camera_health``:
+    the same 11 tracks, 5 counted, 4 violations as without a monitor, and no health state raised on the untouched
+    clip (its sway and auto-exposure dips are no tampering); every package records a healthy camera."""
+    device = load_or_exit(samples / "traffic" / "ozlu.yaml", TrafficDeviceConfig)
+    assert device.camera_health.enabled  # the default: every device runs the monitor
+    traffic = street_config(resolve_paths(device.traffic, samples / "traffic"), tmp_path, device.camera_id)
+    spool = Spool(tmp_path / "spool.sqlite")
+    stats = run_agent(
+        traffic,
+        traffic.source,
+        spool,
+        device.camera_id,
+        device.clock_source,
+        DEMO_FRAMES,
+        DEMO_T0,
+        device.camera_health,
+    )
+    kinds = [json.loads(e.payload)["kind"] for e in spool.peek(1000)]
+    spool.close()
+    counted = [s for s in stats.summaries if s.crossings]
+    assert (stats.frames, len(stats.summaries), len(counted), len(stats.violations)) == (300, 11, 5, 4)
+    assert stats.health == [] and stats.withheld == 0 and "camera_health" not in kinds
+    for _, package in stats.violations:
+        assert json.loads((package / "manifest.json").read_text())["camera_health"]["state"] == "healthy"
 
 
 def test_replayed_phases_are_stream_relative(samples: Path, tmp_path: Path) -> None:

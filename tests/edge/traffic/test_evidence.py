@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from edge.traffic.evidence import (
     EvidenceContext,
     EvidenceFrame,
     EvidenceItem,
+    HealthRecord,
     KeyFileError,
     PlateEvidence,
     build_package,
@@ -30,7 +32,7 @@ from edge.traffic.evidence import (
 )
 from edge.traffic.evidence_verify import list_packages, verify_chain, verify_package
 from edge.traffic.rules import evaluate_rules
-from kuzet.contracts import ClockSource
+from kuzet.contracts import CameraHealthMeasures, CameraHealthState, ClockSource
 from models.lights import default_model_path
 from tests.edge.traffic.rules.conftest import SCENE, SIGNAL, make_track
 
@@ -91,6 +93,29 @@ def test_intact_chain_and_contents(chain: tuple[Path, str]) -> None:
     assert roles == sorted(["frame_before", "frame_at", "frame_after", "annotated", "plate_crop", "track", "scene"])
     track = json.loads((packages[1] / "track.json").read_text())
     assert track["track_id"] == 2 and len(track["t"]) == len(track["image_xy"])
+
+
+def test_old_and_new_packages_verify_in_one_chain(tmp_path: Path) -> None:
+    """Packages written before the tamper monitor carry no ``camera_health``; later ones of the same chain record
+    the camera's health at the offence. Both verify; a signed but malformed health entry is reported."""
+    config = EvidenceConfig(chain_dir=tmp_path / "chain", key_dir=tmp_path / "keys")
+    context = EvidenceContext(camera_id=CAMERA, clock_source=ClockSource.NTP, calibration_version="calib-1")
+    old = build_package(item(1), context, config)
+    measures = CameraHealthMeasures(brightness=96.0, contrast=62.9, sharpness_ratio=0.98, shift_px=0.1)
+    health = HealthRecord(CameraHealthState.HEALTHY, (), measures)
+    new = build_package(dataclasses.replace(item(2), health=health), context, config)
+    trusted = key_paths(config.key_dir, CAMERA)[1].read_text().strip()
+    assert verify_chain(config.chain_dir, trusted) == []
+    assert "camera_health" not in json.loads((old / "manifest.json").read_text())
+    recorded = json.loads((new / "manifest.json").read_text())["camera_health"]
+    assert recorded["state"] == "healthy" and recorded["active"] == []
+    assert recorded["measures"]["sharpness_ratio"] == 0.98 and recorded["measures"]["rotation_deg"] is None
+    manifest = json.loads((new / "manifest.json").read_text())
+    manifest["camera_health"] = {"state": "sideways", "active": []}
+    body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    (new / "manifest.json").write_bytes(body)
+    (new / "manifest.sig").write_text(load_or_create_key(config.key_dir, CAMERA).sign(body).hex())
+    assert verify_package(new, trusted) == ["00000002_red_light: manifest.json has malformed ['camera_health']"]
 
 
 def flip_byte(package: Path, name: str) -> None:
