@@ -22,6 +22,7 @@ from backend.services import violations as vio
 from backend.services.auth import SESSION_COOKIE, login, logout
 from backend.store.media import media_path
 from backend.store.violations import ViolationRecord
+from notifications.templates import Language
 
 router = APIRouter(tags=["violations"])
 
@@ -34,6 +35,10 @@ class OperatorCreate(BaseModel):
     username: str = Field(min_length=2, max_length=64, description="Login name")
     password: str = Field(min_length=ops.MIN_PASSWORD, max_length=200, description="Password (10+ characters)")
     district: str = Field(min_length=1, max_length=64, description="Traffic district (the cameras' site)")
+    email: str | None = Field(
+        default=None, max_length=200, description="Where camera-health alerts of the district's cameras go"
+    )
+    language: Language = Field(default="ru", description="Language of those alerts")
 
 
 class OperatorPublic(BaseModel):
@@ -77,7 +82,9 @@ def _public(record: ViolationRecord) -> dict[str, Any]:
 def create_operator(body: OperatorCreate, db: DbDep, _: AdminDep) -> OperatorPublic:
     """Create an operator of a district (platform admin token only)."""
     with transaction(db) as conn:
-        operator = ops.create_operator(conn, body.username, body.password, body.district)
+        operator = ops.create_operator(
+            conn, body.username, body.password, body.district, contact=(body.email, body.language)
+        )
     return OperatorPublic(operator_id=operator.operator_id, username=operator.username, district=operator.district)
 
 

@@ -23,8 +23,14 @@ MIN_PASSWORD = 10
 ROLE = "operator"
 
 
-def create_operator(conn: sqlite3.Connection, username: str, password: str, district: str) -> OperatorRow:
-    """Add an operator account.
+def create_operator(
+    conn: sqlite3.Connection,
+    username: str,
+    password: str,
+    district: str,
+    contact: tuple[str | None, str] = (None, "ru"),
+) -> OperatorRow:
+    """Add an operator account; ``contact`` is (e-mail for camera-health alerts or None, their language).
 
     Raises:
         BadInputError: a malformed user name or a short password.
@@ -35,7 +41,7 @@ def create_operator(conn: sqlite3.Connection, username: str, password: str, dist
     if len(password) < MIN_PASSWORD:
         raise BadInputError("Weak password", f"the password needs at least {MIN_PASSWORD} characters")
     operator = OperatorRow(uuid.uuid4().hex, username, district, datetime.now(UTC).isoformat(), None)
-    if not users.add_operator(conn, operator, hash_password(password)):
+    if not users.add_operator(conn, operator, hash_password(password), contact):
         raise ConflictError("User name taken", f"an account {username!r} exists; choose another name")
     return operator
 

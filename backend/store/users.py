@@ -88,13 +88,21 @@ def clear_failures(conn: sqlite3.Connection, username: str) -> None:
     conn.execute("DELETE FROM login_failures WHERE username = :username", {"username": username})
 
 
-def add_operator(conn: sqlite3.Connection, operator: OperatorRow, password_hash: str) -> bool:
-    """Create an operator account (a ``users`` row with role ``operator``); False when the name or id is taken."""
+def add_operator(
+    conn: sqlite3.Connection, operator: OperatorRow, password_hash: str, contact: tuple[str | None, str] = (None, "ru")
+) -> bool:
+    """Create an operator account (a ``users`` row with role ``operator``); False when the name or id is taken.
+
+    ``contact`` is (e-mail address or None, language) for the alerts of the district's cameras.
+    """
     return try_insert(
         conn,
-        "INSERT INTO users(user_id, username, password_hash, role, created_at, district, disabled_at)"
-        " VALUES (:user_id, :username, :password_hash, 'operator', :created_at, :district, :disabled_at)",
+        "INSERT INTO users(user_id, username, password_hash, role, created_at, district, disabled_at, email, language)"
+        " VALUES (:user_id, :username, :password_hash, 'operator', :created_at, :district, :disabled_at, :email,"
+        " :language)",
         {
+            "email": contact[0],
+            "language": contact[1],
             "user_id": operator.operator_id,
             "username": operator.username,
             "password_hash": password_hash,

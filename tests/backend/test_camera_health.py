@@ -55,24 +55,18 @@ def world(tmp_path: Path) -> Iterator[World]:
             assert reply.status_code == 201, reply.text
             world.keys[camera] = reply.json()["api_key"]
         for username, district, email, language in OPERATORS:
-            body = {"username": username, "password": PASSWORD, "district": district}
+            body = {
+                "username": username,
+                "password": PASSWORD,
+                "district": district,
+                "email": email,
+                "language": language,
+            }
             assert world.client.post("/api/v1/operators", json=body, headers=admin).status_code == 201
-            # the operator API has no e-mail field yet: the address and language are set in the database
-            set_contact(world, username, email, language)
             reply = world.client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
             world.tokens[username] = reply.json()["token"]
             world.client.cookies.clear()
         yield world
-
-
-def set_contact(world: World, username: str, email: str | None, language: str) -> None:
-    from backend.db import connect
-
-    db = connect(world.settings.database)
-    try:
-        db.execute("UPDATE users SET email = ?, language = ? WHERE username = ?", [email, language, username])
-    finally:
-        db.conn.close()
 
 
 def post(world: World, device: str, *events: CameraHealthEvent) -> dict[str, Any]:
