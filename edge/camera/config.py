@@ -78,7 +78,11 @@ class CameraHealthConfig(StrictModel):
     orb_features: int = Field(default=600, ge=50, le=10_000, description="ORB features per analysed frame")
     frozen_width: int = Field(default=80, ge=16, le=640, description="Width at which successive frames are compared")
     frozen_diff: float = Field(
-        default=0.3, ge=0.0, le=255.0, description="Frames differing by less (mean abs grey) are the same picture"
+        default=0.3,
+        ge=0.0,
+        le=255.0,
+        description="Frames differing by less (mean abs grey; scaled down when contrast is below the baseline)"
+        " are the same picture",
     )
     frozen_after_s: float = Field(default=2.0, gt=0.0, le=600.0, description="Frozen when unchanged for longer")
     clock_tolerance_s: float = Field(

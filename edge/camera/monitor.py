@@ -204,11 +204,13 @@ class CameraHealthMonitor:
     def _analyse(self, frame_bgr: NDArray[np.uint8], at: datetime) -> None:
         cfg = self.config
         grey = to_grey(frame_bgr, cfg.analyse_width)
-        frozen_s = self._frozen(grey, at)
         brightness, contrast = brightness_contrast(grey)
+        baseline = self.baseline
+        # a hazy or dark picture has proportionally less noise: the same-picture threshold scales with its contrast
+        damping = 1.0 if baseline is None else min(1.0, contrast / max(baseline.contrast, 1e-6))
+        frozen_s = self._frozen(grey, at, cfg.frozen_diff * damping)
         update: dict[str, float | None] = {"brightness": brightness, "contrast": min(contrast, 255.0)}
         update["frozen_s"] = frozen_s
-        baseline = self.baseline
         if baseline is None or grey.shape != baseline.reference.shape:
             self._collect(grey, frame_bgr, at)
             covered = brightness < cfg.covered_brightness
@@ -240,10 +242,10 @@ class CameraHealthMonitor:
             self._collecting = []
             logger.info("camera baseline taken from the stream's first %.1f s", cfg.baseline_s)
 
-    def _frozen(self, grey: NDArray[np.uint8], at: datetime) -> float:
+    def _frozen(self, grey: NDArray[np.uint8], at: datetime, threshold: float) -> float:
         small = coarse(grey, self.config.frozen_width)
         previous, self._previous_small = self._previous_small, small
-        if previous is None or mean_abs_diff(small, previous) >= self.config.frozen_diff:
+        if previous is None or mean_abs_diff(small, previous) >= threshold:
             self._unchanged_since = at
         since = self._unchanged_since or at
         frozen_s = (at - since).total_seconds()

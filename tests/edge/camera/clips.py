@@ -25,6 +25,7 @@ STEP_S = 0.2  # frames kept for the tests: one per analysis (the monitor skips t
 CLIPS = {
     "ozlu": REPO / "samples" / "traffic" / "ozlu_vehicle_counting.mp4",
     "intel": shared_data_root() / "traffic" / "videos" / "intel_car_detection.mp4",
+    "hamilton": REPO / "samples" / "school" / "short_hamilton_clip.mp4",  # edited broadcast: only for cuts
 }
 
 

@@ -18,7 +18,7 @@ from edge.camera.config import CameraHealthConfig
 from edge.camera.monitor import CameraHealthMonitor, HealthChange
 from hardware.camera import SourceState, SourceStatus
 from kuzet.contracts import CameraHealthEvent, CameraHealthState
-from tests.edge.camera.clips import Image, at, blur, cap, hand, iter_clip, jpeg, rotate, sampled, shift
+from tests.edge.camera.clips import STEP_S, Image, at, blur, cap, hand, iter_clip, jpeg, rotate, sampled, shift
 
 State = CameraHealthState
 START, END, DEADLINE = 6.0, 16.0, 5.0
@@ -128,6 +128,32 @@ OTHER_MAGNITUDES: list[tuple[str, Tamper, CameraHealthState]] = [
 @pytest.mark.parametrize(("name", "tamper", "expected"), OTHER_MAGNITUDES, ids=[t[0] for t in OTHER_MAGNITUDES])
 def test_other_magnitudes_on_the_street_camera(name: str, tamper: Tamper, expected: CameraHealthState) -> None:
     assert_raised_and_cleared(run("ozlu", tamper), expected)
+
+
+@pytest.mark.slow
+def test_a_gradual_turn_is_moved() -> None:
+    def turning(frame: Image, t: float) -> Image:
+        return shift(0.05 * min(1.0, (t - START) / 4.0))(frame)  # 0 -> 5 % of the width over 4 s, then held
+
+    monitor = CameraHealthMonitor(CameraHealthConfig())
+    changes = []
+    for t, frame in sampled("ozlu"):
+        if (change := monitor.observe(turning(frame, t) if START <= t < END else frame, at(t))) is not None:
+            changes.append((t, change))
+    assert_raised_and_cleared(changes, State.MOVED)
+
+
+@pytest.mark.slow
+def test_a_cut_to_another_view_is_not_a_moved_camera() -> None:
+    """An edited file cutting to another scene for 4 s (the Hamilton stage, resized): no matches, no move."""
+    other = [cv2.resize(frame, (640, 352)) for _, frame in iter_clip("hamilton", STEP_S, 6.5)][-20:]
+    monitor = CameraHealthMonitor(CameraHealthConfig())
+    states = set()
+    for index, (t, frame) in enumerate(sampled("ozlu")):
+        cut = START <= t < START + 4.0
+        monitor.observe(other[index % len(other)] if cut else frame, at(t))
+        states.update(monitor.active)
+    assert State.MOVED not in states
 
 
 @pytest.mark.slow
