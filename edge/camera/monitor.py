@@ -137,7 +137,7 @@ class CameraHealthMonitor:
         if self._conditions[State.OFFLINE] and not self._states[State.OFFLINE].active:
             self._conditions[State.OFFLINE] = False  # frames arrive: a pending "connecting" is over
         last = self._last_analysis
-        if last is not None and (captured_at - last).total_seconds() < self.config.analyse_every_s:
+        if last is not None and 0.0 <= (captured_at - last).total_seconds() < self.config.analyse_every_s:
             return self._settle(captured_at) if device_now is not None else None
         self._last_analysis = captured_at
         self._analyse(frame_bgr, captured_at)

@@ -304,3 +304,12 @@ def test_a_change_ships_as_a_camera_health_event() -> None:
     )
     assert event.state == State.COVERED and "\n" not in event.message
     assert event.measures.brightness is not None and event.measures.brightness < 18.0
+
+
+def test_a_clock_that_steps_back_does_not_stop_the_analysis() -> None:
+    monitor = CameraHealthMonitor(CameraHealthConfig())
+    frames = sampled("ozlu")
+    for t, frame in frames[:20]:
+        monitor.observe(frame, at(t + 3600.0))
+    changes = [monitor.observe(cap(frame), at(t)) for t, frame in frames[20:40]]  # the clock stepped back an hour
+    assert [c.state for c in changes if c is not None] == [State.COVERED]
