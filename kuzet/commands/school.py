@@ -52,6 +52,7 @@ def enroll(pupil_id: str, name: str, gallery_path: Path, photos: tuple[Path, ...
 @click.option("--offline", is_flag=True, help="Do not pull gallery changes from the backend before starting")
 def edge_school(config_path: Path, video: Path | None, thermal: Path | None, offline: bool) -> None:
     """Run the school door pipeline: camera (or --video) -> one entry event per pass -> the spool."""
+    from edge.camera.baseline import Baseline, BaselineError
     from edge.school.agent import build_models, run_agent
     from edge.school.config import SchoolDeviceConfig
     from edge.school.gallery import Gallery
@@ -63,6 +64,11 @@ def edge_school(config_path: Path, video: Path | None, thermal: Path | None, off
 
     device = load_or_exit(config_path, SchoolDeviceConfig)
     school = device.school
+    if device.camera_health.enabled and device.camera_health.baseline_path is not None:
+        try:  # checked before any model loads: a wrong path is a one-line error, not a traceback later
+            Baseline.load(device.camera_health.baseline_path)
+        except BaselineError as exc:
+            fail(str(exc))
     uri = video if video is not None else school.source
     if uri is None:
         fail("no camera: set school.source in the config or pass --video")

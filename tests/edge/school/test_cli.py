@@ -39,6 +39,11 @@ def test_sample_device_file_is_valid(samples: Path) -> None:
             "camera_id: d1\nuplink: {backend_url: 'http://x', api_key: '0123456789abcdef'}\nschool: {school_id: s}\n",
             "no camera",
         ),
+        (
+            "camera_id: d1\nuplink: {backend_url: 'http://x', api_key: '0123456789abcdef'}\nschool: {school_id: s}\n"
+            "camera_health: {baseline_path: missing-baseline.npz}\n",
+            "kuzet camera baseline",
+        ),
     ],
 )
 def test_bad_device_file_exits_2_with_one_line(tmp_path: Path, yaml_text: str, message: str) -> None:
