@@ -4,50 +4,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from edge.school.agent import run_agent
 from edge.school.config import SchoolConfig
 from edge.school.gallery import Gallery
 from edge.school.pipeline import FaceModels, SchoolPipeline
 from edge.spool import Spool
-from hardware.camera import Frame, ReadAhead, SourceStatus, VideoFileSource
+from hardware.camera import ReadAhead, VideoFileSource
 from hardware.thermal import Registration, ReplayThermalSensor, ThermalFrame, thermal_health, write_replay
 from kuzet.demo.school import DEMO_START
+from tests.support.sources import TamperedSource
 
 COVER = (3.0, 7.0)  # seconds of clip time with a hand over the lens (shot 3, the close-up; the clip is 9.2 s)
 
 
-class CoveredCamera:
+def covered(image: NDArray[np.uint8], clip_s: float) -> NDArray[np.uint8]:
     """The clip's real frames, black between ``COVER[0]`` and ``COVER[1]`` seconds (the lens covered)."""
-
-    def __init__(self, source: VideoFileSource) -> None:
-        self.source = source
-
-    @property
-    def fps(self) -> float:
-        return self.source.fps
-
-    def read(self) -> Frame | None:
-        frame = self.source.read()
-        if frame is None or not COVER[0] <= (frame.captured_at - DEMO_START).total_seconds() < COVER[1]:
-            return frame
-        return Frame(np.zeros_like(frame.image), frame.index, frame.captured_at, frame.clock_source)
-
-    def status(self) -> SourceStatus:
-        return self.source.status()
-
-    def close(self) -> None:
-        self.source.close()
-
-    def __iter__(self) -> Iterator[Frame]:
-        while (frame := self.read()) is not None:
-            yield frame
+    return np.zeros_like(image) if COVER[0] <= clip_s < COVER[1] else image
 
 
 def _pipeline(face_models: FaceModels) -> SchoolPipeline:
@@ -66,7 +45,7 @@ def test_a_covered_door_camera_spools_a_camera_health_event(
 ) -> None:
     spool = Spool(tmp_path / "spool.sqlite")
     sensor = ReplayThermalSensor(samples / "school" / "thermal_replay.npz")
-    stats = run_agent(_pipeline(face_models), CoveredCamera(_clip(samples)), spool, "door-1", sensor)
+    stats = run_agent(_pipeline(face_models), TamperedSource(_clip(samples), covered), spool, "door-1", sensor)
     states = [(e.previous.value, e.state.value) for e in stats.health]
     assert states[0] == ("healthy", "covered") and states[-1][1] == "healthy", states
     assert all(e.state == "covered" for e in stats.health[:-1])  # frozen may join (black frames are identical)

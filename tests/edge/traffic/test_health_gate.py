@@ -8,7 +8,6 @@ frames, turned 3 % / 2 degrees part-way through with ``cv2.warpAffine`` (a camer
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from edge.camera.monitor import HealthChange
 from edge.spool import Spool
@@ -23,12 +23,13 @@ from edge.traffic.agent import build_agent, run_stream
 from edge.traffic.config import TrafficDeviceConfig, resolve_paths
 from edge.traffic.evidence_verify import verify_chain, verify_package
 from edge.traffic.rules.stage import HealthGate, HealthPolicy, health_policy
-from hardware.camera import Frame, FrameSource, ReadAhead, SourceStatus, VideoFileSource
+from hardware.camera import ReadAhead, VideoFileSource
 from kuzet.commands.common import load_or_exit
 from kuzet.contracts import CameraHealthMeasures, ClockSource, ViolationKind
 from kuzet.contracts import CameraHealthState as S
 from kuzet.demo.support import DEMO_T0
 from kuzet.demo.traffic import DEMO_FRAMES, street_config
+from tests.support.sources import Tamper, TamperedSource
 
 ALL = frozenset(ViolationKind)
 MOVE_AT_S = 4.5  # after the first speeding car (track ends ~4.0 s), before the others (test_agent_integration)
@@ -76,41 +77,19 @@ def test_gate_judges_a_track_by_every_state_while_it_was_measured_and_now() -> N
     assert gate.at(150.0).state == S.MOVED and gate.at(99.0).state == S.HEALTHY and gate.at(250.0).active == ()
 
 
-class MovedCamera:
-    """The clip's frames, from ``at_s`` on turned by ``angle_deg`` about the centre and shifted by ``shift`` of the
-    width (``cv2.warpAffine``): the camera knocked on its mount. Everything else is the real file source."""
+def knocked(shift: float, angle_deg: float) -> Tamper:
+    """From ``MOVE_AT_S`` on, the frames turned by ``angle_deg`` about the centre and shifted by ``shift`` of the width
+    (``cv2.warpAffine``): the camera knocked on its mount."""
 
-    def __init__(self, source: VideoFileSource, at_s: float, shift: float, angle_deg: float) -> None:
-        self.source, self.at_s, self.shift, self.angle_deg = source, at_s, shift, angle_deg
-        self.start: datetime | None = None
+    def tamper(image: NDArray[np.uint8], clip_s: float) -> NDArray[np.uint8]:
+        if clip_s < MOVE_AT_S:
+            return image
+        h, w = image.shape[:2]
+        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+        matrix[0, 2] += shift * w
+        return np.asarray(cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE), np.uint8)
 
-    @property
-    def fps(self) -> float:
-        return self.source.fps
-
-    def _move(self, frame: Frame) -> Frame:
-        self.start = self.start or frame.captured_at
-        if (frame.captured_at - self.start).total_seconds() < self.at_s:
-            return frame
-        h, w = frame.image.shape[:2]
-        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), self.angle_deg, 1.0)
-        matrix[0, 2] += self.shift * w
-        image = cv2.warpAffine(frame.image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        return Frame(np.asarray(image, np.uint8), frame.index, frame.captured_at, frame.clock_source)
-
-    def read(self) -> Frame | None:
-        frame = self.source.read()
-        return None if frame is None else self._move(frame)
-
-    def status(self) -> SourceStatus:
-        return self.source.status()
-
-    def close(self) -> None:
-        self.source.close()
-
-    def __iter__(self) -> Iterator[Frame]:
-        while (frame := self.read()) is not None:
-            yield frame
+    return tamper
 
 
 def _moved_pass(samples: Path, work: Path, shift: float, angle_deg: float) -> dict[str, Any]:
@@ -119,7 +98,7 @@ def _moved_pass(samples: Path, work: Path, shift: float, angle_deg: float) -> di
     spool = Spool(work / "spool.sqlite")
     agent = build_agent(traffic, spool, device.camera_id, ClockSource.FILE, DEMO_T0, device.camera_health)
     start = datetime.fromtimestamp(DEMO_T0, UTC)
-    camera: FrameSource = MovedCamera(VideoFileSource(Path(traffic.source), start=start), MOVE_AT_S, shift, angle_deg)
+    camera = TamperedSource(VideoFileSource(Path(traffic.source), start=start), knocked(shift, angle_deg))
     stats = run_stream(
         agent.pipeline, ReadAhead(camera, 8, DEMO_FRAMES), agent.on_track, agent.on_frame, agent.on_status
     )
