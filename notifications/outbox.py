@@ -210,43 +210,31 @@ def bury_expired(conn: sqlite3.Connection, *, channels: Sequence[str], now: floa
     ).rowcount
 
 
-_MINE = " WHERE id = :id AND status = 'sending' AND lease_owner = :owner"
+def _release(conn: sqlite3.Connection, message_id: int, owner: str, assignments: str, values: dict[str, Any]) -> bool:
+    """Leave ``sending`` with ``assignments`` (the lease cleared) if ``owner`` still holds the row's lease."""
+    sql = (
+        f"UPDATE outbox SET {assignments}, lease_owner = NULL, lease_until = NULL"
+        " WHERE id = :id AND status = 'sending' AND lease_owner = :owner"
+    )
+    return conn.execute(sql, {**values, "id": message_id, "owner": owner}).rowcount == 1
 
 
 def mark_sent(conn: sqlite3.Connection, message_id: int, *, owner: str, now: float, provider_id: str | None) -> bool:
     """Record an accepted send; False when ``owner`` no longer held the row's lease (nothing written)."""
-    return (
-        conn.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = :now, provider_id = :provider_id, lease_owner = NULL,"
-            " lease_until = NULL, last_error = NULL" + _MINE,
-            {"now": now, "provider_id": provider_id, "id": message_id, "owner": owner},
-        ).rowcount
-        == 1
-    )
+    assignments = "status = 'sent', sent_at = :now, provider_id = :provider_id, last_error = NULL"
+    return _release(conn, message_id, owner, assignments, {"now": now, "provider_id": provider_id})
 
 
 def mark_dead(conn: sqlite3.Connection, message_id: int, *, owner: str, now: float, reason: str) -> bool:
     """Make the row a dead letter with ``reason`` for staff; False when ``owner`` no longer held its lease."""
-    return (
-        conn.execute(
-            "UPDATE outbox SET status = 'dead', dead_at = :now, last_error = :reason, lease_owner = NULL,"
-            " lease_until = NULL" + _MINE,
-            {"now": now, "reason": reason, "id": message_id, "owner": owner},
-        ).rowcount
-        == 1
-    )
+    assignments = "status = 'dead', dead_at = :now, last_error = :reason"
+    return _release(conn, message_id, owner, assignments, {"now": now, "reason": reason})
 
 
 def mark_retry(conn: sqlite3.Connection, message_id: int, *, owner: str, next_attempt_at: float, reason: str) -> bool:
     """Put the row back to ``pending`` until ``next_attempt_at``; False when ``owner`` no longer held its lease."""
-    return (
-        conn.execute(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = :next_attempt_at, last_error = :reason,"
-            " lease_owner = NULL, lease_until = NULL" + _MINE,
-            {"next_attempt_at": next_attempt_at, "reason": reason, "id": message_id, "owner": owner},
-        ).rowcount
-        == 1
-    )
+    assignments = "status = 'pending', next_attempt_at = :next_attempt_at, last_error = :reason"
+    return _release(conn, message_id, owner, assignments, {"next_attempt_at": next_attempt_at, "reason": reason})
 
 
 def _prefix_range(prefix: str) -> tuple[str, str]:
