@@ -18,7 +18,7 @@ from kuzet.commands import edge_group
 from kuzet.commands.common import emit_json, fail, load_or_exit, progress
 
 if TYPE_CHECKING:
-    from edge.traffic.agent import RunStats
+    from edge.traffic.stream import RunStats
 
 
 def summary_lines(stats: RunStats) -> list[str]:

@@ -19,8 +19,8 @@ import numpy as np
 from edge.camera.baseline import record_baseline
 from edge.camera.config import CameraHealthConfig
 from edge.camera.monitor import CameraHealthMonitor
-from edge.traffic.agent import build_pipeline, read_frames, run_stream
 from edge.traffic.config import FramePlanConfig, TrafficDeviceConfig
+from edge.traffic.stream import build_pipeline, read_frames, run_stream
 from kuzet.commands.common import load_or_exit
 
 FRAMES = 96

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.traffic.agent import build_pipeline, read_frames, run_stream
 from edge.traffic.config import FramePlanConfig, TrafficConfig, TrafficDeviceConfig
+from edge.traffic.stream import build_pipeline, read_frames, run_stream
 from kuzet.commands.common import load_or_exit
 from models.runtime import RunnerConfig
 from models.vehicles.detector import VehicleDetector

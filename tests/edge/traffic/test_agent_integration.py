@@ -17,10 +17,11 @@ import yaml
 from click.testing import CliRunner
 
 from edge.spool import Spool
-from edge.traffic.agent import TrafficAgent, build_agent, read_frames, run_agent, run_stream
+from edge.traffic.agent import TrafficAgent, build_agent, run_agent
 from edge.traffic.config import FramePlanConfig, TrafficConfig, TrafficDeviceConfig, resolve_paths
 from edge.traffic.evidence import KeyFileError
 from edge.traffic.evidence_verify import list_packages, verify_chain
+from edge.traffic.stream import read_frames, run_stream
 from edge.traffic.watchlist import WatchlistConfig
 from kuzet.cli import main
 from kuzet.commands.common import load_or_exit

@@ -13,8 +13,9 @@ from numpy.typing import NDArray
 
 from edge.camera.source_health import SourceHealth
 from edge.spool import Spool
-from edge.traffic.agent import HEALTH_KEY, run_stream
+from edge.traffic.agent import HEALTH_KEY
 from edge.traffic.config import FramePlanConfig
+from edge.traffic.stream import run_stream
 from hardware.camera import ReadAhead, SourceStatus, StreamConfig, StreamSource
 from models.detections import Detections
 

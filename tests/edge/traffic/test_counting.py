@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from edge.tracking import ByteTracker, TrackerConfig
-from edge.traffic.agent import build_pipeline, read_frames, run_stream
 from edge.traffic.config import TrafficDeviceConfig
 from edge.traffic.pipeline import count_crossings
+from edge.traffic.stream import build_pipeline, read_frames, run_stream
 from kuzet.commands.common import load_or_exit
 from models.detections import Detections
 from tests.conftest import REPO, require_data

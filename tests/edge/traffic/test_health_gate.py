@@ -19,10 +19,11 @@ from numpy.typing import NDArray
 
 from edge.camera.monitor import HealthChange
 from edge.spool import Spool
-from edge.traffic.agent import build_agent, run_stream
+from edge.traffic.agent import build_agent
 from edge.traffic.config import TrafficDeviceConfig, resolve_paths
 from edge.traffic.evidence_verify import verify_chain, verify_package
 from edge.traffic.rules.stage import HealthGate, HealthPolicy, health_policy
+from edge.traffic.stream import run_stream
 from hardware.camera import ReadAhead, VideoFileSource
 from kuzet.commands.common import load_or_exit
 from kuzet.contracts import CameraHealthMeasures, ClockSource, ViolationKind

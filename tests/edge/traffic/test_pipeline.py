@@ -13,9 +13,10 @@ import yaml
 from click.testing import CliRunner
 
 from edge.spool import Spool
-from edge.traffic.agent import FramePlanner, build_pipeline, read_frames, run_agent
+from edge.traffic.agent import run_agent
 from edge.traffic.config import FramePlanConfig, TrafficDeviceConfig
 from edge.traffic.pipeline import vehicle_event
+from edge.traffic.stream import FramePlanner, build_pipeline, read_frames
 from kuzet.cli import main
 from kuzet.commands.common import load_or_exit
 from kuzet.contracts import ClockSource, VehicleEvent
