@@ -27,7 +27,7 @@ from models.runtime import RunnerConfig
 
 logger = logging.getLogger(__name__)
 
-HEALTH_KEY = "school.camera"  # the door camera's source status in the spool (``edge.camera_health``)
+HEALTH_KEY = "school.camera"  # the door camera's source status in the spool (``edge.camera.source_health``)
 
 
 def build_models(config: SchoolConfig, runner_config: RunnerConfig | None = None) -> FaceModels:
