@@ -109,8 +109,3 @@ def record_baseline(
         size = (int(frame.shape[1]), int(frame.shape[0]))
         greys.append(to_grey(frame, width))
     return baseline_from_grey(greys, size, flat_block, flat_std)
-
-
-def load(path: Path) -> Baseline:
-    """``Baseline.load``: the baseline written at ``path`` by ``kuzet camera baseline``."""
-    return Baseline.load(path)

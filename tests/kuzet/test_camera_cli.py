@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edge.camera.baseline import load
+from edge.camera.baseline import Baseline
 from edge.camera.config import CameraHealthConfig
 from edge.camera.monitor import CameraHealthMonitor
 from kuzet.cli import main
@@ -37,14 +37,14 @@ def test_records_the_street_camera(tmp_path: Path, extra: list[str], frames: int
     assert code == 0, stdout
     (line,) = stdout.strip().splitlines()
     assert line.startswith(f"baseline {out}: {frames} frames over {seconds} s") and "640x352" in line
-    recorded = load(out)
+    recorded = Baseline.load(out)
     assert recorded.frame_size == (640, 352) and recorded.reference.shape == (176, 320)
 
 
 def test_the_recorded_baseline_judges_a_moved_camera_from_its_first_frame(tmp_path: Path) -> None:
     out = tmp_path / "ozlu.npz"
     assert baseline("--config", str(SAMPLES / "traffic" / "ozlu.yaml"), "--out", str(out))[0] == 0
-    monitor = CameraHealthMonitor(CameraHealthConfig(), load(out))
+    monitor = CameraHealthMonitor(CameraHealthConfig(), Baseline.load(out))
     states = [c.state for t, frame in sampled("ozlu")[:25] if (c := monitor.observe(shift(0.03)(frame), at(t)))]
     assert states == [CameraHealthState.MOVED]
 
@@ -56,7 +56,7 @@ def test_a_school_door_without_a_source_takes_a_video(tmp_path: Path) -> None:
     assert code == 2 and stderr.strip() == f"kuzet: {config}: no camera source configured; pass --video FILE"
     video = str(SAMPLES / "school" / "short_hamilton_clip.mp4")
     code, stdout, _ = baseline("--config", config, "--video", video, "--seconds", "0.5", "--out", str(out))
-    assert code == 0 and "640x360" in stdout and load(out).frame_size == (640, 360)
+    assert code == 0 and "640x360" in stdout and Baseline.load(out).frame_size == (640, 360)
 
 
 @pytest.mark.parametrize(

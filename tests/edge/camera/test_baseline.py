@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.camera.baseline import Baseline, BaselineError, load, record_baseline
+from edge.camera.baseline import Baseline, BaselineError, record_baseline
 from edge.camera.config import CameraHealthConfig
 from tests.edge.camera.clips import sampled
 
@@ -34,7 +34,7 @@ def test_the_reference_is_the_median_so_a_passing_car_is_not_in_it(baseline: Bas
 def test_save_and_load_round_trip(tmp_path: Path, baseline: Baseline) -> None:
     path = tmp_path / "site" / "baseline.npz"
     baseline.save(path)
-    loaded = load(path)
+    loaded = Baseline.load(path)
     assert np.array_equal(loaded.reference, baseline.reference)
     assert (loaded.sharpness, loaded.brightness, loaded.contrast, loaded.flat_fraction, loaded.frame_size) == (
         baseline.sharpness,
