@@ -78,6 +78,8 @@ class Runner:
         inputs: input names the caller will feed; a mismatch raises ``ModelError`` naming both sides.
         outputs: output names the caller will read (a subset of the model's outputs is fine).
         name: a label for logs and errors.
+        session_config: onnxruntime session config entries a model class needs (e.g. SFace's
+            ``session.disable_quant_qdq``), set before the session is built.
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class Runner:
         inputs: Sequence[str] | None = None,
         outputs: Sequence[str] | None = None,
         name: str | None = None,
+        session_config: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config or RunnerConfig()
         self.name = name or (model.name if isinstance(model, Path) else "in-memory model")
@@ -96,6 +99,8 @@ class Runner:
         options.intra_op_num_threads = self.config.intra_op_threads
         options.inter_op_num_threads = self.config.inter_op_threads
         options.log_severity_level = self.config.log_severity
+        for key, value in (session_config or {}).items():
+            options.add_session_config_entry(key, value)
         source = str(model) if isinstance(model, Path) else model
         self.session = ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]

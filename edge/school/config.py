@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from edge.config import DeviceConfig
 from hardware.thermal import Registration
 from kuzet.config import StrictModel, resolve_path
 from models.faces.config import EmbedderConfig, FaceDetectorConfig, MaskConfig
+from models.faces.embedder import embedder_far_table
+from models.faces.openset import pass_threshold
+from models.faces.sface import SFACE_FAR_TABLE
+
+DEFAULT_THRESHOLD = round(pass_threshold(SFACE_FAR_TABLE, 1e-3, 1000), 4)
 
 
 class IouTrackerConfig(StrictModel):
@@ -69,22 +74,34 @@ class SelectionConfig(StrictModel):
 
 
 class IdentifyConfig(StrictModel):
-    """Identification against the school's gallery."""
+    """Identification against the school's gallery: an open-set decision, one probe against every template.
+
+    Unless ``threshold`` is set, ``SchoolConfig`` derives it from the embedder's per-comparison false-accept table
+    (``EmbedderConfig.far_table`` or the backend's own) so that a stranger is accepted as some pupil in at most
+    ``pass_far`` of passes against a gallery of ``gallery_size`` templates (``models.faces.openset``).
+    """
 
     threshold: float = Field(
-        default=0.947,
+        default=DEFAULT_THRESHOLD,
         ge=-1.0,
         le=1.0,
         description=(
-            "Cosine similarity at or above which a face is the enrolled pupil. Calibrated at FAR 1e-3 on the "
-            "476,665 impostor pairs of ../shared/data/faces/wild_lag_cn (980 faces, 149 identities; CenterFace "
-            "boxes, dlib 128-d embeddings, L2-normalised): 0.947 (FAR 1e-2: 0.929, 1e-4: 0.958). Impostor pairs "
-            "among its Chinese faces alone reach FAR 1e-3 only at 0.959: re-calibrate on local faces with "
-            "`python -m edge.school.calibrate --data DIR --far 1e-3`. TAR there on wild_lag_cn (age gaps): 0.25"
+            "Cosine similarity at or above which a face is the enrolled pupil. Set it to override; otherwise it is "
+            "derived from pass_far and gallery_size on the embedder's scale (SFace, 1e-3 per pass, 1,000 "
+            "templates: the default here). Re-calibrate on local faces with `kuzet calibrate-faces --data DIR`"
         ),
     )
-    calibrated_far: float = Field(
-        default=1e-3, gt=0.0, le=0.5, description="False-accept rate per comparison the threshold was set at"
+    pass_far: float = Field(
+        default=1e-3,
+        gt=0.0,
+        le=0.5,
+        description="Target false-accept rate per pass: share of strangers whose best template reaches the threshold",
+    )
+    gallery_size: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Templates in this school's gallery the threshold is chosen for (the school's size)",
     )
     min_votes: int = Field(default=1, ge=1, le=20, description="Frames that must agree on the pupil")
     min_vote_fraction: float = Field(
@@ -161,6 +178,25 @@ class SchoolConfig(StrictModel):
     )
 
     _resolve = field_validator("gallery_path")(resolve_path)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _open_set_threshold(cls, data: Any) -> Any:
+        """Derive ``identify.threshold`` from the embedder and the per-pass target unless it is set explicitly."""
+        if not isinstance(data, dict):
+            return data
+        identify = data.get("identify", {})
+        if isinstance(identify, IdentifyConfig):
+            if "threshold" in identify.model_fields_set:
+                return data
+            identify = identify.model_dump(exclude={"threshold"})
+        if not isinstance(identify, dict) or "threshold" in identify:
+            return data
+        embedder = data.get("embedder", {})
+        table = embedder_far_table(embedder if isinstance(embedder, EmbedderConfig) else EmbedderConfig(**embedder))
+        target = IdentifyConfig(**identify)
+        threshold = pass_threshold(table, target.pass_far, target.gallery_size)
+        return {**data, "identify": {**identify, "threshold": round(threshold, 4)}}
 
 
 class SchoolDeviceConfig(DeviceConfig):

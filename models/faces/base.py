@@ -34,9 +34,18 @@ class FaceDetector(Protocol):
 
 
 class Embedder(Protocol):
-    """Turns detected faces into L2-normalised embeddings (cosine similarity = dot product)."""
+    """Turns detected faces into L2-normalised embeddings (cosine similarity = dot product).
+
+    Attributes:
+        dim: embedding size.
+        model: the tag templates made by this embedder carry (a gallery never mixes tags).
+        far_table: (false-accept rate per comparison, cosine threshold) pairs, rate decreasing: this backend's
+            cosine scale (``models.faces.openset`` derives per-pass thresholds from it).
+    """
 
     dim: int
+    model: str
+    far_table: tuple[tuple[float, float], ...]
 
     def embed(self, image_bgr: NDArray[np.uint8], faces: Detections) -> NDArray[np.float32]:
         """Embed every face.

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edge.school.config import SchoolDeviceConfig
+from edge.school.config import DEFAULT_THRESHOLD, SchoolDeviceConfig
 from kuzet.commands.school import edge_school
 from kuzet.config import load_config
 
@@ -17,7 +17,7 @@ def test_sample_device_file_is_valid(samples: Path) -> None:
     assert device.school.thermal is not None
     assert device.school.thermal.replay_path == (samples / "school" / "thermal_replay.npz").resolve()
     assert device.school.thermal.registration.thermal_size == (32, 24)
-    assert device.school.identify.threshold == pytest.approx(0.947)
+    assert device.school.identify.threshold == pytest.approx(DEFAULT_THRESHOLD)  # SFace, 1e-3 per pass, 1,000
 
 
 @pytest.mark.parametrize(
