@@ -32,6 +32,7 @@ from backend.routes import (
 from backend.services import school_app
 from backend.services.camera_health import CameraHealthHandler
 from backend.services.ingest import EventHandler, IngestService
+from backend.services.media import MediaVault
 from backend.services.violations import ViolationEventHandler
 from backend.settings import Settings
 from notifications.service import WorkerThread
@@ -85,7 +86,7 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
     app.state.settings = settings
     builtin = (
         school_app.attendance_handler(settings),
-        ViolationEventHandler(settings.media_dir),
+        ViolationEventHandler(MediaVault.of(settings)),
         CameraHealthHandler(settings.school.timezone),
     )
     app.state.services = Services(ingest=IngestService([*handlers, *builtin]))

@@ -29,6 +29,12 @@ class SchoolSettings(StrictModel):
     snapshot_retention_days: int = Field(
         default=30, ge=1, le=3650, description="Days face snapshots are kept before the purge deletes them"
     )
+    uncited_media_grace_hours: float = Field(
+        default=24.0,
+        ge=1.0,
+        le=720.0,
+        description="Hours after receipt that an upload no event cites is kept before the purge deletes it",
+    )
     linger_debounce_s: float = Field(
         default=60.0,
         ge=0.0,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Response
 
 from backend.deps import DbDep, SettingsDep, StaffOf
+from backend.routes.media import media_response
 from backend.services.auth import audit
 from backend.services.dashboard import DaySummary, summary, today
+from backend.services.media import MediaVault, school_media_type
 from backend.services.records import found
 from backend.store import attendance as attendance_store
-from backend.store.media import media_path
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}", tags=["attendance"])
 Day = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Local date; default today")]
@@ -27,12 +27,11 @@ def attendance(school_id: str, db: DbDep, settings: SettingsDep, who: StaffOf, d
 
 
 @router.get("/unknown/{event_id}/snapshot")
-def unknown_snapshot(school_id: str, event_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> FileResponse:
-    """The snapshot of an unknown face at this school's door (until the retention purge removes it)."""
-    sha256, media_type = found(
-        attendance_store.unknown_snapshot(db.conn, school_id, event_id), "snapshot of this unknown face"
-    )
+def unknown_snapshot(school_id: str, event_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> Response:
+    """The snapshot of an unknown face at this school's door (until the retention purge removes it); only bytes this
+    school's doors uploaded (else the same 404 as none)."""
+    sha256, _ = found(attendance_store.unknown_snapshot(db.conn, school_id, event_id), "snapshot of this unknown face")
+    media_type = school_media_type(db.conn, sha256, school_id)
+    data = found(MediaVault.of(settings).read(sha256), "snapshot of this unknown face")
     audit(db.conn, who, school_id, "view_unknown_snapshot", f"event:{event_id}")
-    return FileResponse(
-        media_path(settings.media_dir, sha256), media_type=media_type, headers={"Cache-Control": "no-store"}
-    )
+    return media_response(data, media_type)

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
 from PIL import Image, UnidentifiedImageError
 
 from backend.db import transaction
 from backend.deps import AdminDep, DbDep, DeviceDep, SettingsDep
 from backend.errors import Problem
 from backend.services.errors import NotFoundError
+from backend.services.media import MediaVault
 from backend.store import media as media_store
-from backend.store.media import MediaRow, media_path
+from backend.store.media import MediaRow
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 
@@ -31,6 +28,11 @@ ALLOWED_TYPES = {
     "application/octet-stream": None,
 }
 ShaPath = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the bytes")]
+
+
+def media_response(data: bytes, media_type: str) -> Response:
+    """Decrypted attachment bytes as a reply that no cache keeps (children's faces, evidence)."""
+    return Response(content=data, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -61,16 +63,6 @@ def _check_image(data: bytes, media_type: str) -> None:
         raise Problem(422, "Wrong image type", f"Content-Type says {media_type} but the bytes are {actual}")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 @router.put("/{sha256}", status_code=201)
 async def upload(
     sha256: ShaPath,
@@ -90,21 +82,23 @@ async def upload(
     if actual != sha256:
         raise Problem(422, "Hash mismatch", f"the body hashes to {actual}, not {sha256}; the upload was damaged")
     _check_image(data, media_type)
+    now = datetime.now(UTC).isoformat()
     if media_store.media_type(db.conn, sha256) is not None:
+        with transaction(db) as conn:  # this camera's tenant may now cite the bytes too
+            media_store.record_upload(conn, sha256, device.camera_id, now)
         response.status_code = 200
         return {"sha256": sha256, "size_bytes": len(data)}
-    _write_atomic(media_path(settings.media_dir, sha256), data)
+    MediaVault.of(settings).write(sha256, data)
     with transaction(db) as conn:
-        media_store.insert(
-            conn, MediaRow(sha256, media_type, len(data), device.camera_id, datetime.now(UTC).isoformat())
-        )
+        media_store.insert(conn, MediaRow(sha256, media_type, len(data), device.camera_id, now))
     return {"sha256": sha256, "size_bytes": len(data)}
 
 
 @router.get("/{sha256}")
-def download(sha256: ShaPath, db: DbDep, settings: SettingsDep, _: AdminDep) -> FileResponse:
-    """Fetch an attachment (admin only here; product pages serve media through their own role checks)."""
+def download(sha256: ShaPath, db: DbDep, settings: SettingsDep, _: AdminDep) -> Response:
+    """Fetch an attachment, decrypted (admin only here; product pages serve media through their own checks)."""
     stored_type = media_store.media_type(db.conn, sha256)
-    if stored_type is None:
+    data = None if stored_type is None else MediaVault.of(settings).read(sha256)
+    if stored_type is None or data is None:
         raise NotFoundError("Unknown attachment", f"no attachment {sha256} is stored")
-    return FileResponse(media_path(settings.media_dir, sha256), media_type=stored_type)
+    return media_response(data, stored_type)

@@ -14,6 +14,7 @@ from backend.services import privacy, records
 from backend.services.auth import audit
 from backend.services.enrolment import EMBEDDER_MODEL, FaceKit
 from backend.services.errors import BadInputError, ConflictError, TooLargeError
+from backend.services.media import MediaVault
 from backend.services.records import found, pupil_of_school
 from backend.store import faces, schools
 from backend.store.schools import Pupil
@@ -105,7 +106,7 @@ def delete_pupil(school_id: str, pupil_id: str, db: DbDep, settings: SettingsDep
     """Delete a pupil with their templates, thumbnail, passes and snapshots."""
     with transaction(db) as conn:
         pupil_of_school(conn, school_id, pupil_id)
-        privacy.delete_pupil(conn, settings.media_dir, pupil_id)
+        privacy.delete_pupil(conn, MediaVault.of(settings), pupil_id)
         audit(conn, who, school_id, "delete_pupil", f"pupil:{pupil_id}")
     return Response(status_code=204)
 

@@ -19,6 +19,7 @@ from backend.db import transaction
 from backend.deps import DbDep, MaybePrincipal, SettingsDep
 from backend.services import violations as vio
 from backend.services.auth import is_operator
+from backend.services.media import MediaVault
 
 router = APIRouter(prefix="/review", tags=["review"], include_in_schema=False)
 WEB = Path(__file__).resolve().parent.parent / "web" / "templates"
@@ -70,7 +71,7 @@ def violation_page(
         "frames": frames,
         "at_frame": next((f for f in frames if f.role.endswith("_at")), None),
         "crop": next((f for f in files if f.role == "plate_crop"), None),
-        "overlay": vio.track_overlay(settings.media_dir, files),
+        "overlay": vio.track_overlay(MediaVault.of(settings), files),
         "delivery": vio.delivery(db.conn, violation_id),
         "audit": vio.audit_trail(db.conn, violation_id),
     }

@@ -10,17 +10,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
 from backend.deps import AdminDep, DbDep, OperatorDep, SettingsDep
 from backend.routes.auth import Credentials, set_session_cookie
-from backend.routes.media import ShaPath
+from backend.routes.media import ShaPath, media_response
 from backend.services import operators as ops
 from backend.services import violations as vio
 from backend.services.auth import SESSION_COOKIE, login, logout
-from backend.store.media import media_path
+from backend.services.media import MediaVault
+from backend.services.records import found
 from backend.store.violations import ViolationRecord
 from notifications.templates import Language
 
@@ -166,17 +166,18 @@ def get_one(violation_id: str, operator: OperatorDep, db: DbDep, settings: Setti
     return {
         **_public(record),
         "files": [{"role": f.role, "sha256": f.sha256, "media_type": f.media_type} for f in files],
-        "overlay": vio.track_overlay(settings.media_dir, files),
+        "overlay": vio.track_overlay(MediaVault.of(settings), files),
         "delivery": vio.delivery(db.conn, violation_id),
         "audit": vio.audit_trail(db.conn, violation_id),
     }
 
 
 @router.get("/api/v1/violations/{violation_id}/media/{sha256}")
-def media(violation_id: str, sha256: ShaPath, operator: OperatorDep, db: DbDep, settings: SettingsDep) -> FileResponse:
-    """An evidence file of a violation of the operator's district."""
+def media(violation_id: str, sha256: ShaPath, operator: OperatorDep, db: DbDep, settings: SettingsDep) -> Response:
+    """An evidence file of a violation of the operator's district, uploaded by the district's cameras (else 404)."""
     media_type = vio.evidence_media_type(db.conn, operator, violation_id, sha256)
-    return FileResponse(media_path(settings.media_dir, sha256), media_type=media_type)
+    data = found(MediaVault.of(settings).read(sha256), "evidence file")
+    return media_response(data, media_type)
 
 
 @router.post("/api/v1/violations/{violation_id}/confirm")

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from backend.db import transaction
 from backend.services.errors import BadInputError, ForbiddenError
+from backend.services.media import check_citations
 from backend.store import devices, media
 from backend.store import events as stored_events
 from backend.store.events import AttachmentLink, EventRow
@@ -66,6 +67,7 @@ class IngestService:
         now = datetime.now(UTC).isoformat()
         with transaction(db) as conn:
             self._check_media(conn, events)
+            check_citations(conn, camera_id, events)  # only the camera's own tenant's media
             ids = [str(e.event_id) for e in events]
             seen = stored_events.existing_ids(conn, ids)
             fresh: list[AnyEvent] = []

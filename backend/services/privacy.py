@@ -3,7 +3,8 @@
 Templates and the one enrolment thumbnail are sealed with AES-GCM (key from ``settings.template_key``; the row id is
 the associated data, so a ciphertext cannot be moved to another row). No consent -> no template can be stored, and
 withdrawing consent deletes the pupil's templates; every add or remove bumps the school's gallery version so door
-devices pull only the changes. Snapshots of entry events are purged after ``snapshot_retention_days``.
+devices pull only the changes. Every attachment a school's door uploaded (the face snapshots) is purged
+``snapshot_retention_days`` after the backend received it, and uploads nothing cites after a grace period.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import secrets
 import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from numpy.typing import NDArray
 
+from backend.services import media as media_service
 from backend.services.errors import ConflictError
-from backend.store import attendance, events, faces, media, schools
+from backend.services.media import MediaVault
+from backend.store import attendance, events, faces, retention, schools
 from backend.store.faces import Consent, SealedTemplate
 from kuzet.contracts import GalleryDelta, GalleryTemplate
 from notifications import outbox
@@ -133,17 +135,14 @@ def gallery_delta(conn: sqlite3.Connection, key: bytes, school_id: str, since: i
     )
 
 
-def _delete_media(conn: sqlite3.Connection, media_dir: Path, shas: set[str]) -> int:
-    removed = 0
-    for sha in sorted(shas):
-        if events.is_referenced(conn, sha):
-            continue  # still referenced by an event we keep
-        media.delete(conn, media_dir, sha)
-        removed += 1
-    return removed
+def _forget_snapshots(conn: sqlite3.Connection, vault: MediaVault, shas: set[str]) -> int:
+    """Delete a deleted pupil's snapshots unless another entry event still cites them; a citation by any other
+    product never keeps a child's snapshot."""
+    gone = [sha for sha in sorted(shas) if not events.is_referenced(conn, sha, kind="entry")]
+    return media_service.forget(conn, vault, gone)
 
 
-def delete_pupil(conn: sqlite3.Connection, media_dir: Path, pupil_id: str) -> int:
+def delete_pupil(conn: sqlite3.Connection, vault: MediaVault, pupil_id: str) -> int:
     """Delete a pupil with templates, thumbnail, events, passes, attendance, messages naming them and their
     snapshots; returns media removed."""
     forget_face(conn, pupil_id)
@@ -155,16 +154,22 @@ def delete_pupil(conn: sqlite3.Connection, media_dir: Path, pupil_id: str) -> in
             outbox.delete_prefix(conn, prefix)
     attendance.delete_days(conn, pupil_id)
     schools.delete_pupil(conn, pupil_id)
-    return _delete_media(conn, media_dir, shas)
+    return _forget_snapshots(conn, vault, shas)
 
 
-def purge_snapshots(conn: sqlite3.Connection, media_dir: Path, retention_days: int, now: datetime) -> int:
-    """Delete entry-event attachments captured more than ``retention_days`` before ``now``; returns files removed.
+def purge_snapshots(conn: sqlite3.Connection, vault: MediaVault, retention_days: int, now: datetime) -> int:
+    """Delete every attachment a school's door uploaded more than ``retention_days`` before ``now``, by the
+    backend's receipt time (a capture time in 2099 keeps nothing alive); returns files removed.
 
-    The events themselves stay (attendance history); only the face images go.
+    Every reference goes with it, whatever product made it (an event link, a violation's evidence row, an unknown
+    face's snapshot); the events themselves stay (attendance history), only the face images go.
     """
     cutoff = (now - timedelta(days=retention_days)).isoformat()
-    links = events.entry_attachments_before(conn, cutoff)
-    events.unlink(conn, links)
-    attendance.forget_unknown_snapshots(conn, cutoff)
-    return _delete_media(conn, media_dir, {a.sha256 for a in links})
+    return media_service.forget(conn, vault, retention.media_of_kind_stored_before(conn, "school", cutoff))
+
+
+def purge_uncited(conn: sqlite3.Connection, vault: MediaVault, grace_hours: float, now: datetime) -> int:
+    """Delete uploads that nothing cites ``grace_hours`` after their receipt (the grace lets a device upload first
+    and send the citing event after); returns files removed."""
+    cutoff = (now - timedelta(hours=grace_hours)).isoformat()
+    return media_service.forget(conn, vault, retention.uncited_media_stored_before(conn, cutoff))

@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from backend.db import connect, transaction
 from backend.services.attendance import AttendanceHandler
 from backend.services.enrolment import FaceKit
-from backend.services.privacy import purge_snapshots
+from backend.services.media import MediaVault, seal_plaintext
+from backend.services.privacy import purge_snapshots, purge_uncited
 from backend.settings import Settings
 from backend.store import retention
 
@@ -26,19 +27,24 @@ def attendance_handler(settings: Settings) -> AttendanceHandler:
 
 
 def run_purge(settings: Settings, now: datetime | None = None) -> int:
-    """Delete entry snapshots older than the retention (and expired sessions); returns the snapshot files removed."""
+    """Delete school snapshots received longer ago than the retention, uploads nothing cites after their grace,
+    expired sessions and old login failures, and seal files stored in plaintext; returns attachment files removed."""
     db = connect(settings.database, settings.busy_timeout_ms)
+    vault = MediaVault.of(settings)
     try:
         with transaction(db) as conn:
             at = now or datetime.now(UTC)
-            removed = purge_snapshots(conn, settings.media_dir, settings.school.snapshot_retention_days, at)
+            snapshots = purge_snapshots(conn, vault, settings.school.snapshot_retention_days, at)
+            uncited = purge_uncited(conn, vault, settings.school.uncited_media_grace_hours, at)
+            sealed = seal_plaintext(conn, vault)
             retention.delete_expired_sessions(conn, at.isoformat())
             retention.delete_login_failures_before(conn, (at - timedelta(days=1)).isoformat())
     finally:
         db.conn.close()
-    if removed:
-        logger.info("retention purge removed %d snapshots", removed)
-    return removed
+    if snapshots or uncited or sealed:
+        logger.info("retention purge: %d snapshots, %d uncited uploads removed; %d files sealed", snapshots, uncited,
+                    sealed)  # fmt: skip
+    return snapshots + uncited
 
 
 class PurgeThread:

@@ -19,15 +19,15 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from backend.services.auth import Principal
 from backend.services.errors import BadInputError, ConflictError, NotFoundError
 from backend.services.ingest import AnyEvent
+from backend.services.media import MediaVault
 from backend.store import devices
+from backend.store import media as media_store
 from backend.store import violations as store
-from backend.store.media import read_media
 from backend.store.violations import AuditRow, EvidenceFile, ViolationRecord
 from edge.traffic.evidence_verify import verify_uploaded
 from kuzet.contracts import ViolationEvent
@@ -40,12 +40,12 @@ PLATE = re.compile(r"^[A-Z0-9]{4,12}$")
 VERIFIED = "verified"
 
 
-def evidence_status(event: ViolationEvent, media_dir: Path, pinned_key: str | None) -> tuple[str, str | None]:
+def evidence_status(event: ViolationEvent, media: MediaVault, pinned_key: str | None) -> tuple[str, str | None]:
     """Re-check the event's evidence package from the uploaded files (``edge.traffic.evidence_verify``).
 
     Args:
         event: the ingested violation.
-        media_dir: where the uploaded attachments are.
+        media: the uploaded attachments (sealed at rest).
         pinned_key: hex Ed25519 public key pinned for the camera, or None when none is pinned yet.
 
     Returns:
@@ -57,8 +57,8 @@ def evidence_status(event: ViolationEvent, media_dir: Path, pinned_key: str | No
         return "no evidence package referenced", None
     if by_role.get("manifest") != event.evidence_sha256:
         return "the manifest attachment is not the package named by evidence_sha256", None
-    manifest = read_media(media_dir, event.evidence_sha256)
-    signature = read_media(media_dir, by_role.get("signature", ""))
+    manifest = media.read(event.evidence_sha256)
+    signature = media.read(by_role.get("signature", "")) if "signature" in by_role else None
     if manifest is None or signature is None:
         return "the manifest or its signature was not uploaded", None
     problem, public = verify_uploaded(manifest, signature, set(by_role.values()), event.camera_id, pinned_key)
@@ -103,8 +103,8 @@ class ViolationEventHandler:
 
     kinds = frozenset({"violation"})
 
-    def __init__(self, media_dir: Path) -> None:
-        self.media_dir = media_dir
+    def __init__(self, media: MediaVault) -> None:
+        self.media = media
 
     def handle(self, conn: sqlite3.Connection, events: Sequence[AnyEvent]) -> None:
         """Insert one queued violation (and its evidence files) per new event."""
@@ -119,7 +119,7 @@ class ViolationEventHandler:
                 continue
             vid = str(event.event_id)
             pinned = store.pinned_key(conn, event.camera_id)
-            status, public = evidence_status(event, self.media_dir, pinned)
+            status, public = evidence_status(event, self.media, pinned)
             if status != VERIFIED:
                 logger.warning("violation %s: evidence %s", event.event_id, status)
             elif pinned is None and public is not None:
@@ -161,8 +161,14 @@ def get_violation(conn: sqlite3.Connection, operator: Principal, violation_id: s
 
 
 def evidence_files(conn: sqlite3.Connection, violation_id: str) -> list[EvidenceFile]:
-    """The evidence files of a violation, by role."""
-    return store.evidence_files(conn, violation_id)
+    """The evidence files of a violation, by role: only bytes its own district's cameras uploaded (a file cited
+    across tenants before ingest checked citations is never shown)."""
+    record = store.get(conn, violation_id)
+    files = store.evidence_files(conn, violation_id)
+    if record is None or not files:
+        return []
+    foreign = media_store.not_uploaded_by(conn, [f.sha256 for f in files], "traffic", record.district)
+    return [f for f in files if f.sha256 not in foreign]
 
 
 def evidence_media_type(conn: sqlite3.Connection, operator: Principal, violation_id: str, sha256: str) -> str:
@@ -171,14 +177,14 @@ def evidence_media_type(conn: sqlite3.Connection, operator: Principal, violation
     Raises:
         NotFoundError: the violation is unknown here, or ``sha256`` is not its evidence.
     """
-    get_violation(conn, operator, violation_id)
+    record = get_violation(conn, operator, violation_id)
     media_type = store.evidence_media_type(conn, violation_id, sha256)
-    if media_type is None:
+    if media_type is None or not media_store.uploaded_by(conn, sha256, "traffic", record.district):
         raise NotFoundError("Unknown evidence file", f"{sha256} is not evidence of violation {violation_id}")
     return media_type
 
 
-def track_overlay(media_dir: Path, files: Sequence[EvidenceFile]) -> dict[str, Any]:
+def track_overlay(media: MediaVault, files: Sequence[EvidenceFile]) -> dict[str, Any]:
     """The track path (image pixels) and the frame size, read from the package's ``track.json`` / ``scene.json``.
 
     Returns:
@@ -187,10 +193,10 @@ def track_overlay(media_dir: Path, files: Sequence[EvidenceFile]) -> dict[str, A
     by_role = {f.role: f.sha256 for f in files}
     path: list[list[float]] = []
     width = height = None
-    track = read_media(media_dir, by_role.get("track", ""))
+    track = media.read(by_role["track"]) if "track" in by_role else None
     if track is not None:
         path = [[float(x), float(y)] for x, y in json.loads(track).get("image_xy", [])]
-    scene = read_media(media_dir, by_role.get("scene", ""))
+    scene = media.read(by_role["scene"]) if "scene" in by_role else None
     if scene is not None and json.loads(scene).get("image_size"):
         width, height = (int(v) for v in json.loads(scene)["image_size"])
     return {"path": path, "width": width, "height": height}

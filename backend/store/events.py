@@ -77,25 +77,10 @@ def delete(conn: sqlite3.Connection, event_id: str) -> None:
     conn.execute("DELETE FROM events WHERE event_id = :event_id", {"event_id": event_id})
 
 
-def entry_attachments_before(conn: sqlite3.Connection, cutoff: str) -> list[AttachmentLink]:
-    """Links of entry events captured before ``cutoff`` (ISO UTC): the snapshots the retention purge removes."""
-    rows = conn.execute(
-        "SELECT a.event_id, a.sha256, a.role FROM event_attachments a JOIN events e ON e.event_id = a.event_id"
-        " WHERE e.kind = 'entry' AND e.captured_at < :cutoff",
-        {"cutoff": cutoff},
+def is_referenced(conn: sqlite3.Connection, sha256: str, kind: str | None = None) -> bool:
+    """Whether any stored event (of ``kind``, when given) still links to ``sha256``."""
+    sql = (
+        "SELECT 1 FROM event_attachments a JOIN events e ON e.event_id = a.event_id"
+        " WHERE a.sha256 = :sha256 AND (:kind IS NULL OR e.kind = :kind) LIMIT 1"
     )
-    return [AttachmentLink(*r) for r in rows]
-
-
-def unlink(conn: sqlite3.Connection, links: Sequence[AttachmentLink]) -> None:
-    """Remove attachment links (the events stay)."""
-    conn.executemany(
-        "DELETE FROM event_attachments WHERE event_id = :event_id AND sha256 = :sha256",
-        [{"event_id": a.event_id, "sha256": a.sha256} for a in links],
-    )
-
-
-def is_referenced(conn: sqlite3.Connection, sha256: str) -> bool:
-    """Whether any stored event still links to ``sha256``."""
-    sql = "SELECT 1 FROM event_attachments WHERE sha256 = :sha256 LIMIT 1"
-    return conn.execute(sql, {"sha256": sha256}).fetchone() is not None
+    return conn.execute(sql, {"sha256": sha256, "kind": kind}).fetchone() is not None

@@ -1,11 +1,11 @@
 """Minors' privacy: placeholder keys refused, consent before templates, encryption at rest, enrolment checks per
-photo with the real face models, gallery versions, deletion and the snapshot retention purge."""
+photo with the real face models, gallery versions and deletion (the retention purge: ``test_retention.py``)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -177,24 +177,6 @@ def test_deleting_a_pupil_deletes_templates_and_snapshots(world: World) -> None:
     assert world.rows("SELECT action, subject FROM audit_log WHERE action = 'delete_pupil'") == [
         ("delete_pupil", "pupil:p1")
     ]
-
-
-def test_snapshots_are_purged_after_the_retention_days(world: World) -> None:
-    now = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
-    days = world.settings.school.snapshot_retention_days
-    old_known = _snapshot_event(world, "p1", now - timedelta(days=days + 1), 1)
-    old_unknown = _snapshot_event(world, None, now - timedelta(days=days + 2), 2)
-    fresh = _snapshot_event(world, "p2", now - timedelta(days=days - 1), 3)
-    from backend.services.school_app import run_purge
-
-    assert run_purge(world.settings, now) == 2
-    assert not _exists(world, old_known) and not _exists(world, old_unknown) and _exists(world, fresh)
-    assert world.rows("SELECT snapshot_sha256 FROM unknown_faces") == [(None,)]
-    assert world.rows("SELECT COUNT(*) FROM attendance") == [(2,)]  # attendance history stays
-    assert run_purge(world.settings, now) == 0
-    assert world.rows("SELECT COUNT(*) FROM sessions") > [(0,)]
-    run_purge(world.settings, datetime.now(UTC) + timedelta(days=2))  # every 12-hour session has expired by then
-    assert world.rows("SELECT COUNT(*) FROM sessions") == [(0,)]
 
 
 def test_door_gallery_follows_the_backend_through_the_edge_sync_client(world: World, tmp_path: Path) -> None:
