@@ -5,6 +5,12 @@ Every decoded frame, every change of the source's state and, where the door has 
 health (``hardware.thermal.thermal_health``) also go to the camera's tamper monitor
 (``edge.camera.events.HealthReporter``), which spools a ``CameraHealthEvent`` when the door camera is covered,
 frozen, moved, defocused or offline, and when it is healthy again.
+
+When the source reports a new drop (its ``SourceStatus.drops`` grew since the last frame), every live track is
+closed before the next frame is processed (``SchoolPipeline.close_passes("camera_drop")``): the person seen after
+a reconnect is a new pass. With ``ReadAhead`` the status can run up to its queue ahead of the frames, so such a
+pass may close a few frames early; the capture-time gap check in the pipeline closes it on the first frame after
+any outage longer than ``tracker.max_gap_s`` in any case.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ def run_agent(
     school_id = pipeline.config.school_id
     health = SourceHealth(spool, HEALTH_KEY)
     health.update(source.status())
+    drops = source.status().drops
     monitor: HealthReporter | None = None
     health_config = camera_health if camera_health is not None else CameraHealthConfig()
     for frame in source:
@@ -86,6 +93,10 @@ def run_agent(
         reading = thermal.frame_at(frame.captured_at) if thermal is not None else None
         stats.frames += 1
         stats.thermal_frames += reading is not None
+        stats.events += publish(pipeline.process(frame, reading), spool, camera_id, school_id)
+        if status.drops != drops:  # the camera dropped since the last frame: nobody walks on through an outage
+            drops = status.drops
+            stats.events += publish(pipeline.close_passes("camera_drop"), spool, camera_id, school_id)
         stats.events += publish(pipeline.process(frame, reading), spool, camera_id, school_id)
         status = source.status()
         health.update(status)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -44,6 +44,15 @@ class IouTrackerConfig(StrictModel):
     )
     frame_stride: int = Field(
         default=1, ge=1, le=30, description="Process every n-th frame (a slow CPU at a 30 fps camera)"
+    )
+    max_gap_s: float | None = Field(
+        default=2.0,
+        ge=0.05,
+        le=3600.0,
+        description=(
+            "Capture-time gap (either way) between two processed frames above which every live track is closed: "
+            "the face after a camera outage, a paused stream or a clock step is a new pass. None disables"
+        ),
     )
     max_track_frames: int = Field(
         default=900,
@@ -137,15 +146,70 @@ class ThermalSettings(StrictModel):
     _resolve = field_validator("replay_path")(resolve_path)
 
 
-class DoorConfig(StrictModel):
-    """The door line; a track crossing it gives the direction."""
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Point = tuple[Fraction, Fraction]
 
-    line: tuple[tuple[float, float], tuple[float, float]] | None = Field(
-        default=None, description="Two points (x, y) of the door line, as fractions of the frame width/height"
+
+class DoorLine(StrictModel):
+    """A line in the view that faces cross one way: crossing it ``towards`` one side counts, crossing back undoes."""
+
+    points: tuple[Point, Point] = Field(
+        description="Two distinct points (x, y) of the line, as fractions (0-1) of the frame width/height"
+    )
+    towards: Literal["up", "down", "left", "right"] = Field(
+        description="Which way (in the image) a face crossing the line is moving when it counts"
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> DoorLine:
+        (x1, y1), (x2, y2) = self.points
+        if abs(x2 - x1) + abs(y2 - y1) < 0.01:
+            raise ValueError("the two points of a door line must be at least 1 % of the frame apart")
+        return self
+
+
+class DoorConfig(StrictModel):
+    """Which way a pass went (``edge.school.direction``): door lines its face crossed, or which way this camera looks.
+
+    A door with one camera looking along the passage (both ways in view) uses ``line`` + ``inside`` or the pair
+    ``entry_line`` / ``exit_line``. A door with two cameras gives each device the side it faces: the camera looking
+    out of the school sees the faces of arriving pupils (``faces_seen: entering``), the one looking in sees the
+    faces of leaving pupils (``faces_seen: leaving``). See the README, "Mounting the door camera".
+    """
+
+    line: tuple[Point, Point] | None = Field(
+        default=None,
+        description="Two points (x, y) of one door line for both ways, as fractions (0-1) of the frame width/height",
     )
     inside: Literal["left", "right"] = Field(
         default="left",
-        description="Side of the directed line (first->second point) that is inside the school",
+        description="Side of the directed ``line`` (first->second point) that is inside the school",
+    )
+    entry_line: DoorLine | None = Field(
+        default=None, description="A face crossing this line towards its side has entered (None: not used)"
+    )
+    exit_line: DoorLine | None = Field(
+        default=None, description="A face crossing this line towards its side has left (None: not used)"
+    )
+    faces_seen: Literal["both", "entering", "leaving"] = Field(
+        default="both",
+        description=(
+            "Whose faces this camera sees: both ways, or only arriving (it looks out of the school) or only leaving "
+            "(it looks in) pupils. A one-way camera gives its direction to every pass no line decides"
+        ),
+    )
+    approach_growth: float | None = Field(
+        default=None,
+        ge=1.05,
+        le=10.0,
+        description=(
+            "Face-size ratio (last / first quarter of the track) at which a face counts as walking towards the "
+            "camera (and its inverse as away), for a camera looking along the passage: which way that is comes "
+            "from ``approach``. None: not used"
+        ),
+    )
+    approach: Literal["entered", "left"] = Field(
+        default="entered", description="What walking towards the camera means at this door (with approach_growth)"
     )
     point: Literal["center", "bottom"] = Field(
         default="center", description="Which point of the face box follows the person"
@@ -172,7 +236,7 @@ class SchoolConfig(StrictModel):
     selection: SelectionConfig = Field(default_factory=SelectionConfig, description="Best-frame selection")
     identify: IdentifyConfig = Field(default_factory=IdentifyConfig, description="Identification")
     thermal: ThermalSettings | None = Field(default=None, description="Thermal camera; None when the door has none")
-    door: DoorConfig = Field(default_factory=DoorConfig, description="Door line")
+    door: DoorConfig = Field(default_factory=DoorConfig, description="Door lines and camera facing (direction)")
     source: str | None = Field(
         default=None, max_length=500, description="Camera: RTSP URL, USB index, or a video file path"
     )

@@ -4,12 +4,19 @@ temperature -> direction -> exactly one ``EntryEvent`` per pass (unknown faces i
 Per frame only the detector runs on the whole image; each track keeps the face crops of its few best frames
 (size x sharpness x frontalness) and a temperature reading per frame. The expensive steps (embedding, mask) run
 once per pass, on those best crops, when the track closes.
+
+Passes stay separate across breaks in the picture: every live track is closed (and its pass decided) when the
+capture time jumps by more than ``tracker.max_gap_s`` between processed frames, when the whole view changes (a
+scene cut: the mean grey-level change of a 64x36 thumbnail above ``tracker.scene_cut``), and when the agent tells
+it the camera dropped (``close_passes("camera_drop")``). Without that, a pupil standing where another stood before
+a 10-minute outage would continue the earlier pupil's track and be lost.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,7 +149,13 @@ class SchoolPipeline:
         self._frame_size = (0, 0)
         self._thumb: NDArray[np.float32] | None = None
         self.frames_seen = 0
-        self.scene_cuts = 0
+        self._last_at: datetime | None = None
+        self.breaks: Counter[str] = Counter()  # times live tracks were closed: scene_cut, time_gap, camera_drop
+
+    @property
+    def scene_cuts(self) -> int:
+        """Scene cuts seen so far."""
+        return self.breaks["scene_cut"]
 
     def process(self, frame: Frame, thermal: ThermalFrame | None = None) -> list[PassResult]:
         """Run one frame; returns the passes that ended with it."""
@@ -151,7 +164,8 @@ class SchoolPipeline:
         image = frame.image
         self._frame_size = (int(image.shape[1]), int(image.shape[0]))
         self.frames_seen += 1
-        results = self.flush() if self._scene_cut(image) else []
+        reason = self._break(frame)
+        results = self.close_passes(reason) if reason is not None else []
         faces = self.models.detector.detect(image)
         update = self.tracker.update(faces, frame.index)
         if len(faces):
@@ -160,6 +174,18 @@ class SchoolPipeline:
         return results + [r for r in (self._finish(t) for t in update.finished) if r is not None]
 
     def _scene_cut(self, image: NDArray[np.uint8]) -> bool:
+    def _break(self, frame: Frame) -> str | None:
+        """Why the tracks cannot continue into ``frame`` (``time_gap`` or ``scene_cut``), or None."""
+        previous_at, self._last_at = self._last_at, frame.captured_at
+        cut = self._scene_cut(frame.image)  # always run: it keeps the previous thumbnail current
+        gap = self.config.tracker.max_gap_s
+        if previous_at is not None and gap is not None:
+            seconds = (frame.captured_at - previous_at).total_seconds()
+            if abs(seconds) > gap:
+                logger.info("capture time jumped by %.1f s (limit %.1f s)", seconds, gap)
+                return "time_gap"
+        return "scene_cut" if cut else None
+
         """True when the whole view changed since the previous frame (tracks must not jump across it)."""
         limit = self.config.tracker.scene_cut
         if limit is None:
@@ -167,11 +193,17 @@ class SchoolPipeline:
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         thumb = cv2.resize(grey, (64, 36), interpolation=cv2.INTER_AREA).astype(np.float32)
         previous, self._thumb = self._thumb, thumb
-        if previous is None or float(np.abs(thumb - previous).mean()) < limit:
-            return False
-        self.scene_cuts += 1
-        logger.info("scene cut: the view changed, closing %d tracks", len(self.tracker.live))
-        return True
+        return previous is not None and float(np.abs(thumb - previous).mean()) >= limit
+
+    def close_passes(self, reason: str) -> list[PassResult]:
+        """Close every live track now (its pass is decided and returned) because of a break in the picture.
+
+        Args:
+            reason: why, counted in ``breaks``: ``scene_cut``, ``time_gap`` or ``camera_drop`` (from the agent).
+        """
+        self.breaks[reason] += 1
+        logger.info("%s: closing %d live tracks", reason, len(self.tracker.live))
+        return self.flush()
 
     def flush(self) -> list[PassResult]:
         """End of stream: close every live track."""
@@ -230,7 +262,7 @@ class SchoolPipeline:
             track_id=track.track_id,
             pupil_id=pupil_id,
             match_score=None if score is None else float(np.clip(score, -1.0, 1.0)),
-            direction=track_direction(track.path, self.config.door, self._frame_size),
+            direction=track_direction(track.path, self.config.door, self._frame_size, np.asarray(track.sizes)),
             mask=mask,
             mask_score=mask_score,
             temperature_c=temperature,

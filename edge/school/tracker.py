@@ -34,6 +34,7 @@ class Track:
         missed: consecutive frames without one.
         first_frame, last_frame: frame indices of the first and last detection.
         points: (x, y) path of the box, one per detection (for the door-line direction).
+        sizes: face box width in px, one per detection (a face growing walks towards the camera).
         payload: per-track data the pipeline attaches (best frames, temperatures...).
     """
 
@@ -44,6 +45,7 @@ class Track:
     hits: int = 1
     missed: int = 0
     points: list[tuple[float, float]] = field(default_factory=list)
+    sizes: list[float] = field(default_factory=list)
     payload: Any = None
 
     @property
@@ -119,6 +121,7 @@ class IouTracker:
         boxes = np.stack([t.box for t in self._tracks]) if self._tracks else np.zeros((0, 4), np.float32)
         t_rows, d_rows = match_boxes(boxes, detections.xyxy, self.config.iou_threshold)
         points = detections.center if self.point == "center" else detections.bottom_center
+        widths = detections.xyxy[:, 2] - detections.xyxy[:, 0]
         assigned: list[Track | None] = [None] * len(detections)
         for t, d in zip(t_rows.tolist(), d_rows.tolist(), strict=True):
             track = self._tracks[t]
@@ -129,6 +132,7 @@ class IouTracker:
                 frame_index,
             )
             track.points.append((float(points[d, 0]), float(points[d, 1])))
+            track.sizes.append(float(widths[d]))
             assigned[d] = track
         matched = set(t_rows.tolist())
         for t, track in enumerate(self._tracks):
@@ -137,6 +141,7 @@ class IouTracker:
         for d in np.setdiff1d(np.arange(len(detections)), d_rows).tolist():
             track = Track(next(self._ids), detections.xyxy[d], frame_index, frame_index)
             track.points.append((float(points[d, 0]), float(points[d, 1])))
+            track.sizes.append(float(widths[d]))
             self._tracks.append(track)
             assigned[d] = track
         closing = [

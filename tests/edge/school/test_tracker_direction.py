@@ -100,3 +100,90 @@ def test_crossings_vectorised_and_no_line() -> None:
     assert crossings(path, np.array([[0, 5], [10, 5]])).tolist() == [-1, 1, 0]
     assert track_direction(path, DoorConfig(), (10, 10)) == "unknown"
     assert crossings(np.zeros((1, 2)), np.array([[0, 5], [10, 5]])).shape == (0,)
+
+
+def test_touching_the_line_and_going_back_is_no_crossing() -> None:
+    line = np.array([[0, 240], [640, 240]])
+    path = np.array([[320, 300], [320, 240], [320, 300]], np.float32)  # the centre lands exactly on the line
+    assert crossings(path, line).tolist() == [0, 0]
+    through = np.array([[320, 300], [320, 240], [320, 200]], np.float32)  # ... or goes on through it
+    assert crossings(through, line).tolist() == [0, 1]
+    assert track_direction(path, DOOR, (640, 480)) == "unknown"
+
+
+# A door seen along the passage (640x480): pupils coming in walk up the left half of the view, pupils going out walk
+# down the right half; the entry line counts upward crossings of the left half, the exit line downward ones of the
+# right half.
+ENTRY = {"points": ((0.0, 0.5), (0.5, 0.5)), "towards": "up"}
+EXIT = {"points": ((0.5, 0.5), (1.0, 0.5)), "towards": "down"}
+UP_LEFT, DOWN_RIGHT = ([160] * 4, [400, 300, 200, 100]), ([480] * 4, [100, 200, 300, 400])
+DOWN_LEFT, UP_RIGHT = ([160] * 4, [100, 200, 300, 400]), ([480] * 4, [400, 300, 200, 100])
+TWO_LINES = {"entry_line": ENTRY, "exit_line": EXIT}
+
+
+@pytest.mark.parametrize(
+    ("door", "path", "sizes", "expected"),
+    [
+        (TWO_LINES, UP_LEFT, None, "entered"),
+        (TWO_LINES, DOWN_RIGHT, None, "left"),
+        (TWO_LINES, DOWN_LEFT, None, "unknown"),  # against the entry line's way: no evidence
+        (TWO_LINES, UP_RIGHT, None, "unknown"),
+        ({"entry_line": ENTRY}, DOWN_RIGHT, None, "unknown"),  # no exit line configured
+        ({"exit_line": EXIT}, DOWN_RIGHT, None, "left"),
+        (
+            {"entry_line": {"points": ((0.5, 0.0), (0.5, 1.0)), "towards": "right"}},
+            ([100, 300, 500], [240] * 3),
+            None,
+            "entered",
+        ),
+        (
+            {"entry_line": {"points": ((0.5, 0.0), (0.5, 1.0)), "towards": "left"}},
+            ([100, 300, 500], [240] * 3),
+            None,
+            "unknown",
+        ),
+        # a one-way camera: looking out of the school it only sees arriving faces, looking in only leaving ones
+        ({"faces_seen": "entering"}, ([320] * 3, [200, 210, 220]), None, "entered"),
+        ({"faces_seen": "leaving"}, ([320] * 3, [200, 210, 220]), None, "left"),
+        ({**TWO_LINES, "faces_seen": "entering"}, DOWN_RIGHT, None, "left"),  # a crossed line outranks the facing
+        # face growth along the passage: towards the camera is entering at this door
+        ({"approach_growth": 1.3}, ([320] * 8, [240] * 8), [60, 62, 70, 75, 85, 90, 100, 104], "entered"),
+        ({"approach_growth": 1.3}, ([320] * 8, [240] * 8), [104, 100, 90, 85, 75, 70, 62, 60], "left"),
+        ({"approach_growth": 1.3}, ([320] * 8, [240] * 8), [80, 82, 79, 85, 84, 80, 83, 86], "unknown"),
+        (
+            {"approach_growth": 1.3, "approach": "left"},
+            ([320] * 8, [240] * 8),
+            [60, 62, 70, 75, 85, 90, 100, 104],
+            "left",
+        ),
+        ({}, UP_LEFT, None, "unknown"),  # nothing configured
+    ],
+)
+def test_entry_and_exit_lines(
+    door: dict[str, object], path: tuple[list[float], list[float]], sizes: list[float] | None, expected: str
+) -> None:
+    config = DoorConfig.model_validate(door)
+    points = np.stack(path, axis=1).astype(np.float32)
+    assert track_direction(points, config, (640, 480), None if sizes is None else np.asarray(sizes)) == expected
+
+
+@pytest.mark.parametrize(
+    "door",
+    [
+        {"entry_line": {"points": ((0.2, 0.5), (0.2, 0.5)), "towards": "up"}},  # one point twice
+        {"entry_line": {"points": ((0.0, 0.5), (1.5, 0.5)), "towards": "up"}},  # outside the frame
+        {"entry_line": {"points": ((0.0, 0.5), (1.0, 0.5)), "towards": "inwards"}},
+        {"approach_growth": 1.0},
+    ],
+)
+def test_door_config_is_bounded(door: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        DoorConfig.model_validate(door)
+
+
+def test_tracks_record_face_sizes() -> None:
+    tracker = IouTracker(IouTrackerConfig(min_hits=1))
+    for i, side in enumerate((80, 84, 88)):
+        tracker.update(faces((100, 100, 100 + side, 100 + side)), i)
+    (track,), _ = tracker.flush()
+    assert track.sizes == [80.0, 84.0, 88.0] and track.path.shape == (3, 2)
