@@ -93,12 +93,11 @@ def run_agent(
         reading = thermal.frame_at(frame.captured_at) if thermal is not None else None
         stats.frames += 1
         stats.thermal_frames += reading is not None
-        stats.events += publish(pipeline.process(frame, reading), spool, camera_id, school_id)
+        status = source.status()
         if status.drops != drops:  # the camera dropped since the last frame: nobody walks on through an outage
             drops = status.drops
             stats.events += publish(pipeline.close_passes("camera_drop"), spool, camera_id, school_id)
         stats.events += publish(pipeline.process(frame, reading), spool, camera_id, school_id)
-        status = source.status()
         health.update(status)
         if monitor is not None:
             monitor.observe(frame.image, frame.captured_at)

@@ -173,7 +173,6 @@ class SchoolPipeline:
             self._read_temperatures(thermal, update.detections, update.tracks)
         return results + [r for r in (self._finish(t) for t in update.finished) if r is not None]
 
-    def _scene_cut(self, image: NDArray[np.uint8]) -> bool:
     def _break(self, frame: Frame) -> str | None:
         """Why the tracks cannot continue into ``frame`` (``time_gap`` or ``scene_cut``), or None."""
         previous_at, self._last_at = self._last_at, frame.captured_at
@@ -186,6 +185,7 @@ class SchoolPipeline:
                 return "time_gap"
         return "scene_cut" if cut else None
 
+    def _scene_cut(self, image: NDArray[np.uint8]) -> bool:
         """True when the whole view changed since the previous frame (tracks must not jump across it)."""
         limit = self.config.tracker.scene_cut
         if limit is None:
