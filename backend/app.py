@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from PIL import Image
 
 from backend import errors
 from backend.db import connect, connector, migrate
+from backend.guard import WebGuard
 from backend.routes import (
     attendance,
     auth,
@@ -82,6 +84,7 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
     if applied:
         logger.info("database %s migrated to %s", settings.database, applied[-1])
     settings.media_dir.mkdir(parents=True, exist_ok=True)
+    Image.MAX_IMAGE_PIXELS = settings.limits.max_image_pixels  # larger: DecompressionBombError, answered 413
     app = FastAPI(title="Kuzet backend", version="0.1.0")
     app.state.settings = settings
     builtin = (
@@ -89,11 +92,12 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
         ViolationEventHandler(MediaVault.of(settings)),
         CameraHealthHandler(settings.school.timezone),
     )
-    app.state.services = Services(ingest=IngestService([*handlers, *builtin]))
+    app.state.services = Services(ingest=IngestService([*handlers, *builtin], settings.limits))
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
     school_app.install(app, settings)
+    app.add_middleware(WebGuard, settings=settings)
     if settings.notifications.run_in_backend:
         outbox_worker = WorkerThread(connector(settings.database, settings.busy_timeout_ms), settings.notifications)
         app.router.on_startup.append(outbox_worker.start)

@@ -17,7 +17,14 @@ from fastapi import Cookie, Depends, Header, Request
 from backend import security
 from backend.db import connect
 from backend.errors import Problem
-from backend.services.auth import Principal, Role, is_operator, principal_of_token
+from backend.services.auth import (
+    Principal,
+    Role,
+    check_token_throttle,
+    is_operator,
+    principal_of_token,
+    record_token_failure,
+)
 from backend.settings import Settings
 from backend.store import devices
 
@@ -41,6 +48,14 @@ def get_db(settings: SettingsDep) -> Iterator[sqlite_utils.Database]:
 
 
 DbDep = Annotated[sqlite_utils.Database, Depends(get_db)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's network address (the unit of per-client throttling)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+ClientDep = Annotated[str, Depends(client_address)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,33 +92,45 @@ def current_device(
 DeviceDep = Annotated[Device, Depends(current_device)]
 
 
-def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Only the holder of the admin token may register or revoke devices."""
+def require_admin(
+    db: DbDep, settings: SettingsDep, client: ClientDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Only the holder of the admin token may register or revoke devices (wrong tokens are throttled per client)."""
     token = security.bearer(authorization)
-    if token is None or not security.secret_matches(token, security.hash_secret(settings.admin_token)):
+    if token is None:
+        raise Problem(401, "Admin token required", "send 'Authorization: Bearer <admin_token>' from the settings")
+    check_token_throttle(db, client, settings.school)
+    if not security.secret_matches(token, security.hash_secret(settings.admin_token)):
+        record_token_failure(db, client)
         raise Problem(401, "Admin token required", "send 'Authorization: Bearer <admin_token>' from the settings")
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
 
 
-def presented_token(authorization: str | None, cookie: str | None) -> str | None:
-    """The session token a request presents: the Bearer header first, else the session cookie."""
-    return security.bearer(authorization) or cookie or None
-
-
 def current_principal(
     db: DbDep,
     settings: SettingsDep,
+    client: ClientDep,
     authorization: Annotated[str | None, Header()] = None,
     kuzet_session: Annotated[str | None, Cookie()] = None,
 ) -> Principal:
-    """Authenticate a person by session token (Bearer or cookie) or the platform admin token."""
-    token = presented_token(authorization, kuzet_session)
+    """Authenticate a person by session token (Bearer or cookie) or the platform admin token (Bearer only).
+
+    Wrong Bearer tokens are counted per client (admin token guessing); a client over the limit gets 429 before its
+    token is checked. Session cookies are 256-bit random and not counted (an expired cookie of a polling page must
+    not lock a school's shared address out).
+    """
+    header = security.bearer(authorization)
+    token = header or kuzet_session or None
     if not token:
         raise Problem(401, "Login required", "log in at /login or send 'Authorization: Bearer <session token>'")
-    principal = principal_of_token(db.conn, token, settings.admin_token)
+    if header:
+        check_token_throttle(db, client, settings.school)
+    principal = principal_of_token(db.conn, token, settings.admin_token if header else None)
     if principal is None:
+        if header:
+            record_token_failure(db, client)
         raise Problem(401, "Session expired", "the session is unknown or expired; log in again")
     return principal
 
@@ -115,8 +142,9 @@ def optional_principal(
     kuzet_session: Annotated[str | None, Cookie()] = None,
 ) -> Principal | None:
     """The logged-in person, or None (pages then send the browser to the login form instead of a 401)."""
-    token = presented_token(authorization, kuzet_session)
-    return None if not token else principal_of_token(db.conn, token, settings.admin_token)
+    header = security.bearer(authorization)
+    token = header or kuzet_session or None
+    return None if not token else principal_of_token(db.conn, token, settings.admin_token if header else None)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from PIL import Image
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.services.errors import DomainError
@@ -59,8 +60,18 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status, exc.title, exc.detail, **exc.extra)
 
 
+async def _image_bomb(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Image.DecompressionBombError)
+    logger.warning("refused an image that would decode too large: %s", exc)
+    return problem_response(
+        413, "Image too large", f"the image declares more than {Image.MAX_IMAGE_PIXELS} pixels; send a smaller one"
+    )
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers on an app: request validation, HTTP errors and every service ``DomainError``."""
+    """Register the handlers on an app: request validation, HTTP errors, every service ``DomainError`` and images
+    whose header declares more pixels than the decode limit (``PIL.Image.MAX_IMAGE_PIXELS``, set by ``create_app``)."""
     app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(Image.DecompressionBombError, _image_bomb)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
+import math
+from collections import Counter
 from pathlib import Path
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -12,6 +15,39 @@ from kuzet.config import StrictModel
 from notifications.config import NotificationSettings
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "admin", "password", "placeholder"})
+MIN_SECRET_BITS = 64.0
+"""Least estimated entropy of a configured secret (the length times the per-character Shannon entropy)."""
+
+
+def secret_weakness(value: str) -> str | None:
+    """Why a configured text secret is weak (placeholder, repeated unit, ascending/descending run, low entropy), else
+    None. A 24-byte ``openssl rand -hex`` or ``-base64`` value passes; ``passwordpassword`` does not."""
+    text = value.strip()
+    if text.lower() in PLACEHOLDER_SECRETS or "change" in text.lower():
+        return "is a placeholder"
+    for unit in range(1, len(text) // 2 + 1):
+        if len(text) % unit == 0 and text[:unit] * (len(text) // unit) == text:
+            return f"repeats {text[:unit]!r}"
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(text)]
+    run = longest = 0
+    for previous, step in zip([0, *steps], steps, strict=False):
+        run = run + 1 if step in (1, -1) and step == previous else 1
+        longest = max(longest, run)
+    if longest >= 6:
+        return "contains a run of consecutive characters"
+    counts = Counter(text)
+    bits = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values()) * len(text)
+    if len(counts) < 10 or bits < MIN_SECRET_BITS:
+        return f"has too little entropy ({bits:.0f} bits estimated, {MIN_SECRET_BITS:.0f} needed)"
+    return None
+
+
+def key_weakness(raw: bytes) -> str | None:
+    """Why 32 key bytes are not random-looking (few distinct bytes, a repeated or arithmetic pattern), else None."""
+    deltas = {(b - a) % 256 for a, b in itertools.pairwise(raw)}
+    if len(set(raw)) < 20 or len(deltas) < 16:
+        return "is patterned, not random bytes"
+    return None
 
 
 class SchoolSettings(StrictModel):
@@ -57,6 +93,53 @@ class SchoolSettings(StrictModel):
     purge_interval_s: float = Field(
         default=3600.0, ge=0.0, le=86_400.0, description="Seconds between in-process retention purges (0 = off)"
     )
+    login_client_max_failures: int = Field(
+        default=30, ge=1, le=10_000, description="Failed logins from one client (any user name) before it waits"
+    )
+    login_account_max_failures: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Failed logins of one account from all clients together before it waits (a distributed guess)",
+    )
+    token_max_failures: int = Field(
+        default=30,
+        ge=1,
+        le=10_000,
+        description="Wrong bearer tokens (admin or session) from one client before it waits",
+    )
+
+
+class LimitSettings(StrictModel):
+    """Request limits checked before a body is read or parsed, and the bounds of event times."""
+
+    json_max_bytes: int = Field(
+        default=256_000, ge=1_000, le=50_000_000, description="Largest JSON body of a route without its own cap"
+    )
+    login_max_bytes: int = Field(default=4_000, ge=500, le=100_000, description="Largest body of a login request")
+    events_max_bytes: int = Field(
+        default=8_000_000, ge=10_000, le=200_000_000, description="Largest event batch posted by a device"
+    )
+    multipart_max_bytes: int = Field(
+        default=30_000_000, ge=10_000, le=500_000_000, description="Largest multipart form (photo upload), bytes"
+    )
+    max_image_pixels: int = Field(
+        default=40_000_000, ge=10_000, le=500_000_000, description="Largest image (width x height) decoded"
+    )
+    capture_past_days: float = Field(
+        default=730.0, gt=0.0, le=3650.0, description="How old a captured_at may be at receipt (spooled offline)"
+    )
+    capture_future_s: float = Field(
+        default=300.0, ge=0.0, le=86_400.0, description="How far captured_at may be ahead of the receipt clock"
+    )
+    trusted_origins: tuple[str, ...] = Field(
+        default=(),
+        max_length=20,
+        description="Extra origins (scheme://host[:port]) allowed to send cookie requests besides the page's own",
+    )
+    secure_cookies: bool | None = Field(
+        default=None, description="Session cookie Secure flag; None: on unless the server listens on loopback only"
+    )
 
 
 class Settings(StrictModel):
@@ -82,12 +165,14 @@ class Settings(StrictModel):
         description="Base64 of 32 random bytes; encrypts face templates at rest (`openssl rand -base64 32`)",
     )
     school: SchoolSettings = Field(default_factory=SchoolSettings, description="School service settings")
+    limits: LimitSettings = Field(default_factory=LimitSettings, description="Request size, image and time limits")
 
     @field_validator("admin_token")
     @classmethod
     def _not_placeholder(cls, value: str) -> str:
-        if value.strip().lower() in PLACEHOLDER_SECRETS or "change" in value.lower():
-            raise ValueError("admin_token is a placeholder; set a random value (e.g. `openssl rand -hex 24`)")
+        weakness = secret_weakness(value)
+        if weakness is not None:
+            raise ValueError(f"admin_token {weakness}; set a random value (e.g. `openssl rand -hex 24`)")
         return value
 
     @field_validator("template_key")
@@ -101,7 +186,17 @@ class Settings(StrictModel):
             raise ValueError("template_key is not base64; set `openssl rand -base64 32`") from exc
         if len(raw) != 32 or len(set(raw)) < 8:
             raise ValueError("template_key must be 32 random bytes in base64 (`openssl rand -base64 32`)")
+        weakness = key_weakness(raw)
+        if weakness is not None:
+            raise ValueError(f"template_key {weakness}; set `openssl rand -base64 32`")
         return value
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether the session cookie carries ``Secure``: configured, else on unless bound to loopback only."""
+        if self.limits.secure_cookies is not None:
+            return self.limits.secure_cookies
+        return self.host not in ("127.0.0.1", "localhost", "::1")
 
     @property
     def template_key_bytes(self) -> bytes:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,13 @@ def require_data(relative: str) -> Path:
 def samples() -> Path:
     """The bundled demo media."""
     return REPO / "samples"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In-process tests hash passwords at scrypt N=2^14 (the production N=2^17 takes ~1 s here per hash and would
+    add minutes); servers started as subprocesses, the demo and tests/backend/test_throttle.py use the real cost."""
+    auth = sys.modules.get("backend.services.auth")
+    if auth is not None:
+        monkeypatch.setattr(auth, "SCRYPT_N", 2**14)
+    yield

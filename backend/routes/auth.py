@@ -7,8 +7,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
-from backend.deps import DbDep, PrincipalDep, SettingsDep
+from backend.deps import ClientDep, DbDep, PrincipalDep, SettingsDep
 from backend.services.auth import SESSION_COOKIE, Principal, login, logout
+from backend.settings import Settings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -33,9 +34,16 @@ class SessionPublic(BaseModel):
     token: str | None = Field(default=None, description="Session token: 'Authorization: Bearer <token>'")
 
 
-def set_session_cookie(response: Response, token: str, hours: float) -> None:
-    """The one session cookie: HttpOnly, SameSite=Strict, as long as the session."""
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict")
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    """The one session cookie: HttpOnly, SameSite=Strict, Secure unless served on loopback, as long as the session."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(settings.school.session_hours * 3600),
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookies_secure,
+    )
 
 
 def _public(who: Principal, token: str | None = None) -> SessionPublic:
@@ -50,10 +58,10 @@ def _public(who: Principal, token: str | None = None) -> SessionPublic:
 
 
 @router.post("/login", response_model=SessionPublic)
-def log_in(body: Credentials, db: DbDep, settings: SettingsDep, response: Response) -> SessionPublic:
+def log_in(body: Credentials, db: DbDep, settings: SettingsDep, response: Response, client: ClientDep) -> SessionPublic:
     """Open a session of any role (429 after repeated failures) and set the session cookie."""
-    token, who = login(db, (body.username, body.password), settings.school)
-    set_session_cookie(response, token, settings.school.session_hours)
+    token, who = login(db, (body.username, body.password), settings.school, client=client)
+    set_session_cookie(response, token, settings)
     return _public(who, token)
 
 
@@ -69,5 +77,5 @@ def log_out(who: PrincipalDep, db: DbDep, response: Response) -> Response:
     with transaction(db) as conn:
         logout(conn, who.user_id)
     response.status_code = 204
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
     return response

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Cookie, Depends, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from backend.deps import DbDep, SettingsDep, current_principal, guardian_only, school_role
+from backend.deps import ClientDep, DbDep, SettingsDep, current_principal, guardian_only, school_role
 from backend.errors import Problem
 from backend.routes.parents import children, passes
 from backend.services.auth import Principal, audit
@@ -25,12 +25,13 @@ POLL_SECONDS = 1
 def page_principal(
     db: DbDep,
     settings: SettingsDep,
+    client: ClientDep,
     authorization: Annotated[str | None, Header()] = None,
     kuzet_session: Annotated[str | None, Cookie()] = None,
 ) -> Principal | None:
     """The logged-in person, or None (pages then send the browser to the login form instead of a 401)."""
     try:
-        return current_principal(db, settings, authorization, kuzet_session)
+        return current_principal(db, settings, client, authorization, kuzet_session)
     except UnauthenticatedError:
         return None
     except Problem as exc:

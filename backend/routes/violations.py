@@ -13,7 +13,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
-from backend.deps import AdminDep, DbDep, OperatorDep, SettingsDep
+from backend.deps import AdminDep, ClientDep, DbDep, OperatorDep, SettingsDep
 from backend.routes.auth import Credentials, set_session_cookie
 from backend.routes.media import ShaPath, media_response
 from backend.services import operators as ops
@@ -111,10 +111,12 @@ def disable_operator(body: OperatorName, db: DbDep, _: AdminDep) -> Response:
 
 
 @router.post("/api/v1/operators/login", response_model=OperatorPublic)
-def log_in(body: Credentials, db: DbDep, settings: SettingsDep, response: Response) -> OperatorPublic:
+def log_in(
+    body: Credentials, db: DbDep, settings: SettingsDep, response: Response, client: ClientDep
+) -> OperatorPublic:
     """The one login (``/api/v1/auth/login``) for operators only, in the operator's shape; sets the session cookie."""
-    token, who = login(db, (body.username, body.password), settings.school, roles=(ops.ROLE,))
-    set_session_cookie(response, token, settings.school.session_hours)
+    token, who = login(db, (body.username, body.password), settings.school, roles=(ops.ROLE,), client=client)
+    set_session_cookie(response, token, settings)
     return OperatorPublic(operator_id=who.user_id, username=who.username, district=who.district or "", token=token)
 
 

@@ -72,20 +72,55 @@ def end_sessions(conn: sqlite3.Connection, user_id: str) -> None:
     conn.execute("DELETE FROM sessions WHERE user_id = :user_id", {"user_id": user_id})
 
 
-def failures_since(conn: sqlite3.Connection, username: str, since: str) -> int:
-    """Failed logins of a user name after ``since``."""
-    sql = "SELECT COUNT(*) FROM login_failures WHERE username = :username AND at > :since"
-    return int(conn.execute(sql, {"username": username, "since": since}).fetchone()[0])
+@dataclass(frozen=True, slots=True)
+class AttemptCounts:
+    """Login attempts after a time: of this client for this name, of this client for any name, of this name."""
+
+    pair: int
+    client: int
+    account: int
 
 
-def add_failure(conn: sqlite3.Connection, username: str, at: str) -> None:
-    """Record a failed login."""
-    conn.execute("INSERT INTO login_failures(username, at) VALUES (:username, :at)", {"username": username, "at": at})
+def attempts_since(conn: sqlite3.Connection, client: str, username: str, since: str) -> AttemptCounts:
+    """Counted login attempts (reserved, failed) after ``since``."""
+    params = {"client": client, "username": username, "since": since}
+    row = conn.execute(
+        "SELECT"
+        " (SELECT COUNT(*) FROM login_attempts WHERE client = :client AND username = :username AND at > :since),"
+        " (SELECT COUNT(*) FROM login_attempts WHERE client = :client AND username NOT LIKE '#%' AND at > :since),"
+        " (SELECT COUNT(*) FROM login_attempts WHERE username = :username AND at > :since)",
+        params,
+    ).fetchone()
+    return AttemptCounts(int(row[0]), int(row[1]), int(row[2]))
 
 
-def clear_failures(conn: sqlite3.Connection, username: str) -> None:
-    """Forget the failed logins of a user name (after a successful one)."""
-    conn.execute("DELETE FROM login_failures WHERE username = :username", {"username": username})
+def add_attempt(conn: sqlite3.Connection, client: str, username: str, at: str) -> None:
+    """Count a login attempt (before its password is checked) or a wrong token (``username`` ``#token``)."""
+    conn.execute(
+        "INSERT INTO login_attempts(client, username, at) VALUES (:client, :username, :at)",
+        {"client": client, "username": username, "at": at},
+    )
+
+
+def clear_attempts(conn: sqlite3.Connection, client: str, username: str) -> None:
+    """Forget the attempts of this client for this name (after a successful login); strangers' stay counted."""
+    conn.execute(
+        "DELETE FROM login_attempts WHERE client = :client AND username = :username",
+        {"client": client, "username": username},
+    )
+
+
+def forget_attempts_before(conn: sqlite3.Connection, before: str) -> None:
+    """Drop attempts older than every throttle window."""
+    conn.execute("DELETE FROM login_attempts WHERE at < :before", {"before": before})
+
+
+def set_password_hash(conn: sqlite3.Connection, user_id: str, password_hash: str) -> None:
+    """Replace an account's password hash (a rehash at current parameters after a successful login)."""
+    conn.execute(
+        "UPDATE users SET password_hash = :password_hash WHERE user_id = :user_id",
+        {"password_hash": password_hash, "user_id": user_id},
+    )
 
 
 def add_operator(

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-KEY = "template_key: q83vEjRWeJq8ze8SNFZ4mrzN7xI0VniavM3vEjRWeJo=\n"
+KEY = "template_key: q3b7mZ0pXo1Jv5wLk9Yt2sRfA8dHcE4uN6gTiP0eWzM=\n"
+TOKEN = "9f3c1e7a52b8d40e6a1f93c7b25e08d4"
 GOOD_DEVICE = "camera_id: door-1\nuplink:\n  backend_url: http://127.0.0.1:1\n  api_key: kz_0123456789_abcdefghij\n"
 
 
@@ -16,9 +17,9 @@ GOOD_DEVICE = "camera_id: door-1\nuplink:\n  backend_url: http://127.0.0.1:1\n  
     ("command", "text", "field"),
     [
         ("serve", KEY + "admin_token: changeme-please-1234\n", "admin_token"),
-        ("serve", "admin_token: 0123456789abcdef0123\ntemplate_key: change-me\n", "template_key"),
-        ("serve", KEY + "admin_token: 0123456789abcdef0123\nport: 70000\n", "port"),
-        ("serve", KEY + "admin_token: 0123456789abcdef0123\ncolour: red\n", "colour"),
+        ("serve", "admin_token: " + TOKEN + "\ntemplate_key: change-me\n", "template_key"),
+        ("serve", KEY + "admin_token: " + TOKEN + "\nport: 70000\n", "port"),
+        ("serve", KEY + "admin_token: " + TOKEN + "\ncolour: red\n", "colour"),
         ("serve", "admin_token: [unclosed\n", "not valid YAML"),
         ("serve", "- a list\n", "mapping"),
         ("edge uplink", GOOD_DEVICE + "  batch_size: 0\n", "uplink.batch_size"),
