@@ -1,4 +1,5 @@
-"""SQLite access: WAL, foreign keys and versioned migrations applied at start.
+"""SQLite access: WAL with ``synchronous=FULL`` (what is acknowledged survives a power cut: the device drops an
+acknowledged event from its spool), foreign keys and versioned migrations applied at start.
 
 The outbox worker gets its connections from :func:`connector`, so the pragmas live here only.
 
@@ -33,7 +34,7 @@ def connect(path: Path, busy_timeout_ms: int = 10_000) -> sqlite_utils.Database:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a commit is on disk before a request is answered (power cut)
     conn.execute("PRAGMA foreign_keys=ON")
     return sqlite_utils.Database(conn)
 

@@ -2,12 +2,14 @@
 
 Attachments go first (PUT by hash, skipped when already uploaded), then the batch of events. Rows leave the spool
 only after the backend acknowledged them, so a crash anywhere means a resend, never a loss; the backend's idempotent
-ingest makes the resend harmless. A batch the backend rejects as malformed (422) is moved to the spool's
-``rejected`` table with the reason instead of blocking the queue forever.
+ingest makes the resend harmless. Events the backend refuses (422 malformed or out of bounds, 409 an event id reused
+with different content) are moved to the spool's ``rejected`` table with the reason instead of blocking the queue
+forever: the ones the answer names in ``rejected``, else each found by sending the batch one event at a time.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -22,6 +24,8 @@ from edge.spool import Spool, SpooledEvent
 logger = logging.getLogger(__name__)
 
 LAST_SUCCESS = "uplink.last_success"
+REFUSED = frozenset({409, 422})
+"""Answers that refuse the events themselves: resending them unchanged can never succeed."""
 
 
 class UplinkError(RuntimeError):
@@ -87,9 +91,12 @@ class Uploader:
         self._upload_media(batch)
         body = '{"events":[' + ",".join(item.payload for item in batch) + "]}"
         response = self._request("POST", "/api/v1/events", content=body, headers={"Content-Type": "application/json"})
-        if response.status_code == 422 and len(batch) > 1:
-            return self._isolate(batch)
-        if response.status_code == 422:
+        if response.status_code in REFUSED:
+            named = self._park_named(batch, response)
+            if named:
+                return named
+            if len(batch) > 1:
+                return self._isolate(batch)
             self.spool.reject(batch[0].seq, response.text[:2000])
             logger.error("backend rejected event %s: %s", batch[0].event_id, response.text[:300])
             return 1
@@ -110,7 +117,7 @@ class Uploader:
                 content='{"events":[' + item.payload + "]}",
                 headers={"Content-Type": "application/json"},
             )
-            if response.status_code == 422:
+            if response.status_code in REFUSED:
                 self.spool.reject(item.seq, response.text[:2000])
                 logger.error("backend rejected event %s: %s", item.event_id, response.text[:300])
             else:
@@ -118,6 +125,22 @@ class Uploader:
                 self.spool.ack([item.seq])
             moved += 1
         return moved
+
+    def _park_named(self, batch: list[SpooledEvent], response: httpx.Response) -> int:
+        """Set aside the events the refusal names in ``rejected`` (the rest stay and go in the next batch)."""
+        try:
+            named = {str(r["event_id"]): str(r.get("reason", "")) for r in response.json().get("rejected", [])}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            logger.warning("refusal without a readable rejected list: %s", response.text[:300])
+            return 0
+        parked = 0
+        for item in batch:
+            if str(item.event_id) in named:
+                reason = json.dumps({"status": response.status_code, "reason": named[str(item.event_id)]})
+                self.spool.reject(item.seq, reason)
+                logger.error("backend rejected event %s: %s", item.event_id, named[str(item.event_id)])
+                parked += 1
+        return parked
 
     def _upload_media(self, batch: list[SpooledEvent]) -> None:
         for sha in dict.fromkeys(h for item in batch for h in item.attachments):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from backend.deps import DbDep, SettingsDep, StaffOf
+from backend.routes.exports import DAY_PATTERN, checked_day
 from backend.routes.media import media_response
 from backend.services.auth import audit
 from backend.services.dashboard import DaySummary, summary, today
@@ -15,13 +16,13 @@ from backend.services.records import found
 from backend.store import attendance as attendance_store
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}", tags=["attendance"])
-Day = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Local date; default today")]
+Day = Annotated[str | None, Query(pattern=DAY_PATTERN, description="Local date; default today")]
 
 
 @router.get("/attendance", response_model=DaySummary)
 def attendance(school_id: str, db: DbDep, settings: SettingsDep, who: StaffOf, day: Day = None) -> DaySummary:
     """Inside now, late, feverish, unknown faces, per class and failed deliveries of a day."""
-    day = day or today(settings.school.timezone)
+    day = checked_day(day) if day else today(settings.school.timezone)
     audit(db.conn, who, school_id, "view_attendance", f"day:{day}", quiet_minutes=10)
     return summary(db.conn, school_id, day, settings.school.timezone)
 

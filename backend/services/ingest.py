@@ -3,22 +3,32 @@
 One transaction per batch: look up which event ids already exist, insert only the new ones with their attachment
 links, and let the registered handlers (attendance, violations, outbox rows...) react to the new events inside the
 same transaction. A replayed batch therefore stores nothing twice and triggers nothing twice.
+
+Idempotency notices: an id re-sent with the same content is a duplicate; with different content (stored earlier or
+twice in the batch) the batch is refused with 409 and each refused copy is recorded in ``event_conflicts``, never
+silently dropped. Events captured outside the configured skew of the receipt time are refused (422) naming each
+event (``rejected``, as the media citation check does), so the device's uplink sets exactly those aside and sends the
+rest. The answer is given after the transaction committed (``synchronous=FULL``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from uuid import UUID
 
 import sqlite_utils
+from pydantic import ValidationError
 
 from backend.db import transaction
-from backend.services.errors import BadInputError, ForbiddenError
+from backend.services.errors import BadInputError, ConflictError, ForbiddenError
 from backend.services.media import check_citations
-from backend.store import devices, media
+from backend.settings import LimitSettings
+from backend.store import conflicts, devices, media
 from backend.store import events as stored_events
 from backend.store.events import AttachmentLink, EventRow
 from kuzet.contracts import (
@@ -48,15 +58,18 @@ class EventHandler(Protocol):
 class IngestService:
     """Stores event batches exactly once and dispatches new events to handlers."""
 
-    def __init__(self, handlers: Sequence[EventHandler] = ()) -> None:
+    def __init__(self, handlers: Sequence[EventHandler] = (), limits: LimitSettings | None = None) -> None:
         self.handlers = tuple(handlers)
+        self.limits = limits or LimitSettings()
 
     def ingest(self, db: sqlite_utils.Database, camera_id: str, events: Sequence[AnyEvent]) -> IngestResult:
-        """Store the events of one device; returns which ids were new and which were duplicates.
+        """Store the events of one device; returns which ids were new, duplicates, or repeated in the batch.
 
         Raises:
             ForbiddenError: 403 when an event claims another camera.
-            BadInputError: 422 when an attachment was not uploaded first.
+            BadInputError: 422 when an attachment was not uploaded first or does not match the stored bytes, or a
+                capture time is outside the allowed skew of the receipt time (``rejected`` names the events).
+            ConflictError: 409 when an event id comes with content different from its stored or batch twin.
         """
         for event in events:
             if event.camera_id != camera_id:
@@ -64,27 +77,65 @@ class IngestService:
                     "Wrong camera",
                     f"event {event.event_id} is for camera {event.camera_id!r}, but the key belongs to {camera_id!r}",
                 )
-        now = datetime.now(UTC).isoformat()
+        received = datetime.now(UTC)
+        self._check_times(events, received)
+        unique, repeated, clashes = _in_batch(events)
+        now = received.isoformat()
         with transaction(db) as conn:
-            self._check_media(conn, events)
-            check_citations(conn, camera_id, events)  # only the camera's own tenant's media
-            ids = [str(e.event_id) for e in events]
-            seen = stored_events.existing_ids(conn, ids)
-            fresh: list[AnyEvent] = []
-            for event, event_id in zip(events, ids, strict=True):
-                if event_id not in seen:
-                    fresh.append(event)
-                    seen.add(event_id)  # the same id twice in one batch is stored once
+            check_citations(conn, camera_id, unique)  # own tenant's uploads only; the same 422 as never stored
+            self._check_media(conn, unique)
+            stored = conflicts.stored_payloads(conn, [str(e.event_id) for e in unique])
+            refused = clashes + [c for e in unique if (c := _differs(e, stored.get(str(e.event_id)))) is not None]
+            fresh = [] if refused else [e for e in unique if str(e.event_id) not in stored]
             self._insert(conn, fresh, now)
             for handler in self.handlers:
                 mine = [e for e in fresh if e.kind in handler.kinds]
                 if mine:
                     handler.handle(conn, mine)
-            devices.touch(conn, camera_id, now)
+            if not refused:
+                devices.touch(conn, camera_id, now)
+        if refused:
+            self._refuse(db, camera_id, refused, now)
         fresh_ids = {e.event_id for e in fresh}
         return IngestResult(
             accepted=tuple(e.event_id for e in fresh),
-            duplicates=tuple(dict.fromkeys(e.event_id for e in events if e.event_id not in fresh_ids)),
+            duplicates=tuple(e.event_id for e in unique if e.event_id not in fresh_ids),
+            repeated=repeated,
+        )
+
+    def _check_times(self, events: Sequence[AnyEvent], received: datetime) -> None:
+        """Refuse capture times outside [receipt - capture_past_days, receipt + capture_future_s]."""
+        earliest = received - timedelta(days=self.limits.capture_past_days)
+        latest = received + timedelta(seconds=self.limits.capture_future_s)
+        rejected = [
+            {"event_id": str(e.event_id), "reason": _time_reason(e.captured_at, received, earliest, latest)}
+            for e in events
+            if not earliest <= e.captured_at <= latest
+        ]
+        if rejected:
+            raise BadInputError(
+                "Capture time out of range",
+                f"event {rejected[0]['event_id']}: {rejected[0]['reason']}; fix the device clock",
+                rejected=rejected[:100],
+            )
+
+    @staticmethod
+    def _refuse(
+        db: sqlite_utils.Database, camera_id: str, refused: list[tuple[AnyEvent, str | None]], now: str
+    ) -> None:
+        """Record every refused copy (in its own transaction: the batch wrote nothing) and raise 409."""
+        rows = [
+            conflicts.Conflict(str(e.event_id), camera_id, now, stored, _sha(e.model_dump_json()), e.model_dump_json())
+            for e, stored in refused
+        ]
+        with transaction(db) as conn:
+            conflicts.record(conn, rows)
+        logger.warning("refused %d event id(s) re-sent with different content from %s", len(rows), camera_id)
+        first = rows[0].event_id
+        raise ConflictError(
+            "Event id reused",
+            f"event {first} was already received with different content; give a changed event a new id",
+            rejected=[{"event_id": r.event_id, "reason": "id reused with different content"} for r in rows][:100],
         )
 
     @staticmethod
@@ -107,3 +158,45 @@ class IngestService:
         ]  # fmt: skip
         links = [AttachmentLink(str(e.event_id), a.sha256, a.role) for e in fresh for a in e.attachments]
         stored_events.insert(conn, rows, links)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _time_reason(at: datetime, received: datetime, earliest: datetime, latest: datetime) -> str:
+    """Why a capture time is refused, in words a person can act on."""
+    if at > latest:
+        return f"captured_at {at.isoformat()} is {(at - received).total_seconds():.0f} s after the receipt time"
+    return f"captured_at {at.isoformat()} is older than {(received - earliest).days} days before the receipt time"
+
+
+def _in_batch(events: Sequence[AnyEvent]) -> tuple[list[AnyEvent], tuple[UUID, ...], list[tuple[AnyEvent, str | None]]]:
+    """(first copy of each id, ids sent more than once with the same content, later copies that differ)."""
+    first: dict[UUID, AnyEvent] = {}
+    repeated: dict[UUID, None] = {}
+    clashes: list[tuple[AnyEvent, str | None]] = []
+    for event in events:
+        twin = first.setdefault(event.event_id, event)
+        if twin is event:
+            continue
+        if twin.model_dump_json() == event.model_dump_json():
+            repeated[event.event_id] = None
+        else:
+            clashes.append((event, _sha(twin.model_dump_json())))
+    return list(first.values()), tuple(repeated), clashes
+
+
+def _differs(event: AnyEvent, stored: str | None) -> tuple[AnyEvent, str | None] | None:
+    """(event, SHA-256 of the stored payload) when ``event`` reuses a stored id with other content, else None.
+
+    The stored payload is read through the event's current model, so fields added since (with defaults) are not a
+    difference.
+    """
+    if stored is None:
+        return None
+    try:
+        same = type(event).model_validate_json(stored).model_dump_json() == event.model_dump_json()
+    except ValidationError:
+        same = False
+    return None if same else (event, _sha(stored))

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kuzet.contracts.enums import (
     SEVERITY,
@@ -26,10 +26,15 @@ from kuzet.contracts.enums import (
 
 SCHEMA_VERSION = 1
 MAX_BATCH = 1000
+MAX_TRACK_ID = 2**31 - 1
+"""Largest tracker id on the wire (trackers count up from 1; larger does not fit a database integer safely)."""
+MAX_ROAD_M = 100_000.0
+"""Largest road-plane coordinate, metres (finite: NaN and Infinity are refused)."""
 
 CameraId = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Camera id")
 ]
+RoadMetres = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ROAD_M, le=MAX_ROAD_M)]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the bytes")]
 
 
@@ -77,7 +82,10 @@ class EventBase(Frozen):
         offset = value.utcoffset()
         if offset is None:
             raise ValueError("captured_at must carry a timezone")
-        return (value - offset).replace(tzinfo=UTC)
+        try:
+            return (value - offset).replace(tzinfo=UTC)
+        except OverflowError as exc:
+            raise ValueError("captured_at is out of the representable range in UTC") from exc
 
 
 class EntryEvent(EventBase):
@@ -94,7 +102,7 @@ class EntryEvent(EventBase):
     temperature_c: float | None = Field(
         default=None, ge=25.0, le=45.0, description="Body temperature; None when no thermal reading, never 0"
     )
-    track_id: int = Field(ge=0, description="Edge tracker id of the pass")
+    track_id: int = Field(ge=0, le=MAX_TRACK_ID, description="Edge tracker id of the pass")
     frames_used: int = Field(default=1, ge=1, le=1000, description="Frames that voted on the identity")
 
 
@@ -102,18 +110,24 @@ class VehicleEvent(EventBase):
     """A confirmed vehicle track summary."""
 
     kind: Literal["vehicle"] = "vehicle"
-    track_id: int = Field(ge=0, description="Edge tracker id")
+    track_id: int = Field(ge=0, le=MAX_TRACK_ID, description="Edge tracker id")
     vehicle_class: VehicleClass = Field(description="Majority class of the track")
     lane_id: str | None = Field(default=None, max_length=32, description="Lane the track spent most time in")
     speed_kmh: float | None = Field(default=None, ge=0.0, le=400.0, description="Robust speed estimate")
     speed_uncertainty_kmh: float | None = Field(default=None, ge=0.0, le=400.0, description="1-sigma uncertainty")
     first_seen: AwareDatetime = Field(description="First frame of the track")
     last_seen: AwareDatetime = Field(description="Last frame of the track")
-    path_m: tuple[tuple[float, float], ...] = Field(
-        default=(), max_length=2000, description="Road-plane positions in metres, in time order"
+    path_m: tuple[tuple[RoadMetres, RoadMetres], ...] = Field(
+        default=(), max_length=2000, description="Road-plane positions in metres, in time order (finite)"
     )
     plate_text: str | None = Field(default=None, max_length=16, description="Final plate read, if any")
     plate_confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="Confidence of the read")
+
+    @model_validator(mode="after")
+    def _seen_in_order(self) -> VehicleEvent:
+        if self.last_seen < self.first_seen:
+            raise ValueError("last_seen is before first_seen")
+        return self
 
 
 class ViolationEvent(EventBase):
@@ -121,7 +135,7 @@ class ViolationEvent(EventBase):
 
     kind: Literal["violation"] = "violation"
     violation: ViolationKind = Field(description="Which rule fired")
-    track_id: int = Field(ge=0, description="Edge tracker id")
+    track_id: int = Field(ge=0, le=MAX_TRACK_ID, description="Edge tracker id")
     vehicle_class: VehicleClass = Field(description="Class of the vehicle")
     plate_raw: str | None = Field(default=None, max_length=32, description="Plate as read")
     plate_normalised: str | None = Field(default=None, max_length=16, description="Plate after the grammar")
@@ -141,7 +155,7 @@ class PlateAlertEvent(EventBase):
     distance: int = Field(ge=0, le=4, description="Edit distance between the read and the listed plate")
     reason: str = Field(min_length=1, max_length=64, description="Why the plate is listed: wanted, stolen, ...")
     read_confidence: float = Field(ge=0.0, le=1.0, description="Mean character confidence of the read")
-    track_id: int | None = Field(default=None, ge=0, description="Edge tracker id, when from a track")
+    track_id: int | None = Field(default=None, ge=0, le=MAX_TRACK_ID, description="Edge tracker id, when from a track")
 
 
 class CameraHealthMeasures(Frozen):
@@ -192,6 +206,9 @@ class IngestResult(Frozen):
 
     accepted: tuple[UUID, ...] = Field(description="Event ids stored by this request")
     duplicates: tuple[UUID, ...] = Field(description="Event ids stored earlier; nothing written again")
+    repeated: tuple[UUID, ...] = Field(
+        default=(), description="Event ids sent more than once in this batch (same content): stored once"
+    )
 
 
 __all__ = [

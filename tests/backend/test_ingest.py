@@ -1,11 +1,12 @@
-"""Batch ingest: idempotent by event UUID, attachments first, replay stores nothing twice."""
+"""Batch ingest: idempotent by event UUID, attachments first, replay stores nothing twice, a reused id with other
+content is a recorded 409, and capture times are checked against the receipt time."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 
+import pytest
 from PIL import Image
 
 from backend.db import connect
@@ -43,77 +44,62 @@ def test_replayed_batch_is_stored_once_and_reports_duplicates(api: Api) -> None:
     assert _count(api, "events") == 6
 
 
-def test_same_id_twice_in_one_batch_is_one_row(api: Api) -> None:
+def test_same_id_twice_in_one_batch_is_one_row_and_reported(api: Api) -> None:
     event = entry()
     response = api.client.post("/api/v1/events", json=_batch(event, event), headers=api.device)
-    assert response.json() == {"accepted": [str(event.event_id)], "duplicates": []}
+    assert response.json() == {"accepted": [str(event.event_id)], "duplicates": [], "repeated": [str(event.event_id)]}
     assert _count(api, "events") == 1
 
 
-def test_attachment_uploaded_then_referenced(api: Api) -> None:
-    data = _jpeg()
-    sha = hashlib.sha256(data).hexdigest()
-    put = api.client.put(f"/api/v1/media/{sha}", content=data, headers={**api.device, "Content-Type": "image/jpeg"})
-    assert put.status_code == 201
-    again = api.client.put(f"/api/v1/media/{sha}", content=data, headers={**api.device, "Content-Type": "image/jpeg"})
-    assert again.status_code == 200
-    event = entry(
-        attachments=[{"sha256": sha, "media_type": "image/jpeg", "role": "snapshot", "size_bytes": len(data)}]
-    )
-    assert api.client.post("/api/v1/events", json=_batch(event), headers=api.device).status_code == 200
-    assert _count(api, "event_attachments") == 1
-    got = api.client.get(f"/api/v1/media/{sha}", headers=api.admin)
-    assert got.status_code == 200 and got.content == data
-
-
-def test_revoked_key_is_refused_and_rotation_restores(api: Api) -> None:
-    assert api.client.post("/api/v1/devices/door-1/revoke", headers=api.admin).status_code == 200
-    refused = api.client.post("/api/v1/events", json=_batch(entry()), headers=api.device)
-    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
-    rotated = api.client.post(
-        "/api/v1/devices",
-        json={"camera_id": "door-1", "kind": "school", "site": "school-1", "rotate": True},
-        headers=api.admin,
-    )
-    assert rotated.status_code == 201
-    new = {"X-API-Key": rotated.json()["api_key"]}
-    assert api.client.post("/api/v1/events", json=_batch(entry()), headers=new).status_code == 200
-
-
-def test_keys_are_stored_hashed(api: Api) -> None:
+def _conflicts(api: Api) -> list[tuple[str, str, str]]:
     db = connect(api.settings.database)
     try:
-        stored = db.execute("SELECT key_id, key_hash FROM devices").fetchone()
+        rows = db.execute("SELECT event_id, camera_id, offered_payload FROM event_conflicts ORDER BY conflict_id")
+        return [tuple(r) for r in rows.fetchall()]
     finally:
         db.conn.close()
-    assert api.key.split("_", 2)[2] not in "".join(stored)
-    assert stored[1] == hashlib.sha256(api.key.split("_", 2)[2].encode()).hexdigest()
 
 
-def test_health_reports_schema_and_count(api: Api) -> None:
-    api.client.post("/api/v1/events", json=_batch(entry(), entry(n=1)), headers=api.device)
-    body = api.client.get("/api/v1/health").json()
-    assert body["status"] == "ok" and body["events"] == 2 and body["schema_version"] >= 1
+def test_a_reused_id_with_other_content_is_a_recorded_409(api: Api) -> None:
+    original = entry(n=1)
+    assert api.client.post("/api/v1/events", json=_batch(original), headers=api.device).status_code == 200
+    changed = original.model_copy(update={"pupil_id": "p7"})
+    other = entry(n=2)
+    reply = api.client.post("/api/v1/events", json=_batch(other, changed), headers=api.device)
+    assert reply.status_code == 409, reply.text
+    body = reply.json()
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    assert str(original.event_id) in body["detail"] and body["rejected"][0]["event_id"] == str(original.event_id)
+    assert _count(api, "events") == 1, "nothing of the refused batch is stored"
+    recorded = _conflicts(api)
+    assert [(r[0], r[1]) for r in recorded] == [(str(original.event_id), "door-1")]
+    assert json.loads(recorded[0][2])["pupil_id"] == "p7", "the refused content is kept for a person to see"
+    same = api.client.post("/api/v1/events", json=_batch(original, other), headers=api.device)
+    assert same.status_code == 200 and same.json()["duplicates"] == [str(original.event_id)]
 
 
-def test_plate_alert_is_accepted_and_stored(api: Api) -> None:
-    from kuzet.contracts import PlateAlertEvent
+def test_two_different_events_with_one_id_in_a_batch_are_a_409_not_a_silent_drop(api: Api) -> None:
+    first = entry(n=3)
+    second = first.model_copy(update={"direction": "left"})
+    reply = api.client.post("/api/v1/events", json=_batch(first, second), headers=api.device)
+    assert reply.status_code == 409
+    assert _count(api, "events") == 0 and len(_conflicts(api)) == 1
 
-    alert = PlateAlertEvent.model_validate(
-        {
-            **json.loads(entry().model_dump_json(include={"event_id", "camera_id", "captured_at", "clock_source"})),
-            "plate_read": "123ABC02",
-            "plate_listed": "123ABC02",
-            "distance": 0,
-            "reason": "stolen",
-            "read_confidence": 0.9,
-            "track_id": 4,
-        }
-    )
-    response = api.client.post("/api/v1/events", json=_batch(alert), headers=api.device)
-    assert response.status_code == 200 and response.json()["accepted"] == [str(alert.event_id)]
-    db = connect(api.settings.database)
-    try:
-        assert db.execute("SELECT kind FROM events").fetchone()[0] == "plate_alert"
-    finally:
-        db.conn.close()
+
+@pytest.mark.parametrize(
+    ("captured_at", "says"),
+    [
+        ("2099-01-01T00:00:00+00:00", "after the receipt time"),
+        ("1970-01-01T00:00:00+00:00", "older than"),
+    ],
+)
+def test_capture_time_outside_the_skew_of_receipt_is_422_naming_the_event(
+    api: Api, captured_at: str, says: str
+) -> None:
+    good = _batch(entry(n=4))["events"]
+    bad = {**_batch(entry(n=5))["events"][0], "captured_at": captured_at}  # type: ignore[index]
+    reply = api.client.post("/api/v1/events", json={"events": [*good, bad]}, headers=api.device)  # type: ignore[misc]
+    assert reply.status_code == 422, reply.text
+    assert says in reply.json()["detail"] and "clock" in reply.json()["detail"]
+    assert [r["event_id"] for r in reply.json()["rejected"]] == [bad["event_id"]]
+    assert _count(api, "events") == 0

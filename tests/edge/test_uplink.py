@@ -116,7 +116,56 @@ def test_outage_then_recovery_with_attachments(backend: BackendProcess, tmp_path
     backend.start()
     assert uploader.drain_once() == 1
     assert _stored(backend) == (1, 1)
-    assert (backend.root / "media" / blob.sha256[:2] / blob.sha256).read_bytes() == data
+    db = connect(backend.root / "backend.sqlite")
+    try:
+        row = db.execute("SELECT size_bytes FROM media WHERE sha256 = ?", [blob.sha256]).fetchone()
+    finally:
+        db.conn.close()
+    assert row == (len(data),)  # the bytes arrived whole (the file itself is encrypted at rest)
+    assert (backend.root / "media" / blob.sha256[:2] / blob.sha256).is_file()
+
+
+def _rejected_reasons(spool: Spool) -> dict[str, str]:
+    rows = spool._db.execute("SELECT event_id, reason FROM rejected").fetchall()
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+def test_poison_events_are_set_aside_one_by_one_and_never_block_the_spool(
+    backend: BackendProcess, tmp_path: Path
+) -> None:
+    """Each kind of poison in one queue: a reused id with other content (409), a capture time in 2099 (422 naming
+    the event), track_id 2**63 and a capture time that overflows UTC (422 from the wire check); the good events
+    around them are stored and the spool empties."""
+    key = backend.register("door-1")
+    spool = Spool(tmp_path / "edge" / "spool.sqlite")
+    uploader = Uploader(spool, _uplink(backend, key, batch_size=50))
+    original = entry(n=1)
+    spool.put(original)
+    assert uploader.drain_once() == 1
+    good = [entry(n=i) for i in range(10, 16)]
+    future = entry(n=2).model_copy(update={"captured_at": entry().captured_at.replace(year=2099)})
+    huge_track = entry(n=3).model_copy(update={"track_id": 2**63})
+    overflow = entry(n=4)
+    poison = [original.model_copy(update={"pupil_id": "p9"}), future, huge_track, overflow]
+    for event in [good[0], poison[0], good[1], poison[1], good[2], poison[2], good[3], poison[3], *good[4:]]:
+        spool.put(event)
+    with spool._lock, spool._tx():  # a device whose clock wrote a year-0001 time with an offset
+        spool._db.execute(
+            "UPDATE events SET payload = replace(payload, ?, '0001-01-01T00:00:00+01:00') WHERE event_id = ?",
+            [overflow.captured_at.isoformat().replace("+00:00", "Z"), str(overflow.event_id)],
+        )
+    for _ in range(20):
+        if not spool.depth():
+            break
+        uploader.drain_once()
+    assert spool.depth() == 0
+    reasons = _rejected_reasons(spool)
+    assert set(reasons) == {str(e.event_id) for e in poison}
+    assert "different content" in reasons[str(original.event_id)]
+    assert "after the receipt time" in reasons[str(future.event_id)]
+    assert "track_id" in reasons[str(huge_track.event_id)]
+    assert "captured_at" in reasons[str(overflow.event_id)]
+    assert _stored(backend) == (1 + len(good), 1 + len(good))
 
 
 def test_revoked_key_is_an_auth_error_and_keeps_events(backend: BackendProcess, tmp_path: Path) -> None:
