@@ -3,6 +3,7 @@ content is a recorded 409, and capture times are checked against the receipt tim
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -103,3 +104,72 @@ def test_capture_time_outside_the_skew_of_receipt_is_422_naming_the_event(
     assert says in reply.json()["detail"] and "clock" in reply.json()["detail"]
     assert [r["event_id"] for r in reply.json()["rejected"]] == [bad["event_id"]]
     assert _count(api, "events") == 0
+
+
+def test_attachment_uploaded_then_referenced(api: Api) -> None:
+    data = _jpeg()
+    sha = hashlib.sha256(data).hexdigest()
+    put = api.client.put(f"/api/v1/media/{sha}", content=data, headers={**api.device, "Content-Type": "image/jpeg"})
+    assert put.status_code == 201
+    again = api.client.put(f"/api/v1/media/{sha}", content=data, headers={**api.device, "Content-Type": "image/jpeg"})
+    assert again.status_code == 200
+    event = entry(
+        attachments=[{"sha256": sha, "media_type": "image/jpeg", "role": "snapshot", "size_bytes": len(data)}]
+    )
+    assert api.client.post("/api/v1/events", json=_batch(event), headers=api.device).status_code == 200
+    assert _count(api, "event_attachments") == 1
+    got = api.client.get(f"/api/v1/media/{sha}", headers=api.admin)
+    assert got.status_code == 200 and got.content == data
+
+
+def test_revoked_key_is_refused_and_rotation_restores(api: Api) -> None:
+    assert api.client.post("/api/v1/devices/door-1/revoke", headers=api.admin).status_code == 200
+    refused = api.client.post("/api/v1/events", json=_batch(entry()), headers=api.device)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+    rotated = api.client.post(
+        "/api/v1/devices",
+        json={"camera_id": "door-1", "kind": "school", "site": "school-1", "rotate": True},
+        headers=api.admin,
+    )
+    assert rotated.status_code == 201
+    new = {"X-API-Key": rotated.json()["api_key"]}
+    assert api.client.post("/api/v1/events", json=_batch(entry()), headers=new).status_code == 200
+
+
+def test_keys_are_stored_hashed(api: Api) -> None:
+    db = connect(api.settings.database)
+    try:
+        stored = db.execute("SELECT key_id, key_hash FROM devices").fetchone()
+    finally:
+        db.conn.close()
+    assert api.key.split("_", 2)[2] not in "".join(stored)
+    assert stored[1] == hashlib.sha256(api.key.split("_", 2)[2].encode()).hexdigest()
+
+
+def test_health_reports_schema_and_count(api: Api) -> None:
+    api.client.post("/api/v1/events", json=_batch(entry(), entry(n=1)), headers=api.device)
+    body = api.client.get("/api/v1/health").json()
+    assert body["status"] == "ok" and body["events"] == 2 and body["schema_version"] >= 1
+
+
+def test_plate_alert_is_accepted_and_stored(api: Api) -> None:
+    from kuzet.contracts import PlateAlertEvent
+
+    alert = PlateAlertEvent.model_validate(
+        {
+            **json.loads(entry().model_dump_json(include={"event_id", "camera_id", "captured_at", "clock_source"})),
+            "plate_read": "123ABC02",
+            "plate_listed": "123ABC02",
+            "distance": 0,
+            "reason": "stolen",
+            "read_confidence": 0.9,
+            "track_id": 4,
+        }
+    )
+    response = api.client.post("/api/v1/events", json=_batch(alert), headers=api.device)
+    assert response.status_code == 200 and response.json()["accepted"] == [str(alert.event_id)]
+    db = connect(api.settings.database)
+    try:
+        assert db.execute("SELECT kind FROM events").fetchone()[0] == "plate_alert"
+    finally:
+        db.conn.close()
