@@ -121,7 +121,23 @@ class IdentifyConfig(StrictModel):
 class ThermalSettings(StrictModel):
     """Thermal camera registration and the conversion of skin readings to body temperature."""
 
-    registration: Registration = Field(description="Visible->thermal homography of this device")
+    registration: Registration | None = Field(
+        default=None, description="Visible->thermal homography of this device (or give registration_path)"
+    )
+    registration_path: Path | None = Field(
+        default=None,
+        description="JSON file written by `kuzet edge thermal-register` (the measured mapping and its RMS error)",
+    )
+    sensor: Literal["replay", "mlx90640", "lepton"] = Field(
+        default="replay", description="Thermal device: a recording (replay_path), a Melexis MLX90640 or a FLIR Lepton"
+    )
+    sigma_c: float | None = Field(
+        default=None,
+        ge=0.01,
+        le=10.0,
+        description="1-sigma uncertainty of an uncorrected reading, C; None takes the sensor's own (datasheet) figure",
+    )
+    emissivity: float = Field(default=0.98, ge=0.5, le=1.0, description="Emissivity of skin used by the MLX90640")
     replay_path: Path | None = Field(default=None, description="Recorded radiometric frames (.npz) to replay")
     tolerance_s: float = Field(
         default=0.25, ge=0.0, le=10.0, description="A thermal frame further in time than this is not used"
@@ -139,11 +155,36 @@ class ThermalSettings(StrictModel):
         default=None, description="Thermal-pixel box of a reference blackbody in view, or None"
     )
     blackbody_c: float | None = Field(default=None, ge=20.0, le=50.0, description="Set temperature of the blackbody")
+    blackbody_sigma_c: float = Field(
+        default=0.2, ge=0.01, le=2.0, description="1-sigma uncertainty of the blackbody's set temperature, C"
+    )
     plausible_min_c: float = Field(default=30.0, ge=25.0, le=40.0, description="Lower readings are not a face")
     plausible_max_c: float = Field(default=43.0, ge=36.0, le=45.0, description="Higher readings are not a face")
     fever_c: float = Field(default=37.5, ge=36.0, le=42.0, description="Temperature at or above which a pass is fever")
 
-    _resolve = field_validator("replay_path")(resolve_path)
+    _resolve = field_validator("replay_path", "registration_path")(resolve_path)
+
+    @model_validator(mode="after")
+    def _load_registration(self) -> ThermalSettings:
+        """``registration``, or ``registration_path`` read here (a given ``registration`` wins)."""
+        if self.registration is None and self.registration_path is None:
+            raise ValueError("give registration or registration_path")
+        if self.registration is None and self.registration_path is not None:
+            from hardware.thermal.registration import load_registration
+
+            try:
+                loaded = load_registration(self.registration_path)
+            except OSError as exc:
+                raise ValueError(f"cannot read the thermal registration {self.registration_path}: {exc}") from exc
+            object.__setattr__(self, "registration", loaded)  # frozen model: filled once, during validation
+        return self
+
+    @property
+    def mapping(self) -> Registration:
+        """The visible->thermal registration in force."""
+        if self.registration is None:
+            raise ValueError("thermal registration missing")
+        return self.registration
 
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]

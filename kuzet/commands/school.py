@@ -1,8 +1,9 @@
-"""School door commands: ``kuzet enroll`` and ``kuzet edge school``."""
+"""School door commands: ``kuzet enroll``, ``kuzet edge school`` and ``kuzet edge thermal-register``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -58,9 +59,10 @@ def edge_school(config_path: Path, video: Path | None, thermal: Path | None, off
     from edge.school.gallery import Gallery
     from edge.school.pipeline import SchoolPipeline
     from edge.school.sync import GalleryClient, sync_gallery
+    from edge.school.temperature import open_sensor
     from edge.spool import Spool
     from hardware.camera import open_source
-    from hardware.thermal import ReplayThermalSensor
+    from hardware.thermal import ReplayThermalSensor, ThermalSensor
 
     device = load_or_exit(config_path, SchoolDeviceConfig)
     school = device.school
@@ -73,12 +75,17 @@ def edge_school(config_path: Path, video: Path | None, thermal: Path | None, off
     if uri is None:
         fail("no camera: set school.source in the config or pass --video")
     source = open_source(uri, device.clock_source)
-    replay = thermal or (school.thermal.replay_path if school.thermal else None)
-    sensor = None
+    replay = thermal or (school.thermal.replay_path if school.thermal and school.thermal.sensor == "replay" else None)
+    sensor: ThermalSensor | None = None
     if replay is not None:
         sensor = ReplayThermalSensor(replay, school.thermal.tolerance_s if school.thermal else 0.25)
         if video is not None:
             sensor = ReplayThermalSensor(replay, sensor.tolerance_s, _offset_to(replay, source))
+    elif school.thermal is not None:
+        try:  # a live MLX90640 or Lepton
+            sensor = open_sensor(school.thermal)
+        except (OSError, ValueError, ImportError, RuntimeError) as exc:
+            fail(f"thermal {school.thermal.sensor} could not be opened: {exc}")
     spool = Spool(device.spool.path, device.spool.max_events)
     gallery = Gallery.load_or_empty(school.gallery_path)
     if not offline:
@@ -100,6 +107,49 @@ def _offset_to(replay: Path, source: object) -> float:
     with np.load(replay, allow_pickle=False) as data:
         first = float(data["timestamps"][0]) if len(data["timestamps"]) else 0.0
     return 0.0 if start is None else start.timestamp() - first
+
+
+@edge_group.command("thermal-register")
+@click.option(
+    "--pairs",
+    "pairs_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with header x,y,u,v: a point clicked/detected in the visible (x, y) and thermal (u, v) image",
+)
+@click.option("--thermal-size", default="32x24", show_default=True, help="Thermal frame WIDTHxHEIGHT in pixels")
+@click.option(
+    "--model",
+    default="homography",
+    show_default=True,
+    type=click.Choice(["homography", "affine"]),
+    help="Mapping to fit (least squares over all pairs)",
+)
+@click.option(
+    "--out",
+    default=Path("var/thermal_registration.json"),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File for school.thermal.registration_path",
+)
+def thermal_register(pairs_path: Path, thermal_size: str, model: str, out: Path) -> None:
+    """Measure the visible->thermal mapping from point pairs; writes it with its reprojection RMS (thermal px)."""
+    from hardware.thermal.registration import fit_registration, read_pairs, save_registration
+
+    try:
+        width, height = (int(v) for v in thermal_size.lower().split("x"))
+        visible, thermal = read_pairs(pairs_path)
+        kind: Literal["affine", "homography"] = "affine" if model == "affine" else "homography"
+        registration = fit_registration(visible, thermal, (width, height), kind)
+    except ValueError as exc:
+        fail(f"thermal registration: {exc}")
+    save_registration(out, registration)
+    click.echo(
+        f"{registration.model} from {registration.pairs} pairs: reprojection RMS {registration.rms_px:.3f} thermal px"
+        f" -> {out} (set school.thermal.registration_path to it)"
+    )
+    if registration.rms_px is not None and registration.rms_px > 0.5:
+        progress("RMS above 0.5 thermal px: a face ROI may fall on the background; add or re-click pairs")
 
 
 COMMANDS: list[click.Command] = [enroll]

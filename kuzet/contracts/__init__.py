@@ -99,11 +99,45 @@ class EntryEvent(EventBase):
     direction: Literal["entered", "left", "unknown"] = Field(description="Crossing direction of the door line")
     mask: Literal["mask", "no_mask", "unknown"] = Field(default="unknown", description="Mask worn?")
     mask_score: float | None = Field(default=None, ge=0.0, le=1.0, description="P(mask) of the classifier")
+    identity_masked: bool = Field(
+        default=False,
+        description=(
+            "True when the pupil was identified from a masked face (the masked-probe threshold, lower confidence "
+            "than a bare face); False for a bare face or an unknown person"
+        ),
+    )
     temperature_c: float | None = Field(
         default=None, ge=25.0, le=45.0, description="Body temperature; None when no thermal reading, never 0"
     )
+    temperature_source: Literal["sensor", "synthetic", "none"] | None = Field(
+        default=None,
+        description=(
+            "Where temperature_c came from: a real sensor, synthetic (rendered, not measured) data, or none (no "
+            "reading); None when the device does not say (older devices)"
+        ),
+    )
+    temperature_sigma_c: float | None = Field(
+        default=None, ge=0.0, le=20.0, description="1-sigma uncertainty of temperature_c in C, None when unknown"
+    )
+    fever_threshold_c: float | None = Field(
+        default=None,
+        ge=30.0,
+        le=45.0,
+        description="The door's fever threshold: fever when temperature_c >= it; None = the backend's own setting",
+    )
+    blackbody_offset_c: float | None = Field(
+        default=None, ge=-20.0, le=20.0, description="Drift correction from the reference blackbody applied, C"
+    )
     track_id: int = Field(ge=0, le=MAX_TRACK_ID, description="Edge tracker id of the pass")
     frames_used: int = Field(default=1, ge=1, le=1000, description="Frames that voted on the identity")
+
+    @model_validator(mode="after")
+    def _temperature_labelled_consistently(self) -> EntryEvent:
+        if self.temperature_source == "none" and self.temperature_c is not None:
+            raise ValueError("temperature_source 'none' with a temperature_c")
+        if self.temperature_source in ("sensor", "synthetic") and self.temperature_c is None:
+            raise ValueError(f"temperature_source {self.temperature_source!r} without a temperature_c")
+        return self
 
 
 class VehicleEvent(EventBase):

@@ -63,6 +63,11 @@ def run_door(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
     lines.append(
         f"school door, Hamilton clip: {stats.frames} frames -> {len(stats.events)} entry events (one per pass)"
     )
+    if sensor.source == "synthetic":
+        lines.append(
+            "  thermal: the 32x24 recording is SYNTHETIC, rendered from this clip's own face boxes"
+            " (kuzet.demo.thermal): its temperatures are labelled synthetic and measure nothing"
+        )
     lines += [_describe(event, gallery, config) for event in stats.events]
     for probe in sorted((school_dir / "probes").glob("*.jpg")):
         events = _walk_in(probe, config, models, gallery, spool)
@@ -109,13 +114,23 @@ def _walk_in(photo: Path, config: SchoolConfig, models: FaceModels, gallery: Gal
 
 def _describe(event: EntryEvent, gallery: Gallery, config: SchoolConfig) -> str:
     who = gallery.names.get(event.pupil_id or "", "unknown")
-    fever = config.thermal is not None and (event.temperature_c or 0.0) >= config.thermal.fever_c
-    temp = "no reading" if event.temperature_c is None else f"{event.temperature_c:.1f} C" + (" FEVER" if fever else "")
+    temp = _temperature(event)
     score = "" if event.match_score is None else f" (cos {event.match_score:.3f})"
     return (
         f"  {event.captured_at:%H:%M:%S.%f}"[:-3] + f" UTC track {event.track_id}: {who}{score}, {event.direction}, "
         f"mask {event.mask}, {temp}, {event.frames_used} frames"
     )
+
+
+def _temperature(event: EntryEvent) -> str:
+    """The event's temperature as the door decided it, always with its source (synthetic data says so)."""
+    if event.temperature_c is None:
+        return "no reading"
+    sigma = "" if event.temperature_sigma_c is None else f" +- {event.temperature_sigma_c:.1f}"
+    label = {"synthetic": " SYNTHETIC", "sensor": " measured"}.get(event.temperature_source or "", " unlabelled")
+    threshold = event.fever_threshold_c
+    fever = threshold is not None and event.temperature_c >= threshold
+    return f"{event.temperature_c:.1f}{sigma} C{label}" + (f" FEVER (>= {threshold:.1f})" if fever else "")
 
 
 def _outbox_pending(db_path: Path) -> int:

@@ -1,9 +1,11 @@
-"""The demo's thermal recording, generated: faces found in a clip rendered warm (not a measurement).
+"""The demo's thermal recording, generated: faces found in a clip rendered warm (SYNTHETIC, not a measurement).
 
 There is no radiometric data in ../shared (the thermal images there are palette pictures), so the demo's thermal
 stream is synthesised: each detected face becomes an ellipse at a skin temperature in a room at ``ambient_c``,
 mapped through the device registration, at the sensor's own frame rate and resolution, rounded to 0.1 C like a
-real MLX90640 stream.
+real MLX90640 stream. The file says so (``source = "synthetic"``), so every temperature read from it travels as
+synthetic: in the door's events, the backend's passes and the demo's summary. A temperature read back from this
+rendering only shows that the ROI, registration and median work; it says nothing about a sensor's accuracy.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from hardware.camera import VideoFileSource
 from hardware.thermal import Registration, write_replay
 from models.faces.detector import FaceDetector
 
+NOISE_C = 0.1  # rendered sensor noise, 1 sigma
 
 def render_faces(
     registration: Registration, xyxy: NDArray[Any], skin_c: float, ambient_c: float, rng: np.random.Generator
 ) -> NDArray[np.float32]:
-    """(H, W) thermal frame: face ellipses (visible-pixel boxes (N, 4)) at ``skin_c``, 0.1 C sensor noise."""
+    """(H, W) synthetic thermal frame: face ellipses (visible-pixel boxes (N, 4)) at ``skin_c``, 0.1 C noise."""
     w, h = registration.thermal_size
     ys, xs = np.mgrid[0:h, 0:w]
     centres = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
@@ -36,7 +39,7 @@ def render_faces(
     radius = np.maximum((boxes[:, 2:] - boxes[:, :2]) / 2.0, 1.0)
     norm = ((visible[None, :, :] - centre[:, None, :]) / radius[:, None, :]) ** 2
     face = (norm.sum(axis=2) <= 1.0).any(axis=0)
-    frame = np.where(face, skin_c, ambient_c) + rng.normal(0.0, 0.1, h * w)
+    frame = np.where(face, skin_c, ambient_c) + rng.normal(0.0, NOISE_C, h * w)
     return np.round(frame, 1).reshape(h, w).astype(np.float32)
 
 
@@ -66,7 +69,7 @@ def generate_replay(
         faces = detector.detect(frame.image)
         frames.append(render_faces(registration, faces.xyxy, skin_c, ambient_c, rng))
         times.append(frame.captured_at.timestamp())
-    write_replay(out, np.stack(frames), np.asarray(times))
+    write_replay(out, np.stack(frames), np.asarray(times), source="synthetic", sigma_c=NOISE_C)
     return len(frames)
 
 
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     registration = Registration.scaled((640, 360), (32, 24))
     detector = build_face_detector(FaceDetectorConfig())
     count = generate_replay(args.video, args.out, detector, registration, args.start)
-    logging.getLogger(__name__).info("wrote %d thermal frames to %s", count, args.out)
+    logging.getLogger(__name__).info("wrote %d SYNTHETIC thermal frames (labelled so) to %s", count, args.out)
 
 
 if __name__ == "__main__":

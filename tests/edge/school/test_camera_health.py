@@ -99,6 +99,7 @@ def test_thermal_health_of_real_and_broken_readings(tmp_path: Path, samples: Pat
     assert garbage == (False, "thermal values out of range (-273..30 C)")
     assert thermal_health(_frame([[22.0, 36.5], [nan, 24.0]], at), at) == (True, "")
     # a recording of an error value, through the real replay driver
-    write_replay(tmp_path / "stuck.npz", np.full((3, 24, 32), 1000.0), np.array([0.0, 0.1, 0.2]) + at.timestamp())
+    times = np.array([0.0, 0.1, 0.2]) + at.timestamp()
+    write_replay(tmp_path / "stuck.npz", np.full((3, 24, 32), 1000.0), times, source="synthetic")
     stuck = ReplayThermalSensor(tmp_path / "stuck.npz").frame_at(at)
     assert thermal_health(stuck, at)[0] is False

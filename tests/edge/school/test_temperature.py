@@ -1,5 +1,9 @@
 """Temperature: radiometric frames of known temperatures, replayed through the sensor interface, read back
-through a non-trivial visible->thermal homography within 0.3 C; no thermal data gives None, never 0."""
+through a non-trivial visible->thermal homography within 0.3 C; no thermal data gives None, never 0.
+
+The frames here are rendered (labelled ``synthetic`` in their replay files): these tests check the ROI, the
+registration, the blackbody correction and the labels that travel with each reading, not a sensor's accuracy
+(that is ``tests/hardware/test_thermal_*``)."""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ import pytest
 from numpy.typing import NDArray
 
 from edge.school.config import ThermalSettings
-from edge.school.temperature import face_roi, measure_temperatures
-from hardware.thermal import Registration, ReplayThermalSensor, map_roi, quad_pixel_mask, write_replay
+from edge.school.temperature import Reading, face_roi, measure_readings, measure_temperatures, pass_temperature
+from hardware.thermal import Registration, ReplayThermalSensor, ThermalFrame, map_roi, quad_pixel_mask, write_replay
+from hardware.thermal.registration import save_registration
+from kuzet.contracts import EntryEvent
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 VISIBLE = (640, 480)
@@ -52,10 +58,10 @@ def render(
     return frame.reshape(h, w).astype(np.float32)
 
 
-def replay(tmp_path: Path, frames: list[NDArray[np.float32]]) -> ReplayThermalSensor:
+def replay(tmp_path: Path, frames: list[NDArray[np.float32]], sigma_c: float | None = None) -> ReplayThermalSensor:
     path = tmp_path / "thermal.npz"
     times = np.array([(T0 + timedelta(seconds=i / 8.0)).timestamp() for i in range(len(frames))])
-    write_replay(path, np.stack(frames), times)
+    write_replay(path, np.stack(frames), times, source="synthetic", sigma_c=sigma_c)
     return ReplayThermalSensor(path, tolerance_s=0.1)
 
 
@@ -99,6 +105,77 @@ def test_blackbody_in_view_corrects_sensor_bias(tmp_path: Path) -> None:
     assert measured is not None and abs(measured - 36.8) <= 0.3
     (uncorrected,) = measure_temperatures(sensor.frame_at(T0), landmarks_for(box), ThermalSettings(registration=reg))
     assert uncorrected is not None and abs(uncorrected - 36.8) > 0.6
+    (reading,) = measure_readings(sensor.frame_at(T0), landmarks_for(box), settings)
+    assert reading is not None and reading.blackbody_offset_c == pytest.approx(0.9, abs=0.05)  # reported
+    assert reading.sigma_c == pytest.approx(0.2, abs=0.02)  # the blackbody's uncertainty (a uniform patch)
+    assert reading.source == "synthetic"
+
+
+def test_uncertainty_is_the_sensors_unless_configured(tmp_path: Path) -> None:
+    reg = registration((32, 24))
+    box = (230.0, 100.0, 410.0, 330.0)
+    sensor = replay(tmp_path, [render(reg, box, 36.9, seed=4)], sigma_c=1.0)
+    (own,) = measure_readings(sensor.frame_at(T0), landmarks_for(box), ThermalSettings(registration=reg))
+    (set_,) = measure_readings(sensor.frame_at(T0), landmarks_for(box), ThermalSettings(registration=reg, sigma_c=0.4))
+    assert own is not None and (own.sigma_c, own.blackbody_offset_c) == (1.0, None)
+    assert set_ is not None and set_.sigma_c == 0.4
+
+
+@pytest.mark.parametrize(
+    ("values", "sources", "fever_c", "expected", "fever", "source"),
+    [
+        ([37.4, 37.5, 37.5], ["sensor"] * 3, 37.5, 37.5, True, "sensor"),  # at the threshold is fever (>=)
+        ([37.4, 37.49, 37.6], ["sensor"] * 3, 37.5, 37.49, False, "sensor"),
+        ([36.6, 36.7], ["sensor", "synthetic"], 37.5, 36.65, False, "synthetic"),  # any synthetic: synthetic
+        ([38.0], ["sensor"], 38.5, 38.0, False, "sensor"),  # the door's own threshold
+    ],
+)
+def test_pass_temperature_and_fever_decision(
+    values: list[float], sources: list[str], fever_c: float, expected: float, fever: bool, source: str
+) -> None:
+    settings = ThermalSettings(registration=registration((32, 24)), fever_c=fever_c)
+    readings = [Reading(v, 0.3, s, None) for v, s in zip(values, sources, strict=True)]  # type: ignore[arg-type]
+    result = pass_temperature(readings, settings)
+    assert result is not None
+    assert (result.temperature_c, result.fever, result.source, result.sigma_c) == (expected, fever, source, 0.3)
+    event = EntryEvent.model_validate(
+        {"event_id": "6f1c1f5e-6a7e-4c4b-9a51-0d7a4d0e1a11", "camera_id": "door-1", "captured_at": T0,
+         "clock_source": "ntp", "school_id": "s1", "identity": "unknown", "direction": "entered", "track_id": 1,
+         **result.event_fields()}
+    )  # fmt: skip
+    assert (event.temperature_source, event.fever_threshold_c, event.temperature_sigma_c) == (source, fever_c, 0.3)
+    assert ("synthetic" in result.describe()) == (source == "synthetic")
+    assert pass_temperature([], settings) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "ok"),
+    [
+        ({"temperature_c": 36.6, "temperature_source": "none"}, False),
+        ({"temperature_source": "synthetic"}, False),
+        ({"temperature_source": "none"}, True),
+        ({"temperature_c": 36.6}, True),  # an older device that does not say
+    ],
+)
+def test_event_labels_must_match_the_temperature(fields: dict[str, object], ok: bool) -> None:
+    base = {"event_id": "6f1c1f5e-6a7e-4c4b-9a51-0d7a4d0e1a11", "camera_id": "door-1", "captured_at": T0,
+            "clock_source": "ntp", "school_id": "s1", "identity": "unknown", "direction": "entered", "track_id": 1}  # fmt: skip
+    if ok:
+        EntryEvent.model_validate(base | fields)
+    else:
+        with pytest.raises(ValueError):
+            EntryEvent.model_validate(base | fields)
+
+
+def test_registration_file_is_what_the_config_points_at(tmp_path: Path) -> None:
+    reg = registration((32, 24))
+    save_registration(tmp_path / "reg.json", reg)
+    settings = ThermalSettings.model_validate({"registration_path": "reg.json"}, context={"base_dir": tmp_path})
+    assert settings.mapping == reg
+    with pytest.raises(ValueError, match="registration"):
+        ThermalSettings.model_validate({})
+    with pytest.raises(ValueError, match="cannot read"):
+        ThermalSettings.model_validate({"registration_path": str(tmp_path / "missing.json")})
 
 
 def _all_nan(frame: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -136,8 +213,6 @@ def test_several_faces_are_read_at_once_and_missing_sensor_gives_none() -> None:
     reg = registration((160, 120))
     boxes = [(60.0, 200.0, 160.0, 330.0), (420.0, 60.0, 560.0, 240.0)]
     frame = np.maximum(render(reg, boxes[0], 36.1, seed=2), render(reg, boxes[1], 37.7, seed=3))
-    from hardware.thermal import ThermalFrame
-
     landmarks = np.concatenate([landmarks_for(b) for b in boxes])
     got = measure_temperatures(ThermalFrame(frame, T0, 0), landmarks, ThermalSettings(registration=reg))
     assert got[0] is not None and abs(got[0] - 36.1) <= 0.3

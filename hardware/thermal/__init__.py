@@ -1,9 +1,14 @@
 """Thermal sensors: radiometric frames in degrees C, a replay driver, and the visible->thermal registration.
 
 A radiometric frame is a (H, W) float32 array of temperatures in degrees Celsius (e.g. 24x32 for an
-MLX90640, 120x160 for a Lepton-class core); NaN marks pixels without data. The ``Registration`` is the
-homography that maps visible-camera pixels to thermal pixels, measured once per device (e.g. with a heated
-checkerboard) and stored in its config.
+MLX90640, 120x160 for a Lepton-class core); NaN marks pixels without data. Every frame says where it came
+from: ``sensor`` (a real device, live or recorded) or ``synthetic`` (rendered, e.g. the demo's recording),
+and the sensor's 1-sigma uncertainty when known. The ``Registration`` is the homography that maps
+visible-camera pixels to thermal pixels, measured once per device (``hardware.thermal.registration``) and
+stored with its reprojection error.
+
+Drivers: ``hardware.thermal.mlx90640`` (Melexis MLX90640 over I2C), ``hardware.thermal.lepton`` (FLIR Lepton
+radiometric TLinear through flirpy) and ``ReplayThermalSensor`` here.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +26,8 @@ from pydantic import Field, field_validator
 from kuzet.config import StrictModel
 
 logger = logging.getLogger(__name__)
+
+ThermalSource = Literal["sensor", "synthetic"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +38,15 @@ class ThermalFrame:
         celsius: (H, W) float32 temperatures in degrees C; NaN where the sensor gave no data.
         captured_at: capture time, timezone-aware UTC.
         index: frame number of the sensor.
+        source: ``sensor`` for a real device (live or recorded), ``synthetic`` for rendered data.
+        sigma_c: the sensor's 1-sigma temperature uncertainty in degrees C, None when unknown.
     """
 
     celsius: NDArray[np.float32]
     captured_at: datetime
     index: int
+    source: ThermalSource = "sensor"
+    sigma_c: float | None = None
 
 
 class ThermalSensor(Protocol):
@@ -55,13 +66,22 @@ class ThermalSensor(Protocol):
         ...
 
 
-def write_replay(path: Path, celsius: NDArray[Any], timestamps: NDArray[Any]) -> None:
-    """Record radiometric frames for ``ReplayThermalSensor``.
+def write_replay(
+    path: Path,
+    celsius: NDArray[Any],
+    timestamps: NDArray[Any],
+    *,
+    source: ThermalSource,
+    sigma_c: float | None = None,
+) -> None:
+    """Record radiometric frames for ``ReplayThermalSensor``, labelled with where they came from.
 
     Args:
         path: the ``.npz`` file to write.
         celsius: (T, H, W) temperatures in degrees C (NaN = no data).
         timestamps: (T,) capture times as POSIX seconds (UTC), increasing.
+        source: ``sensor`` (recorded from a device) or ``synthetic`` (rendered); stored in the file.
+        sigma_c: the 1-sigma uncertainty of the temperatures, stored when known.
     """
     frames = np.asarray(celsius, np.float32)
     times = np.asarray(timestamps, np.float64).reshape(-1)
@@ -69,11 +89,19 @@ def write_replay(path: Path, celsius: NDArray[Any], timestamps: NDArray[Any]) ->
         raise ValueError(f"expected (T, H, W) frames and (T,) timestamps, got {frames.shape} and {times.shape}")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
-        np.savez_compressed(handle, celsius=frames, timestamps=times)
+        np.savez_compressed(
+            handle,
+            celsius=frames,
+            timestamps=times,
+            source=np.asarray(source),
+            sigma_c=np.asarray(np.nan if sigma_c is None else sigma_c, np.float64),
+        )
 
 
 class ReplayThermalSensor:
-    """Replays recorded radiometric frames: ``.npz`` with ``celsius`` (T, H, W) and ``timestamps`` (T,).
+    """Replays recorded radiometric frames: ``.npz`` with ``celsius`` (T, H, W), ``timestamps`` (T,), ``source``
+    and ``sigma_c``. A file without ``source`` predates the real drivers, when the only recordings were the
+    rendered demo ones: it is replayed as ``synthetic``.
 
     Args:
         path: the recording written by ``write_replay``.
@@ -85,6 +113,12 @@ class ReplayThermalSensor:
         with np.load(path, allow_pickle=False) as data:
             self._frames = np.asarray(data["celsius"], np.float32)
             self._times = np.asarray(data["timestamps"], np.float64) + time_offset_s
+            label = str(data["source"]) if "source" in data.files else "synthetic"
+            sigma = float(data["sigma_c"]) if "sigma_c" in data.files else float("nan")
+        if label not in ("sensor", "synthetic"):
+            raise ValueError(f"{path}: source must be 'sensor' or 'synthetic', not {label!r}")
+        self.source: ThermalSource = "sensor" if label == "sensor" else "synthetic"
+        self.sigma_c = None if np.isnan(sigma) else sigma
         if self._frames.ndim != 3 or len(self._frames) != len(self._times):
             raise ValueError(f"{path}: expected celsius (T, H, W) and timestamps (T,)")
         self.tolerance_s = tolerance_s
@@ -109,7 +143,7 @@ class ReplayThermalSensor:
         if abs(self._times[index] - t) > self.tolerance_s:
             return None
         when = datetime.fromtimestamp(float(self._times[index]), UTC)
-        return ThermalFrame(self._frames[index], when, index)
+        return ThermalFrame(self._frames[index], when, index, self.source, self.sigma_c)
 
     def close(self) -> None:
         """Nothing to release for a file."""
@@ -160,6 +194,13 @@ class Registration(StrictModel):
         description="3x3 row-major homography H with thermal ~ H @ (x, y, 1) of the visible pixel"
     )
     thermal_size: tuple[int, int] = Field(description="(width, height) of the thermal frame in pixels")
+    model: Literal["homography", "affine", "scale"] = Field(
+        default="homography", description="How it was measured: full homography, affine, or assumed pure scaling"
+    )
+    rms_px: float | None = Field(
+        default=None, ge=0.0, le=1000.0, description="Reprojection RMS of the measured point pairs, thermal px"
+    )
+    pairs: int | None = Field(default=None, ge=0, le=10_000, description="Point pairs it was measured from")
 
     @field_validator("homography")
     @classmethod
@@ -178,7 +219,9 @@ class Registration(StrictModel):
     def scaled(cls, visible_size: tuple[int, int], thermal_size: tuple[int, int]) -> Registration:
         """The registration of co-located cameras with the same field of view (pure scaling)."""
         sx, sy = thermal_size[0] / visible_size[0], thermal_size[1] / visible_size[1]
-        return cls.from_matrix(np.diag([sx, sy, 1.0]), thermal_size)
+        return cls.model_validate(
+            {"homography": np.diag([sx, sy, 1.0]).tolist(), "thermal_size": thermal_size, "model": "scale"}
+        )
 
     @property
     def matrix(self) -> NDArray[np.float64]:
@@ -192,7 +235,8 @@ class Registration(StrictModel):
         mapped = np.concatenate([flat, np.ones((len(flat), 1))], axis=1) @ self.matrix.T
         w = mapped[:, 2:3]
         out = mapped[:, :2] / np.where(np.abs(w) < 1e-12, 1e-12, w)
-        return out.reshape(pts.shape).astype(np.float32)
+        result: NDArray[np.float32] = out.reshape(pts.shape).astype(np.float32)
+        return result
 
 
 def map_roi(registration: Registration, xyxy: NDArray[Any]) -> NDArray[np.float32]:

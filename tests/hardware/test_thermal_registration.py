@@ -1,0 +1,99 @@
+"""Visible->thermal registration measured from point pairs (affine / homography, least squares) with its
+reprojection RMS; and replay files that always say whether their frames are measured or synthetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hardware.thermal import Registration, ReplayThermalSensor, write_replay
+from hardware.thermal.registration import fit_registration, load_registration, read_pairs, save_registration
+
+TRUE = np.array([[0.048, 0.004, 1.2], [-0.003, 0.052, -0.8], [1.5e-5, -2e-5, 1.0]])  # a tilted 32x24 rig
+
+
+def pairs(n: int, noise_px: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    visible = rng.uniform([20, 20], [620, 460], size=(n, 2))
+    thermal = Registration.from_matrix(TRUE, (32, 24)).map_points(visible).astype(np.float64)
+    return visible, thermal + rng.normal(0.0, noise_px, thermal.shape)
+
+
+@pytest.mark.parametrize(
+    ("model", "n", "noise_px", "max_rms", "max_error"),
+    [
+        ("homography", 4, 0.0, 1e-4, 1e-3),  # exact from the minimum number of pairs
+        ("homography", 12, 0.15, 0.25, 0.2),  # clicked points: ~0.15 px noise
+        ("affine", 12, 0.0, 0.3, 0.4),  # perspective the affine model cannot express shows up as RMS
+    ],
+)
+def test_fit_recovers_mapping_and_reports_rms(
+    model: str, n: int, noise_px: float, max_rms: float, max_error: float
+) -> None:
+    visible, thermal = pairs(n, noise_px, seed=n)
+    fitted = fit_registration(visible, thermal, (32, 24), model)  # type: ignore[arg-type]
+    assert fitted.model == model and fitted.pairs == n
+    assert fitted.rms_px is not None and fitted.rms_px <= max_rms
+    probe = np.array([[100.0, 100.0], [320.0, 240.0], [600.0, 400.0]])
+    truth = Registration.from_matrix(TRUE, (32, 24)).map_points(probe)
+    assert np.abs(fitted.map_points(probe) - truth).max() <= max_error
+    if noise_px > 0:
+        assert fitted.rms_px > 0.3 * noise_px  # the stored error is the measured one, not zero
+
+
+def test_affine_rms_exposes_a_wrong_model() -> None:
+    visible, thermal = pairs(12, 0.0, seed=1)
+    homography = fit_registration(visible, thermal, (32, 24), "homography")
+    affine = fit_registration(visible, thermal, (32, 24), "affine")
+    assert affine.rms_px is not None and homography.rms_px is not None
+    assert affine.rms_px > 20 * max(homography.rms_px, 1e-4)
+
+
+@pytest.mark.parametrize(
+    ("visible", "model", "message"),
+    [
+        ([[0, 0], [10, 10], [20, 20], [30, 30]], "homography", "one line"),
+        ([[0, 0], [10, 10]], "affine", "at least 3"),
+        ([[0, 0], [10, 0], [0, 10]], "homography", "at least 4"),
+    ],
+)
+def test_degenerate_pairs_are_refused(visible: list[list[float]], model: str, message: str) -> None:
+    points = np.asarray(visible, np.float64)
+    with pytest.raises(ValueError, match=message):
+        fit_registration(points, points / 20.0, (32, 24), model)  # type: ignore[arg-type]
+
+
+def test_pairs_file_round_trip(tmp_path: Path) -> None:
+    visible, thermal = pairs(6, 0.0, seed=4)
+    csv = tmp_path / "pairs.csv"
+    rows = [f"{x},{y},{u},{v}" for (x, y), (u, v) in zip(visible.tolist(), thermal.tolist(), strict=True)]
+    csv.write_text("x,y,u,v\n" + "\n".join(rows) + "\n")
+    got_visible, got_thermal = read_pairs(csv)
+    assert np.allclose(got_visible, visible) and np.allclose(got_thermal, thermal)
+    fitted = fit_registration(got_visible, got_thermal, (32, 24))
+    save_registration(tmp_path / "reg.json", fitted)
+    assert load_registration(tmp_path / "reg.json") == fitted
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="x,y,u,v"):
+        read_pairs(tmp_path / "bad.csv")
+
+
+def test_replay_carries_its_label(tmp_path: Path) -> None:
+    frames = np.full((2, 24, 32), 30.0, np.float32)
+    times = np.array([0.0, 0.125]) + datetime(2026, 9, 1, tzinfo=UTC).timestamp()
+    write_replay(tmp_path / "real.npz", frames, times, source="sensor", sigma_c=1.0)
+    write_replay(tmp_path / "fake.npz", frames, times, source="synthetic")
+    real = ReplayThermalSensor(tmp_path / "real.npz").frame_at(datetime(2026, 9, 1, tzinfo=UTC))
+    fake = ReplayThermalSensor(tmp_path / "fake.npz").frame_at(datetime(2026, 9, 1, tzinfo=UTC))
+    assert real is not None and (real.source, real.sigma_c) == ("sensor", 1.0)
+    assert fake is not None and (fake.source, fake.sigma_c) == ("synthetic", None)
+    np.savez_compressed(tmp_path / "old.npz", celsius=frames, timestamps=times)  # written before the labels
+    assert ReplayThermalSensor(tmp_path / "old.npz").source == "synthetic"
+
+
+def test_bundled_demo_recording_says_synthetic(samples: Path) -> None:
+    with np.load(samples / "school" / "thermal_replay.npz") as data:
+        assert str(data["source"]) == "synthetic"
