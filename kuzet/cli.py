@@ -11,7 +11,19 @@ from pathlib import Path
 
 import click
 
-from kuzet.commands import camera, edge_group, eval_group, faces, notify, plates, platform, school, traffic, violations
+from kuzet.commands import (
+    camera,
+    edge_group,
+    eval_group,
+    faces,
+    gallery,
+    notify,
+    plates,
+    platform,
+    school,
+    traffic,
+    violations,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +45,6 @@ def demo(work_dir: Path) -> None:
 
 main.add_command(eval_group)
 main.add_command(edge_group)
-for module in (platform, faces, school, traffic, plates, violations, notify, camera):
+for module in (platform, faces, school, gallery, traffic, plates, violations, notify, camera):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -12,7 +12,7 @@ from backend.db import transaction
 from backend.deps import AdminOf, DbDep, SettingsDep, StaffOf
 from backend.services import privacy, records
 from backend.services.auth import audit
-from backend.services.enrolment import EMBEDDER_MODEL, FaceKit
+from backend.services.enrolment import FaceKit
 from backend.services.errors import BadInputError, ConflictError, TooLargeError
 from backend.services.media import MediaVault
 from backend.services.records import found, pupil_of_school
@@ -151,7 +151,7 @@ def enrol(
         )
     with transaction(db) as conn:
         ids = privacy.store_templates(
-            conn, settings.template_key_bytes, pupil_id, EMBEDDER_MODEL, result.embeddings, result.thumbnail_jpeg
+            conn, settings.template_key_bytes, pupil_id, kit.model, result.embeddings, result.thumbnail_jpeg
         )
         audit(conn, who, school_id, "enrol_face", f"pupil:{pupil_id}")
     return EnrolmentPublic(pupil_id=pupil_id, templates=len(ids), photos=verdicts)

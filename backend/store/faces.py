@@ -1,4 +1,5 @@
-"""Face data of pupils: consent, sealed templates and thumbnail, and each school's versioned gallery of changes.
+"""Face data of pupils: consent, sealed templates (each tagged with the embedder that made it) and thumbnail, and
+each school's versioned gallery of changes.
 
 Blobs arrive here sealed (``backend.services.privacy`` encrypts and decrypts); this module only stores them.
 """
@@ -89,6 +90,25 @@ def consented_templates(conn: sqlite3.Connection, school_id: str) -> list[Sealed
         {"school_id": school_id},
     )
     return [SealedTemplate(*r) for r in rows]
+
+
+def pupils_with_other_models(conn: sqlite3.Connection, school_id: str, model: str) -> list[str]:
+    """Pupils of the school holding a template made by another embedder than ``model`` (to re-embed)."""
+    rows = conn.execute(
+        "SELECT DISTINCT pupil_id FROM face_templates WHERE school_id = :school_id AND model <> :model"
+        " ORDER BY pupil_id",
+        {"school_id": school_id, "model": model},
+    )
+    return scalars(rows)
+
+
+def model_counts(conn: sqlite3.Connection, school_id: str) -> dict[str, int]:
+    """Templates of the school per embedder tag."""
+    rows = conn.execute(
+        "SELECT model, COUNT(*) FROM face_templates WHERE school_id = :school_id GROUP BY model ORDER BY model",
+        {"school_id": school_id},
+    )
+    return {str(m): int(n) for m, n in rows}
 
 
 def save_thumbnail(conn: sqlite3.Connection, pupil_id: str, nonce: bytes, ciphertext: bytes) -> None:

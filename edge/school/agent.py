@@ -23,7 +23,7 @@ from edge.camera.config import CameraHealthConfig
 from edge.camera.events import HealthReporter
 from edge.camera.source_health import SourceHealth
 from edge.school.config import SchoolConfig, SchoolDeviceConfig
-from edge.school.gallery import Gallery
+from edge.school.gallery import GalleryFile
 from edge.school.pipeline import FaceModels, SchoolPipeline, publish
 from edge.spool import Spool
 from hardware.camera import FrameSource, SourceStatus
@@ -119,5 +119,6 @@ def run_agent(
 
 def load_pipeline(device: SchoolDeviceConfig, models: FaceModels | None = None) -> SchoolPipeline:
     """The pipeline of a device file, with the gallery's last local copy (identifying offline)."""
-    gallery = Gallery.load_or_empty(device.school.gallery_path)
-    return SchoolPipeline(device.school, models or build_models(device.school), gallery)
+    models = models or build_models(device.school)
+    gallery = GalleryFile.of(device.school).load(models.embedder.model, models.embedder.dim)
+    return SchoolPipeline(device.school, models, gallery)

@@ -1,30 +1,94 @@
-"""Calibrate the identification threshold at a stated false-accept rate from a folder of identities.
+"""Calibrate the door's identification threshold: per comparison, and per pass at gallery scale (open set).
 
-``python -m edge.school.calibrate --data ../shared/data/faces/wild_lag_cn --far 1e-3`` embeds the largest face of
-every image (the door's detector and embedder), scores every impostor pair (different identity folders) and
-prints, as one JSON line, the cosine threshold whose impostor accept rate is at most ``far`` and the genuine
-accept rate there. The default ``school.identify.threshold`` (0.947 at FAR 1e-3) was set with this.
+``kuzet calibrate-faces --data ../shared/data/faces/wild_lag_cn --data ../shared/data/faces/orl --singles
+../shared/data/masks/without_mask`` embeds the largest face of every image with the door's detector and embedder,
+then reports as JSON:
+
+- the per-comparison false-accept table (``far_table``: cosine threshold at FAR 1e-2 ... as far as the impostor
+  pairs resolve it), which goes into ``school.embedder.far_table`` for a local re-calibration;
+- for each gallery size (100 / 1,000 / 5,000 by default), the threshold whose false-accept rate PER PASS (a stranger
+  against the whole gallery, best score) is at most ``--pass-far`` (``models.faces.openset``), and at it: the
+  independence bound of the per-pass rate, and where enough identities exist, the rate MEASURED on simulated
+  galleries of impostor identities (one template per identity = mean of its first ``enroll`` faces) with the
+  faces of the identities left out as strangers, per frame and per pass after the door's multi-frame vote, plus
+  the share of enrolled identities' other faces identified (right pupil, at or above the threshold) and wrong.
+
+``--data`` folders hold one sub-folder per identity; ``--singles`` folders hold one identity per image (more
+strangers for larger galleries). A gallery size larger than the identities available minus ``MIN_STRANGERS`` is
+reported with the bound only (``measured: null``), never with templates drawn twice.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.school.config import SchoolConfig
 from edge.school.gallery import similarity
+from edge.school.vote import vote
 from models.faces.detector import FaceDetector
 from models.faces.embedder import Embedder
 from models.faces.folders import embed_main_face, far_threshold, identity_folders, list_images
+from models.faces.openset import pass_far_bound, pass_threshold
+from models.image import l2_normalise
 
 logger = logging.getLogger(__name__)
+
+TABLE_FARS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
+MIN_STRANGERS = 20  # identities kept out of a simulated gallery as strangers
+PASS_FRAMES = 3  # faces of one stranger that make one simulated pass (the door's best_frames)
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """Embeddings of the main face of every image, with the identity of each (folder or single image)."""
+
+    vectors: NDArray[np.float32]
+    labels: NDArray[np.str_]
+    no_face: int
+
+
+def collect_faces(
+    roots: Sequence[Path],
+    singles: Sequence[Path],
+    detector: FaceDetector,
+    embedder: Embedder,
+    progress: Callable[[str], None] | None = None,
+) -> FaceSet:
+    """Embed the main face of every image: identity folders under ``roots``, one identity per image in ``singles``."""
+    items = [(f"{r.name}/{f.name}", p) for r in roots for f in identity_folders(r) for p in list_images(f)]
+    items += [(f"{s.name}/{p.stem}", p) for s in singles for p in list_images(s)]
+    vectors, labels, no_face = [], [], 0
+    for index, (label, path) in enumerate(items):
+        found = embed_main_face(path, detector, embedder)
+        if found.vector is None:
+            no_face += 1
+        else:
+            vectors.append(found.vector)
+            labels.append(label)
+        if progress and (index + 1) % 200 == 0:
+            progress(f"calibrate: {index + 1}/{len(items)} images")
+    matrix = np.asarray(vectors, np.float32).reshape(len(vectors), embedder.dim)
+    return FaceSet(matrix, np.asarray(labels, np.str_), no_face)
+
+
+def save_faces(faces: FaceSet, model: str, path: Path) -> None:
+    """Keep the embedded set (vectors, identity labels, model tag) so a re-run skips the embedding."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, vectors=faces.vectors, labels=faces.labels, no_face=faces.no_face, model=np.asarray(model))
+
+
+def load_faces(path: Path, model: str) -> FaceSet:
+    """An embedded set written by ``save_faces``; ValueError when another embedder made it."""
+    with np.load(path, allow_pickle=False) as data:
+        if str(data["model"]) != model:
+            raise ValueError(f"{path} holds {data['model']} embeddings, the embedder is {model}")
+        return FaceSet(data["vectors"].astype(np.float32), data["labels"].astype(np.str_), int(data["no_face"]))
 
 
 def pair_scores(
@@ -38,46 +102,122 @@ def pair_scores(
     return values[same], values[~same]
 
 
-def calibrate(root: Path, far: float, detector: FaceDetector, embedder: Embedder) -> dict[str, Any]:
-    """Threshold at ``far`` and the genuine accept rate there, over the identity folders of ``root``."""
-    vectors, labels, no_face = [], [], 0
-    for folder in identity_folders(root):
-        for path in list_images(folder):
-            found = embed_main_face(path, detector, embedder)
-            if found.vector is None:
-                no_face += 1
+def far_table(impostor: NDArray[np.float32], fars: Sequence[float] = TABLE_FARS) -> list[tuple[float, float]]:
+    """(far, threshold) at each rate the impostor pairs resolve (at least ten impostors above the threshold)."""
+    return [(far, round(far_threshold(impostor, far), 4)) for far in fars if far * len(impostor) >= 10]
+
+
+def _templates(faces: FaceSet, identities: NDArray[np.str_], enroll: int) -> NDArray[np.float32]:
+    """(K, dim) template per identity: the mean of its first ``enroll`` faces."""
+    return l2_normalise(np.stack([faces.vectors[faces.labels == i][:enroll].mean(0) for i in identities]))
+
+
+def simulate_gallery(
+    faces: FaceSet, size: int, threshold: float, enroll: int, draws: int, rng: np.random.Generator
+) -> dict[str, Any] | None:
+    """Per-frame and per-pass (vote over ``PASS_FRAMES`` faces) stranger accept rate on random galleries of ``size``
+    identities, and the identified / wrong share of the enrolled identities' later faces; None when too few."""
+    identities = np.unique(faces.labels)
+    if size > len(identities) - MIN_STRANGERS:
+        return None
+    frames = passes = frame_fa = pass_fa = genuine = right = wrong = 0
+    for _ in range(draws):
+        chosen = rng.permutation(identities)[:size]
+        templates = _templates(faces, chosen, enroll)
+        enrolled = np.isin(faces.labels, chosen)
+        scores = similarity(faces.vectors[~enrolled], templates)
+        best = scores.max(1)
+        frames += len(best)
+        frame_fa += int((best >= threshold).sum())
+        strangers = faces.labels[~enrolled]
+        for name in np.unique(strangers):
+            rows = np.flatnonzero(strangers == name)
+            for start in range(0, len(rows) - PASS_FRAMES + 1, PASS_FRAMES):
+                group = rows[start : start + PASS_FRAMES]
+                winners = zip(scores[group].argmax(1).tolist(), best[group].tolist(), strict=True)
+                ids = [str(chosen[j]) if s >= threshold else None for j, s in winners]
+                passes += 1
+                pass_fa += vote(ids, best[group], 1, 0.5)[0] is not None
+        for k, name in enumerate(chosen.tolist()):  # later faces of enrolled identities: found, and by whom
+            later = faces.vectors[faces.labels == name][enroll:]
+            if len(later) == 0:
                 continue
-            vectors.append(found.vector)
-            labels.append(folder.name)
-    genuine, impostor = pair_scores(np.asarray(vectors, np.float32), np.asarray(labels))
-    threshold = far_threshold(impostor, far)
+            s = similarity(later, templates)
+            accepted = s.max(1) >= threshold
+            genuine += len(later)
+            right += int((accepted & (s.argmax(1) == k)).sum())
+            wrong += int((accepted & (s.argmax(1) != k)).sum())
     return {
-        "data": str(root),
-        "far": far,
-        "threshold": threshold,
-        "tar": float((genuine > threshold).mean()) if len(genuine) else 0.0,
-        "faces": len(vectors),
-        "no_face": no_face,
-        "identities": len(set(labels)),
-        "impostor_pairs": len(impostor),
-        "genuine_pairs": len(genuine),
+        "draws": draws,
+        "stranger_faces": frames,
+        "frame_far": frame_fa / max(frames, 1),
+        "stranger_passes": passes,
+        "pass_far_after_vote": pass_fa / max(passes, 1),
+        "genuine_faces": genuine,
+        "identified": right / max(genuine, 1),
+        "wrong_identity": wrong / max(genuine, 1),
     }
 
 
-def main() -> None:
-    """Command-line entry: print the calibration as one JSON line."""
-    from models.faces.detector import build_face_detector
-    from models.faces.embedder import build_face_embedder
+def open_set_report(
+    faces: FaceSet,
+    table: Sequence[tuple[float, float]],
+    impostor: NDArray[np.float32],
+    pass_far: float,
+    sizes: Sequence[int],
+    enroll: int = 3,
+    draws: int = 5,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Per gallery size: the per-pass threshold, its independence bound and the simulated galleries' rates."""
+    rng = np.random.default_rng(seed)
+    ordered = np.sort(impostor)
+    rows = []
+    for size in sizes:
+        threshold = pass_threshold(table, pass_far, size)
+        comparison = float(1.0 - np.searchsorted(ordered, threshold, side="left") / max(len(ordered), 1))
+        rows.append(
+            {
+                "gallery_size": size,
+                "threshold": round(threshold, 4),
+                "comparison_far_measured": comparison,
+                "pass_far_bound": pass_far_bound(comparison, size),
+                "measured": simulate_gallery(faces, size, threshold, enroll, draws, rng),
+            }
+        )
+    return rows
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, required=True, help="one sub-folder of images per identity")
-    parser.add_argument("--far", type=float, default=1e-3, help="false-accept rate per comparison")
-    args = parser.parse_args()
-    config = SchoolConfig(school_id="calibration")
-    result = calibrate(args.data, args.far, build_face_detector(config.detector), build_face_embedder(config.embedder))
-    click.echo(json.dumps(result, sort_keys=True))
+
+def calibrate(
+    faces: FaceSet, far: float = 1e-3, pass_far: float = 1e-3, sizes: Sequence[int] = (100, 1000, 5000)
+) -> dict[str, Any]:
+    """The whole calibration report of one embedded face set (see the module docstring)."""
+    genuine, impostor = pair_scores(faces.vectors, faces.labels)
+    table = far_table(impostor)
+    threshold = far_threshold(impostor, far)
+    return {
+        "faces": len(faces.labels),
+        "no_face": faces.no_face,
+        "identities": len(np.unique(faces.labels)),
+        "impostor_pairs": len(impostor),
+        "genuine_pairs": len(genuine),
+        "far": far,
+        "threshold": threshold,
+        "tar": float((genuine > threshold).mean()) if len(genuine) else 0.0,
+        "far_table": table,
+        "pass_far": pass_far,
+        "open_set": open_set_report(faces, table, impostor, pass_far, sizes) if len(table) >= 2 else [],
+    }
 
 
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    main()
+__all__ = [
+    "FaceSet",
+    "calibrate",
+    "collect_faces",
+    "far_table",
+    "load_faces",
+    "open_set_report",
+    "pair_scores",
+    "save_faces",
+    "simulate_gallery",
+]

@@ -263,7 +263,14 @@ class SchoolConfig(StrictModel):
     school_id: str = Field(min_length=1, max_length=64, description="School the door belongs to")
     gallery_path: Path = Field(
         default=Path("var/gallery.npz"),
-        description="Local copy of the school's gallery (kept for offline use)",
+        description="Local copy of the school's gallery (kept for offline use), AES-GCM encrypted with the device key",
+    )
+    gallery_key_path: Path = Field(
+        default=Path("var/gallery.key"),
+        description="The device's gallery key file (32 random bytes, created with mode 0600 on the first save)",
+    )
+    gallery_thumbnails: bool = Field(
+        default=False, description="Keep one enrolment face thumbnail per pupil in the door's gallery (off: none)"
     )
     detector: FaceDetectorConfig = Field(
         default_factory=lambda: FaceDetectorConfig(input_max_side=320),
@@ -282,7 +289,7 @@ class SchoolConfig(StrictModel):
         default=None, max_length=500, description="Camera: RTSP URL, USB index, or a video file path"
     )
 
-    _resolve = field_validator("gallery_path")(resolve_path)
+    _resolve = field_validator("gallery_path", "gallery_key_path")(resolve_path)
 
     @model_validator(mode="before")
     @classmethod

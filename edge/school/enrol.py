@@ -1,10 +1,10 @@
 """Enrolment, the one loop for every caller: photos in, templates and one small thumbnail out, each bad photo
 refused with a reason a person can act on.
 
-Used by ``kuzet enroll`` and the door (``enrol_photos``: files into a local ``Gallery``) and by the backend's
-``POST .../pupils/{id}/photos`` (``enrol_images`` through ``backend.services.enrolment.FaceKit``). The photos
-themselves are never stored: only the L2-normalised embeddings and one face thumbnail (at most ``THUMBNAIL_PX``
-a side) for the staff who check the gallery.
+Used by ``kuzet enroll`` and the door (``enrol_photos``: files into a local ``Gallery`` of the embedder's model) and
+by the backend's ``POST .../pupils/{id}/photos`` (``enrol_images`` through ``backend.services.enrolment.FaceKit``).
+The photos themselves are never stored: only the L2-normalised embeddings and one face thumbnail (at most
+``THUMBNAIL_PX`` a side) for the staff who check the gallery; the door keeps it only when asked.
 """
 
 from __future__ import annotations
@@ -129,16 +129,27 @@ def enrol_photos(
     detector: FaceDetector,
     embedder: Embedder,
     config: EnrolmentConfig | None = None,
+    keep_thumbnail: bool = False,
 ) -> list[PhotoVerdict]:
     """Enrol photo files into a local gallery: ``enrol_images``, then replace the pupil's templates.
 
+    Args:
+        keep_thumbnail: also keep the face thumbnail in the gallery (off by default: templates and names only).
+
     Returns:
         One verdict per photo, in order. The gallery changes only when at least one photo was accepted.
+
+    Raises:
+        ValueError: the gallery holds another embedder's templates (a gallery never mixes models).
     """
+    if gallery.model != embedder.model:
+        raise ValueError(
+            f"gallery holds {gallery.model} templates, the embedder is {embedder.model}: re-enrol into a new gallery"
+        )
     result = enrol_images([(str(p), p.read_bytes()) for p in photos], detector, embedder, config)
     if len(result.embeddings):
         gallery.add(pupil_id, result.embeddings, name=name)
-        if result.thumbnail_jpeg is not None:
+        if keep_thumbnail and result.thumbnail_jpeg is not None:
             gallery.thumbnails[pupil_id] = result.thumbnail_jpeg
         logger.info("enrolled %s with %d templates", pupil_id, len(result.embeddings))
     return result.verdicts

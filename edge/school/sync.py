@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
 from edge.config import UplinkConfig
-from edge.school.gallery import Gallery, GalleryVersionError
+from edge.school.gallery import Gallery, GalleryFile, GalleryVersionError
 from kuzet.contracts import GalleryDelta
 
 logger = logging.getLogger(__name__)
@@ -58,11 +57,12 @@ class GalleryClient:
         return GalleryDelta.model_validate_json(response.content)
 
 
-def sync_gallery(gallery: Gallery, school_id: str, client: GalleryClient, path: Path) -> SyncResult:
-    """Bring ``gallery`` up to date and persist it; when the backend is unreachable, keep the local copy.
+def sync_gallery(gallery: Gallery, school_id: str, client: GalleryClient, store: GalleryFile) -> SyncResult:
+    """Bring ``gallery`` up to date and persist it (encrypted); when the backend is unreachable, keep the local copy.
 
     A delta that does not start at the local version (the backend compacted its history) is answered by asking
-    for the whole gallery from version 0.
+    for the whole gallery from version 0. Templates of another embedder than the gallery's are skipped by
+    ``Gallery.apply`` (logged), never compared.
     """
     before = gallery.version
     try:
@@ -77,5 +77,5 @@ def sync_gallery(gallery: Gallery, school_id: str, client: GalleryClient, path: 
         logger.warning("gallery sync failed, identifying from local version %d: %s", before, exc)
         return SyncResult(before, before, 0, 0, str(exc))
     if delta.added or delta.removed or gallery.version != before:
-        gallery.save(path)
+        store.save(gallery)
     return SyncResult(before, gallery.version, len(delta.added), len(delta.removed))

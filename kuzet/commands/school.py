@@ -20,21 +20,37 @@ from kuzet.commands.common import fail, load_or_exit, progress
     default=Path("var/gallery.npz"),
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Gallery file to add the templates to (created when missing)",
+    help="Gallery file to add the templates to (created when missing; encrypted with the key file)",
 )
+@click.option(
+    "--key",
+    "key_path",
+    default=Path("var/gallery.key"),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The gallery's key file (32 random bytes, created with mode 0600 when the gallery is new)",
+)
+@click.option("--thumbnails/--no-thumbnails", default=False, show_default=True, help="Keep a face thumbnail")
 @click.argument("photos", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def enroll(pupil_id: str, name: str, gallery_path: Path, photos: tuple[Path, ...]) -> None:
-    """Enrol a pupil from PHOTOS: one message per photo; only templates and one thumbnail are kept."""
+def enroll(
+    pupil_id: str, name: str, gallery_path: Path, key_path: Path, thumbnails: bool, photos: tuple[Path, ...]
+) -> None:
+    """Enrol a pupil from PHOTOS: one message per photo; only templates (and a thumbnail if asked) are kept."""
     from edge.school.config import SchoolConfig
     from edge.school.enrol import enrol_photos
-    from edge.school.gallery import Gallery
+    from edge.school.gallery import GalleryFile, GalleryKeyError
     from models.faces.detector import build_face_detector
     from models.faces.embedder import build_face_embedder
 
     config = SchoolConfig(school_id="local")
-    gallery = Gallery.load_or_empty(gallery_path)
+    store = GalleryFile(gallery_path, key_path, thumbnails)
+    embedder = build_face_embedder(config.embedder)
+    try:
+        gallery = store.load(embedder.model, embedder.dim)
+    except GalleryKeyError as exc:
+        fail(str(exc))
     detector = build_face_detector(config.detector)
-    verdicts = enrol_photos(gallery, pupil_id, name, photos, detector, build_face_embedder(config.embedder))
+    verdicts = enrol_photos(gallery, pupil_id, name, photos, detector, embedder, keep_thumbnail=thumbnails)
     for verdict in verdicts:
         click.echo(
             f"{verdict.filename}: {'accepted' if verdict.accepted else verdict.message}", err=not verdict.accepted
@@ -42,7 +58,7 @@ def enroll(pupil_id: str, name: str, gallery_path: Path, photos: tuple[Path, ...
     accepted = sum(v.accepted for v in verdicts)
     if not accepted:
         fail(f"no usable photo of {pupil_id}; nothing enrolled", code=1)
-    gallery.save(gallery_path)
+    store.save(gallery)
     click.echo(f"enrolled {pupil_id} ({name}): {accepted} template(s); gallery {gallery_path} v{gallery.version}")
 
 
@@ -56,7 +72,7 @@ def edge_school(config_path: Path, video: Path | None, thermal: Path | None, off
     from edge.camera.baseline import Baseline, BaselineError
     from edge.school.agent import build_models, run_agent
     from edge.school.config import SchoolDeviceConfig
-    from edge.school.gallery import Gallery
+    from edge.school.gallery import GalleryFile, GalleryKeyError
     from edge.school.pipeline import SchoolPipeline
     from edge.school.sync import GalleryClient, sync_gallery
     from edge.school.temperature import open_sensor
@@ -87,12 +103,17 @@ def edge_school(config_path: Path, video: Path | None, thermal: Path | None, off
         except (OSError, ValueError, ImportError, RuntimeError) as exc:
             fail(f"thermal {school.thermal.sensor} could not be opened: {exc}")
     spool = Spool(device.spool.path, device.spool.max_events)
-    gallery = Gallery.load_or_empty(school.gallery_path)
+    models = build_models(school)
+    store = GalleryFile.of(school)
+    try:
+        gallery = store.load(models.embedder.model, models.embedder.dim)
+    except GalleryKeyError as exc:
+        fail(str(exc))
     if not offline:
-        synced = sync_gallery(gallery, school.school_id, GalleryClient(device.uplink), school.gallery_path)
+        synced = sync_gallery(gallery, school.school_id, GalleryClient(device.uplink), store)
         note = f"; backend unreachable, using the local copy: {synced.error}" if synced.error else ""
         progress(f"gallery v{synced.to_version} ({len(gallery)} templates){note}")
-    pipeline = SchoolPipeline(school, build_models(school), gallery)
+    pipeline = SchoolPipeline(school, models, gallery)
     stats = run_agent(pipeline, source, spool, device.camera_id, sensor, camera_health=device.camera_health)
     progress(f"{stats.frames} frames, {len(stats.events)} events, source {stats.source}")
     for event in stats.events:

@@ -34,6 +34,7 @@ def door_config(samples_dir: Path, work_dir: Path) -> SchoolConfig:
         {
             "school_id": SCHOOL_ID,
             "gallery_path": work_dir / "gallery.npz",
+            "gallery_key_path": work_dir / "gallery.key",
             "tracker": {"frame_stride": 2},
             "thermal": {"registration": registration, "replay_path": samples_dir / "school" / "thermal_replay.npz"},
             "door": {"line": ((0.0, 0.6), (1.0, 0.6)), "inside": "left"},
@@ -45,7 +46,7 @@ def run_door(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
     """Enrol the sample people, run the bundled clip (with its thermal replay) and two probe photos carried in
     across the door line into ``spool``; returns readable summary lines."""
     from edge.school.agent import build_models, run_agent
-    from edge.school.gallery import Gallery
+    from edge.school.gallery import Gallery, GalleryFile
     from edge.school.pipeline import SchoolPipeline
     from hardware.camera import VideoFileSource
     from hardware.thermal import ReplayThermalSensor
@@ -53,9 +54,9 @@ def run_door(samples_dir: Path, spool: Spool, work_dir: Path) -> list[str]:
     school_dir = samples_dir / "school"
     config = door_config(samples_dir, work_dir)
     models = build_models(config)
-    gallery = Gallery.empty(models.embedder.dim)
+    gallery = Gallery.empty(models.embedder.dim, models.embedder.model)
     lines = _enrol(school_dir / "people", gallery, models)
-    gallery.save(config.gallery_path)
+    GalleryFile.of(config).save(gallery)
     assert config.thermal is not None and config.thermal.replay_path is not None
     sensor = ReplayThermalSensor(config.thermal.replay_path, config.thermal.tolerance_s)
     source = VideoFileSource(school_dir / "short_hamilton_clip.mp4", start=DEMO_START)

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from backend.db import connect, migrate, transaction
 from backend.services.auth import hash_password
-from backend.services.enrolment import EMBEDDER_MODEL, FaceKit
+from backend.services.enrolment import FaceKit
 from backend.services.privacy import set_consent, store_templates
 from backend.store import schools, users
 from kuzet.demo.support import SAMPLES, SCHOOL_ID
@@ -96,7 +96,7 @@ def _enrol(db: sqlite_utils.Database, people_dir: Path, pupils: list[str], key: 
         result = kit.enrol(photos)
         if len(result.embeddings):
             with transaction(db) as conn:
-                store_templates(conn, key, pupil_id, EMBEDDER_MODEL, result.embeddings, result.thumbnail_jpeg)
+                store_templates(conn, key, pupil_id, kit.model, result.embeddings, result.thumbnail_jpeg)
         accepted = sum(v.accepted for v in result.verdicts)
         lines.append(f"school service: enrolled {pupil_id} in the backend, {accepted}/{len(photos)} photos accepted")
     return lines

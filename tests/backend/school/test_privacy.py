@@ -104,7 +104,7 @@ def _store(world: World, pupil: str, seed: int) -> None:
         privacy.set_consent(conn, pupil, True, "guardian", "test")
         vectors = np.random.default_rng(seed).normal(size=(2, 128)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        privacy.store_templates(conn, world.settings.template_key_bytes, pupil, "dlib_resnet_v1", vectors, None)
+        privacy.store_templates(conn, world.settings.template_key_bytes, pupil, "sface_2021dec", vectors, None)
     db.conn.close()
 
 
@@ -181,21 +181,21 @@ def test_deleting_a_pupil_deletes_templates_and_snapshots(world: World) -> None:
 
 def test_door_gallery_follows_the_backend_through_the_edge_sync_client(world: World, tmp_path: Path) -> None:
     from edge.config import UplinkConfig
-    from edge.school.gallery import Gallery
+    from edge.school.gallery import Gallery, GalleryFile
     from edge.school.sync import GalleryClient, sync_gallery
 
     config = UplinkConfig.model_validate({"backend_url": "http://testserver", "api_key": world.keys["device_a"]})
     client = GalleryClient(config, client=world.client)
-    door = Gallery.empty(128)
+    door, store = Gallery.empty(128), GalleryFile(tmp_path / "g.npz", tmp_path / "g.key")
     _store(world, "p1", 4)
     _store(world, "p2", 5)
-    result = sync_gallery(door, "school-1", client, tmp_path / "g.npz")
+    result = sync_gallery(door, "school-1", client, store)
     assert result.error is None and (result.to_version, result.added) == (2, 4)
     assert sorted(set(door.pupil_ids.tolist())) == ["p1", "p2"]
     withdraw = {"granted": False, "given_by": "Aigerim"}
     world.client.put(f"{P1}/consent", json=withdraw, headers=world.auth("admin_a"))
-    result = sync_gallery(door, "school-1", client, tmp_path / "g.npz")
+    result = sync_gallery(door, "school-1", client, store)
     assert (result.from_version, result.to_version, result.added, result.removed) == (2, 3, 0, 2)
     assert set(door.pupil_ids.tolist()) == {"p2"} and len(door) == 2
-    refused = sync_gallery(door, "school-2", client, tmp_path / "g.npz")  # another school's gallery
+    refused = sync_gallery(door, "school-2", client, store)  # another school's gallery
     assert refused.error is not None and "403" in refused.error

@@ -11,8 +11,8 @@ from backend.store.faces import Consent, SealedTemplate
 from tests.backend.store.conftest import T0
 
 
-def _template(template_id: str, pupil_id: str) -> SealedTemplate:
-    return SealedTemplate(template_id, pupil_id, "s1", "m", b"n" * 12, template_id.encode())
+def _template(template_id: str, pupil_id: str, model: str = "m") -> SealedTemplate:
+    return SealedTemplate(template_id, pupil_id, "s1", model, b"n" * 12, template_id.encode())
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,15 @@ def test_templates_and_the_consented_gallery(school: sqlite3.Connection) -> None
     assert faces.consented_templates(school, "s1")[0] == _template("t1", "p1")
     faces.delete_templates(school, "p1")
     assert faces.template_count(school, "p1") == 0 and faces.consented_templates(school, "s1") == []
+
+
+def test_templates_of_other_models_are_found_per_school(school: sqlite3.Connection) -> None:
+    old = [_template("t1", "p1", "dlib_resnet_v1"), _template("t2", "p1", "dlib_resnet_v1")]
+    faces.insert_templates(school, [*old, _template("t3", "p2", "sface_2021dec")], T0)
+    assert faces.pupils_with_other_models(school, "s1", "sface_2021dec") == ["p1"]
+    assert faces.pupils_with_other_models(school, "s1", "dlib_resnet_v1") == ["p2"]
+    assert faces.pupils_with_other_models(school, "s2", "sface_2021dec") == []
+    assert faces.model_counts(school, "s1") == {"dlib_resnet_v1": 2, "sface_2021dec": 1}
 
 
 def test_one_thumbnail_per_pupil(school: sqlite3.Connection) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from edge.school.enrol import ACCEPTED, THUMBNAIL_PX, UNREADABLE, enrol_images, enrol_photos
 from edge.school.gallery import Gallery
@@ -28,11 +29,21 @@ def test_bytes_and_files_enrol_alike(samples: Path, tmp_path: Path, face_models:
     thumb = cv2.imdecode(np.frombuffer(result.thumbnail_jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert max(thumb.shape[:2]) == THUMBNAIL_PX
 
-    gallery = Gallery.empty(embedder.dim)
+    gallery = Gallery.empty(embedder.dim, embedder.model)
     verdicts = enrol_photos(gallery, "P-1", "Pupil", photos, detector, embedder)
     assert [(v.accepted, v.message) for v in verdicts] == [(v.accepted, v.message) for v in result.verdicts]
     np.testing.assert_allclose(gallery.templates, result.embeddings, atol=1e-6)
+    assert gallery.thumbnails == {}  # the door keeps no thumbnail unless asked
+    enrol_photos(gallery, "P-1", "Pupil", photos, detector, embedder, keep_thumbnail=True)
     assert gallery.thumbnails["P-1"] == result.thumbnail_jpeg
+
+
+def test_a_gallery_of_another_model_is_refused(samples: Path, face_models: FaceModels) -> None:
+    gallery = Gallery.empty(128, "dlib_resnet_v1")
+    photo = samples / "school" / "people" / "obama" / "obama.jpg"
+    with pytest.raises(ValueError, match="dlib_resnet_v1 templates"):
+        enrol_photos(gallery, "P-1", "Pupil", [photo], face_models.detector, face_models.embedder)
+    assert len(gallery) == 0
 
 
 def test_no_usable_photo_gives_no_templates_and_leaves_the_gallery(face_models: FaceModels) -> None:

@@ -1,13 +1,17 @@
-"""Gallery: vectorised identification, versioned deltas, persistence for offline use, voting."""
+"""Gallery: vectorised identification, versioned deltas, model tags (never mixed), encrypted persistence for
+offline use, voting."""
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edge.school.gallery import Gallery, GalleryVersionError, l2_normalise
+from edge.school.gallery import MAGIC, Gallery, GalleryFile, GalleryKeyError, GalleryVersionError, l2_normalise
 from edge.school.vote import vote
 from kuzet.contracts import GalleryDelta, GalleryTemplate
 
@@ -16,10 +20,8 @@ def unit(seed: int, n: int = 1, dim: int = 128) -> np.ndarray:
     return l2_normalise(np.random.default_rng(seed).normal(size=(n, dim)))
 
 
-def template(tid: str, pid: str, seed: int) -> GalleryTemplate:
-    return GalleryTemplate(
-        template_id=tid, pupil_id=pid, model="dlib_resnet_v1", embedding=tuple(unit(seed)[0].tolist())
-    )
+def template(tid: str, pid: str, seed: int, model: str = "sface_2021dec") -> GalleryTemplate:
+    return GalleryTemplate(template_id=tid, pupil_id=pid, model=model, embedding=tuple(unit(seed)[0].tolist()))
 
 
 def test_identify_is_vectorised_and_thresholded() -> None:
@@ -54,9 +56,19 @@ def test_deltas_apply_only_changes_and_refuse_gaps() -> None:
         gallery.apply(GalleryDelta(school_id="s1", from_version=7, to_version=8))
     gallery.apply(full)  # a full resync replaces everything
     assert gallery.version == 2 and sorted(gallery.template_ids.tolist()) == ["a1", "b1"]
-    bad = GalleryTemplate(template_id="x", pupil_id="X", model="facenet", embedding=tuple([0.1] * 128))
-    with pytest.raises(ValueError, match="facenet"):
+    bad = GalleryTemplate(template_id="x", pupil_id="X", model="sface_2021dec", embedding=tuple([0.1] * 64))
+    with pytest.raises(ValueError, match="64-d"):
         gallery.apply(GalleryDelta(school_id="s1", from_version=2, to_version=3, added=(bad,)))
+
+
+def test_templates_of_another_model_are_skipped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    gallery = Gallery.empty()  # an SFace door
+    mixed = (template("a1", "A", 1), template("d1", "D", 4, model="dlib_resnet_v1"))
+    with caplog.at_level(logging.ERROR):
+        gallery.apply(GalleryDelta(school_id="s1", from_version=0, to_version=1, added=mixed))
+    assert gallery.template_ids.tolist() == ["a1"] and gallery.version == 1
+    assert "dlib_resnet_v1" in caplog.text and "skipped" in caplog.text
+    assert gallery.identify(unit(4), -1.0).best_ids == ["A"]  # the dlib template was never compared
 
 
 def test_persisted_copy_survives_offline_restart(tmp_path: Path) -> None:
@@ -64,18 +76,63 @@ def test_persisted_copy_survives_offline_restart(tmp_path: Path) -> None:
     gallery.add("A", unit(1, 2), name="Aigerim")
     gallery.add("pupil-0042", unit(5), name="Dias")
     gallery.thumbnails["A"] = b"\xff\xd8small-jpeg"
-    path = tmp_path / "var" / "gallery.npz"
-    gallery.save(path)
-    loaded = Gallery.load(path)
+    store = GalleryFile(tmp_path / "var" / "gallery.npz", tmp_path / "keys" / "gallery.key", thumbnails=True)
+    store.save(gallery)
+    assert stat.S_IMODE(store.key_path.stat().st_mode) == 0o600 and len(store.key_path.read_bytes()) == 32
+    loaded = store.load(gallery.model, gallery.dim)
     assert loaded.version == 2 and loaded.names == {"A": "Aigerim", "pupil-0042": "Dias"}
     assert loaded.identify(unit(5), 0.99).pupil_ids == ["pupil-0042"]
     assert loaded.thumbnails == {"A": b"\xff\xd8small-jpeg"}
     np.testing.assert_allclose(loaded.templates, gallery.templates)
     assert loaded.identify(unit(1, 2), 0.99).pupil_ids == ["A", "A"]
-    assert Gallery.load_or_empty(tmp_path / "missing.npz").version == 0
+    assert GalleryFile(tmp_path / "missing.npz", store.key_path).load(gallery.model, 128).version == 0
     roundtrip = Gallery.empty()
     roundtrip.apply(loaded.to_delta("s1"))
     assert roundtrip.version == 2 and len(roundtrip) == 3
+
+
+def test_gallery_is_encrypted_at_rest_without_thumbnails_by_default(tmp_path: Path) -> None:
+    gallery = Gallery.empty()
+    gallery.add("pupil-0042", unit(5), name="Dias Serikuly")
+    gallery.thumbnails["pupil-0042"] = b"\xff\xd8small-jpeg"
+    store = GalleryFile(tmp_path / "gallery.npz", tmp_path / "gallery.key")
+    store.save(gallery)
+    raw = store.path.read_bytes()
+    assert raw.startswith(MAGIC)
+    for clear in (b"Dias", b"pupil-0042", b"sface", b"PK\x03\x04", unit(5).astype(np.float32).tobytes()[:16]):
+        assert clear not in raw
+    assert store.load(gallery.model, 128).thumbnails == {}  # off unless the school turns them on
+    other = GalleryFile(store.path, tmp_path / "other.key")
+    other.save(Gallery.empty())  # creates another device's key
+    store.save(gallery)
+    with pytest.raises(GalleryKeyError, match="cannot be decrypted"):
+        other.load(gallery.model, 128)
+    with pytest.raises(GalleryKeyError, match="missing"):
+        GalleryFile(store.path, tmp_path / "lost.key").load(gallery.model, 128)
+    os.chmod(store.key_path, 0o644)
+    with pytest.raises(GalleryKeyError, match="chmod 600"):
+        store.load(gallery.model, 128)
+    os.chmod(store.key_path, 0o600)
+    tampered = bytearray(raw)
+    tampered[-1] ^= 1
+    store.path.write_bytes(bytes(tampered))
+    with pytest.raises(GalleryKeyError):
+        store.load(gallery.model, 128)
+
+
+def test_old_plain_gallery_is_reencrypted_and_another_model_is_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = Gallery.empty(model="dlib_resnet_v1")
+    old.add("A", unit(1))
+    store = GalleryFile(tmp_path / "gallery.npz", tmp_path / "gallery.key")
+    store.path.write_bytes(old.to_bytes())  # what an older version wrote: a plain .npz
+    assert store.load("dlib_resnet_v1", 128).pupil_ids.tolist() == ["A"]
+    assert store.path.read_bytes().startswith(MAGIC)  # re-written encrypted on first read
+    with caplog.at_level(logging.ERROR):
+        sface = store.load("sface_2021dec", 128)  # the door now runs SFace
+    assert len(sface) == 0 and sface.version == 0 and sface.model == "sface_2021dec"
+    assert "dlib_resnet_v1" in caplog.text and "not used" in caplog.text
 
 
 @pytest.mark.parametrize(
