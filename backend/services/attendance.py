@@ -6,13 +6,18 @@ gives the same state as in-order delivery. A pass is a new pass unless the previ
 same direction less than ``linger_debounce_s`` earlier (a pupil lingering in the doorway is one pass). Guardians get
 one message per new pass; staff get fever and unknown-face alerts. Messages are outbox rows written in the ingest
 transaction: a request never waits on a channel.
+
+Fever is decided as the door decided it: ``temperature_c >= fever_threshold_c`` with the threshold the event carries
+(the settings' ``fever_threshold_c`` only for events that carry none), on the pass alert and on the day alike. A
+temperature the door labelled ``synthetic`` (rendered demo data) is stored and shown with that label but never
+alerts staff: it measures nobody.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,7 +26,7 @@ from backend.services import messages
 from backend.settings import SchoolSettings
 from backend.store import attendance as store
 from backend.store import devices, schools, users
-from backend.store.attendance import DayRow, PassRow, UnknownRow
+from backend.store.attendance import DayRow, PassRow, PassThermal, UnknownRow
 from kuzet.contracts import EntryEvent, EventBase
 
 logger = logging.getLogger(__name__)
@@ -47,10 +52,21 @@ class PupilDay:
     passes: int
     new_pass_ids: frozenset[str]
     members: dict[str, tuple[str, ...]]
+    temperature: PassThermal | None = None  # what the door said about max_temperature_c
+
+
+def is_fever(temperature_c: float | None, door_threshold_c: float | None, settings: SchoolSettings) -> bool:
+    """The door's decision: at or above the door's threshold; the settings' threshold only when the door sent none."""
+    if temperature_c is None:
+        return False
+    return temperature_c >= (door_threshold_c if door_threshold_c is not None else settings.fever_threshold_c)
 
 
 def derive(
-    rows: Sequence[tuple[str, str, str, float | None]], start_time: str | None, settings: SchoolSettings
+    rows: Sequence[tuple[str, str, str, float | None]],
+    start_time: str | None,
+    settings: SchoolSettings,
+    thermal: Mapping[str, PassThermal] | None = None,
 ) -> PupilDay:
     """Attendance of a pupil-day from its events.
 
@@ -58,7 +74,9 @@ def derive(
         rows: (event_id, captured_at ISO UTC, direction, temperature_c) in any order.
         start_time: the class start ``HH:MM`` local time, None when the pupil has no class.
         settings: thresholds.
+        thermal: what the doors said about the temperatures, by event id (threshold, source, uncertainty).
     """
+    labels = thermal or {}
     zone = ZoneInfo(settings.timezone)
     ordered = sorted(rows, key=lambda r: (r[1], r[0]))
     state, first_in, last_out = "absent", None, None
@@ -81,7 +99,8 @@ def derive(
             first_in = captured
         if direction == "left":
             last_out = captured
-    temps = [r[3] for r in rows if r[3] is not None]
+    measured = [r for r in ordered if r[3] is not None]
+    hottest = max(measured, key=lambda r: r[3] or 0.0) if measured else None
     late, minutes_late = False, 0
     if first_in is not None and start_time is not None:
         arrived = local(first_in, zone)
@@ -95,11 +114,14 @@ def derive(
         last_out=last_out,
         late=late,
         minutes_late=minutes_late if late else 0,
-        feverish=any(t > settings.fever_threshold_c for t in temps),
-        max_temperature_c=max(temps) if temps else None,
+        feverish=any(
+            is_fever(t, labels[e].fever_threshold_c if e in labels else None, settings) for e, _, _, t in measured
+        ),
+        max_temperature_c=None if hottest is None else hottest[3],
         passes=len(new_ids),
         new_pass_ids=frozenset(new_ids),
         members={k: tuple(v) for k, v in members.items()},
+        temperature=None if hottest is None else labels.get(hottest[0]),
     )
 
 
@@ -107,7 +129,7 @@ def recompute(conn: sqlite3.Connection, pupil_id: str, day: str, settings: Schoo
     """Recompute and store one pupil-day from all its stored events."""
     rows = store.passes_of_day(conn, pupil_id, day)
     school_id, start_time = store.class_start(conn, pupil_id)
-    result = derive(rows, start_time, settings)
+    result = derive(rows, start_time, settings, store.thermal_of_day(conn, pupil_id, day))
     store.save_day(
         conn,
         DayRow(
@@ -121,10 +143,19 @@ def recompute(conn: sqlite3.Connection, pupil_id: str, day: str, settings: Schoo
             feverish=result.feverish,
             max_temperature_c=result.max_temperature_c,
             passes=result.passes,
+            temperature=result.temperature,
         ),
     )
     store.mark_new_passes(conn, [(r[0], r[0] in result.new_pass_ids) for r in rows])
     return result
+
+
+def _temperature_text(event: EntryEvent) -> str:
+    """``38.2`` or, with the door's uncertainty, ``38.2 ± 0.3`` (the template adds the unit)."""
+    if event.temperature_c is None:
+        return ""
+    sigma = event.temperature_sigma_c
+    return f"{event.temperature_c:.1f}" + ("" if sigma is None else f" ± {sigma:.1f}")
 
 
 class AttendanceHandler:
@@ -170,6 +201,10 @@ class AttendanceHandler:
                     event.captured_at.isoformat(),
                     event.direction,
                     event.temperature_c,
+                    event.temperature_source,
+                    event.temperature_sigma_c,
+                    event.fever_threshold_c,
+                    event.blackbody_offset_c,
                 ),
             )
             touched.setdefault((event.pupil_id, day), []).append(event)
@@ -178,8 +213,11 @@ class AttendanceHandler:
             for event in mine:
                 if self._first_notice_of_pass(conn, result, str(event.event_id)):
                     self._tell_guardians(conn, event, pupil_id, result)
-                if event.temperature_c is not None and event.temperature_c > self.settings.fever_threshold_c:
-                    self._tell_staff(conn, event, "fever_alert", pupil_id)
+                if is_fever(event.temperature_c, event.fever_threshold_c, self.settings):
+                    if event.temperature_source == "synthetic":
+                        logger.info("event %s: synthetic temperature, no fever alert", event.event_id)
+                    else:
+                        self._tell_staff(conn, event, "fever_alert", pupil_id)
 
     @staticmethod
     def _first_notice_of_pass(conn: sqlite3.Connection, result: PupilDay, event_id: str) -> bool:
@@ -225,7 +263,7 @@ class AttendanceHandler:
         fields = {
             "pupil": name,
             "camera": event.camera_id,
-            "temperature": f"{event.temperature_c:.1f}" if event.temperature_c is not None else "",
+            "temperature": _temperature_text(event),
         }
         for person in staff:
             message = messages.Message(

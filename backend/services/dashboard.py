@@ -26,8 +26,14 @@ class PupilLine(BaseModel):
     first_in: str | None = Field(description="First entry, local HH:MM")
     last_out: str | None = Field(description="Last exit, local HH:MM")
     late: bool = Field(description="Arrived after class start + grace")
-    feverish: bool = Field(description="Temperature above the threshold")
-    max_temperature_c: float | None = Field(description="Highest temperature measured")
+    feverish: bool = Field(description="A temperature at or above the door's fever threshold")
+    max_temperature_c: float | None = Field(description="Highest temperature of the day")
+    temperature_source: str | None = Field(
+        default=None, description="sensor or synthetic (rendered, not measured); None when the door did not say"
+    )
+    temperature_sigma_c: float | None = Field(default=None, description="1-sigma uncertainty of it, C")
+    fever_threshold_c: float | None = Field(default=None, description="The door's fever threshold for it, C")
+    temperature_text: str = Field(default="", description="For people: '38.2 ± 0.3 °C', '(synthetic)' when so")
 
 
 class UnknownLine(BaseModel):
@@ -93,6 +99,14 @@ def _hm(value: str | None, zone: ZoneInfo) -> str | None:
     return None if value is None else local(value, zone).strftime("%H:%M")
 
 
+def temperature_text(value: float | None, sigma: float | None, source: str | None) -> str:
+    """``38.2 ± 0.3 °C``, with `` (synthetic)`` for rendered data; empty without a temperature."""
+    if value is None:
+        return ""
+    text = f"{value:.1f}" + ("" if sigma is None else f" ± {sigma:.1f}") + " °C"
+    return text + (" (synthetic)" if source == "synthetic" else "")
+
+
 def pupil_lines(conn: sqlite3.Connection, school_id: str, day: str, zone: ZoneInfo) -> list[PupilLine]:
     """Every pupil of the school with the day's derived attendance (absent when no event)."""
     return [
@@ -106,6 +120,10 @@ def pupil_lines(conn: sqlite3.Connection, school_id: str, day: str, zone: ZoneIn
             late=r.late,
             feverish=r.feverish,
             max_temperature_c=r.max_temperature_c,
+            temperature_source=r.temperature_source,
+            temperature_sigma_c=r.temperature_sigma_c,
+            fever_threshold_c=r.fever_threshold_c,
+            temperature_text=temperature_text(r.max_temperature_c, r.temperature_sigma_c, r.temperature_source),
         )
         for r in store.pupil_days(conn, school_id, day)
     ]

@@ -1,5 +1,9 @@
 """School-door passes (``school_passes``), the derived pupil-days (``attendance``) and unknown faces.
 
+What the door says about a temperature (source ``sensor``/``synthetic``, 1-sigma uncertainty, its fever threshold,
+the blackbody correction) sits beside the pass in ``pass_thermal``; the label of a day's highest temperature beside
+the day in ``attendance_thermal`` (migration 120), so a stored synthetic temperature is never unlabelled.
+
 The dashboard's day views are read here too, so the page, its live feed and the CSV export run the same queries.
 """
 
@@ -23,6 +27,19 @@ class PassRow:
     captured_at: str
     direction: str
     temperature_c: float | None
+    temperature_source: str | None = None
+    temperature_sigma_c: float | None = None
+    fever_threshold_c: float | None = None
+    blackbody_offset_c: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassThermal:
+    """What the door said about a pass's temperature."""
+
+    temperature_source: str | None
+    temperature_sigma_c: float | None
+    fever_threshold_c: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +56,7 @@ class DayRow:
     feverish: bool
     max_temperature_c: float | None
     passes: int
+    temperature: PassThermal | None = None  # the label of max_temperature_c
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +84,9 @@ class PupilDayLine:
     late: bool
     feverish: bool
     max_temperature_c: float | None
+    temperature_source: str | None = None
+    temperature_sigma_c: float | None = None
+    fever_threshold_c: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +108,23 @@ def insert_pass(conn: sqlite3.Connection, row: PassRow) -> None:
         {"event_id": row.event_id, "school_id": row.school_id, "pupil_id": row.pupil_id, "day": row.day,
          "captured_at": row.captured_at, "direction": row.direction, "temperature_c": row.temperature_c},
     )  # fmt: skip
+    if row.temperature_source is not None or row.fever_threshold_c is not None:
+        conn.execute(
+            "INSERT INTO pass_thermal(event_id, temperature_source, temperature_sigma_c, fever_threshold_c,"
+            " blackbody_offset_c) VALUES (:event_id, :source, :sigma, :threshold, :offset) ON CONFLICT DO NOTHING",
+            {"event_id": row.event_id, "source": row.temperature_source, "sigma": row.temperature_sigma_c,
+             "threshold": row.fever_threshold_c, "offset": row.blackbody_offset_c},
+        )  # fmt: skip
+
+
+def thermal_of_day(conn: sqlite3.Connection, pupil_id: str, day: str) -> dict[str, PassThermal]:
+    """What the door said about each temperature of a pupil-day, by event id (passes without it are absent)."""
+    rows = conn.execute(
+        "SELECT t.event_id, t.temperature_source, t.temperature_sigma_c, t.fever_threshold_c FROM pass_thermal t"
+        " JOIN school_passes s ON s.event_id = t.event_id WHERE s.pupil_id = :pupil_id AND s.day = :day",
+        {"pupil_id": pupil_id, "day": day},
+    )
+    return {r[0]: PassThermal(r[1], r[2], r[3]) for r in rows}
 
 
 def passes_of_day(conn: sqlite3.Connection, pupil_id: str, day: str) -> list[tuple[str, str, str, float | None]]:
@@ -145,24 +183,44 @@ def save_day(conn: sqlite3.Connection, row: DayRow) -> None:
          "first_in": row.first_in, "last_out": row.last_out, "late": int(row.late), "feverish": int(row.feverish),
          "max_temperature_c": row.max_temperature_c, "passes": row.passes},
     )  # fmt: skip
+    label = row.temperature
+    if row.max_temperature_c is None or label is None or label.temperature_source not in ("sensor", "synthetic"):
+        conn.execute(
+            "DELETE FROM attendance_thermal WHERE pupil_id = :pupil_id AND day = :day",
+            {"pupil_id": row.pupil_id, "day": row.day},
+        )
+        return
+    conn.execute(
+        "INSERT INTO attendance_thermal(pupil_id, day, temperature_source, temperature_sigma_c, fever_threshold_c)"
+        " VALUES (:pupil_id, :day, :source, :sigma, :threshold) ON CONFLICT(pupil_id, day) DO UPDATE SET"
+        " temperature_source = excluded.temperature_source, temperature_sigma_c = excluded.temperature_sigma_c,"
+        " fever_threshold_c = excluded.fever_threshold_c",
+        {"pupil_id": row.pupil_id, "day": row.day, "source": label.temperature_source,
+         "sigma": label.temperature_sigma_c, "threshold": label.fever_threshold_c},
+    )  # fmt: skip
 
 
 def delete_days(conn: sqlite3.Connection, pupil_id: str) -> None:
-    """Delete every derived day of the pupil."""
+    """Delete every derived day of the pupil (and the labels of its temperatures)."""
     conn.execute("DELETE FROM attendance WHERE pupil_id = :pupil_id", {"pupil_id": pupil_id})
+    conn.execute("DELETE FROM attendance_thermal WHERE pupil_id = :pupil_id", {"pupil_id": pupil_id})
 
 
 def pupil_days(conn: sqlite3.Connection, school_id: str, day: str) -> list[PupilDayLine]:
     """Every pupil of the school with the day's attendance, ordered by class then name."""
     rows = conn.execute(
         "SELECT p.pupil_id, p.name, c.name, COALESCE(a.state, 'absent'), a.first_in, a.last_out,"
-        " COALESCE(a.late, 0), COALESCE(a.feverish, 0), a.max_temperature_c FROM pupils p"
+        " COALESCE(a.late, 0), COALESCE(a.feverish, 0), a.max_temperature_c, t.temperature_source,"
+        " t.temperature_sigma_c, t.fever_threshold_c FROM pupils p"
         " LEFT JOIN classes c ON c.class_id = p.class_id"
         " LEFT JOIN attendance a ON a.pupil_id = p.pupil_id AND a.day = :day"
+        " LEFT JOIN attendance_thermal t ON t.pupil_id = p.pupil_id AND t.day = :day"
         " WHERE p.school_id = :school_id ORDER BY c.name, p.name",
         {"day": day, "school_id": school_id},
     )
-    return [PupilDayLine(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8]) for r in rows]
+    return [
+        PupilDayLine(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), r[8], r[9], r[10], r[11]) for r in rows
+    ]
 
 
 def class_days(conn: sqlite3.Connection, school_id: str, day: str) -> list[ClassDayLine]:

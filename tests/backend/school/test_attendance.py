@@ -1,13 +1,18 @@
-"""Attendance derived from events in capture order; replay, out-of-order, late, fever, lingering, messages."""
+"""Attendance derived from events in capture order; replay, out-of-order, late, fever, lingering, messages.
+
+Fever is the door's decision: ``temperature_c >= fever_threshold_c`` with the threshold the event carries (the
+settings' only for events without one); synthetic temperatures are stored and shown labelled, never alerted."""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from backend.services.attendance import derive
+from backend.store.attendance import PassThermal
 from backend.settings import SchoolSettings
 from kuzet.contracts import EntryEvent
 from tests.backend.school.conftest import World
@@ -45,7 +50,8 @@ def rows(events: list[EntryEvent]) -> list[tuple[str, str, str, float | None]]:
         ("same way again later is a new pass", [(0, "entered", None), (5, "entered", None)],
          "inside", False, False, 2),
         ("feverish", [(0, "entered", 37.9)], "inside", False, True, 1),
-        ("at the threshold is not feverish", [(0, "entered", 37.5)], "inside", False, False, 1),
+        ("at the threshold is feverish, as at the door (>=)", [(0, "entered", 37.5)], "inside", False, True, 1),
+        ("just below the threshold", [(0, "entered", 37.49)], "inside", False, False, 1),
         ("direction unknown changes nothing", [(0, "unknown", None)], "absent", False, False, 0),
     ],
 )  # fmt: skip
@@ -176,3 +182,63 @@ def test_a_group_of_unknown_faces_is_one_staff_alert_but_all_are_listed(world: W
     assert len(alerts) == 2  # the group within a minute, then the one 400 s later
     data = world.client.get("/api/v1/schools/school-1/attendance?day=2026-09-01", headers=world.auth("staff_a")).json()
     assert len(data["unknown"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("temperature", "door_threshold", "feverish"),
+    [
+        (37.8, 38.0, False),  # the door's stricter threshold wins over the settings' 37.5
+        (37.2, 37.0, True),  # and its looser one
+        (37.0, 37.0, True),  # the same comparison as the door: >=
+        (37.6, None, True),  # an event without a threshold: the settings' fallback
+        (37.4, None, False),
+    ],
+)
+def test_derive_uses_the_doors_threshold(temperature: float, door_threshold: float | None, feverish: bool) -> None:
+    event = ev(0, temperature_c=temperature)
+    label = PassThermal("sensor", 0.3, door_threshold)
+    result = derive(rows([event]), "08:00", SETTINGS, {str(event.event_id): label})
+    assert result.feverish is feverish
+    assert result.max_temperature_c == temperature and result.temperature == label
+
+
+def _day(world: World) -> dict[str, dict[str, object]]:
+    reply = world.client.get("/api/v1/schools/school-1/attendance?day=2026-09-01", headers=world.auth("staff_a"))
+    return {p["pupil_id"]: p for p in reply.json()["pupils"]}
+
+
+def test_door_threshold_and_uncertainty_reach_alerts_dashboard_and_store(world: World) -> None:
+    measured = {"temperature_source": "sensor", "temperature_sigma_c": 0.3, "blackbody_offset_c": 0.42}
+    world.post_events([
+        ev(0, temperature_c=37.2, fever_threshold_c=37.0, **measured),  # fever by the door's 37.0 (settings 37.5)
+        ev(1, pupil="p2", temperature_c=37.8, fever_threshold_c=38.0, **measured),  # no fever by the door's 38.0
+    ])  # fmt: skip
+    alerts = world.rows("SELECT recipient, body FROM outbox WHERE kind = 'fever_alert' ORDER BY recipient")
+    assert [r for r, _ in alerts] == ["admin_a@s.kz", "staff_a@s.kz"]
+    assert all(re.search(r"37[.,]2 ± 0[.,]3", str(body)) and "Aruzhan" in str(body) for _, body in alerts)
+    day = _day(world)
+    assert (day["p1"]["feverish"], day["p2"]["feverish"]) == (True, False)
+    assert day["p1"]["temperature_text"] == "37.2 ± 0.3 °C" and day["p1"]["fever_threshold_c"] == 37.0
+    stored = world.rows("SELECT temperature_source, temperature_sigma_c, fever_threshold_c, blackbody_offset_c"
+                        " FROM pass_thermal ORDER BY fever_threshold_c")  # fmt: skip
+    assert stored == [("sensor", 0.3, 37.0, 0.42), ("sensor", 0.3, 38.0, 0.42)]
+
+
+def test_synthetic_temperature_is_labelled_everywhere_and_alerts_nobody(world: World) -> None:
+    world.post_events([ev(0, temperature_c=38.4, temperature_source="synthetic", fever_threshold_c=37.5)])
+    assert world.rows("SELECT COUNT(*) FROM outbox WHERE kind = 'fever_alert'") == [(0,)]
+    day = _day(world)
+    assert day["p1"]["temperature_source"] == "synthetic"
+    assert str(day["p1"]["temperature_text"]).endswith("(synthetic)")
+    assert world.rows("SELECT a.max_temperature_c, t.temperature_source FROM attendance a JOIN attendance_thermal t"
+                      " ON t.pupil_id = a.pupil_id AND t.day = a.day") == [(38.4, "synthetic")]  # fmt: skip
+    reply = world.client.get(
+        "/api/v1/schools/school-1/exports/attendance.csv?day=2026-09-01", headers=world.auth("staff_a")
+    )
+    line = next(row for row in reply.text.splitlines() if row.startswith("p1,"))
+    assert line.endswith(",38.4,synthetic")
+    now = datetime.now(UTC)  # the HTML page shows today
+    world.post_events([entry("door-1", 9, pupil_id="p2", captured_at=now, temperature_c=38.6,
+                             temperature_source="synthetic", fever_threshold_c=37.5)])  # fmt: skip
+    page = world.client.get("/schools/school-1/dashboard", headers=world.auth("staff_a"))
+    assert page.status_code == 200 and "Timur 38.6 °C (synthetic)" in page.text  # printed with its label
