@@ -40,12 +40,21 @@ def eval_faces(data: Path, enroll: int, backend: str, as_json: bool) -> None:
     is_flag=True,
     help="Also score files the classifier was trained on (default: they are left out and counted)",
 )
+@click.option(
+    "--grey",
+    is_flag=True,
+    help="Score the IR / night-mode variant: every image converted to grey (BT.601 luma) before classification",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout")
-def eval_masks(data: Path, min_size: int, include_training: bool, as_json: bool) -> None:
-    """Mask / no-mask accuracy: with_mask/ + without_mask/ folders, or labels.csv with face boxes."""
+def eval_masks(data: Path, min_size: int, include_training: bool, grey: bool, as_json: bool) -> None:
+    """Mask / no-mask accuracy: with_mask/ + without_mask/ folders, or labels.csv with face boxes.
+
+    A face too small, dark or blurred to judge gets the answer unknown: counted in ``unknown`` and as wrong in
+    ``accuracy`` (``accuracy_judged`` leaves those out).
+    """
     from kuzet.eval import masks
 
-    _report(evaluate_or_exit(lambda: masks.run(data, min_size, include_training, progress)), as_json)
+    _report(evaluate_or_exit(lambda: masks.run(data, min_size, include_training, progress, grey)), as_json)
 
 
 def _report(result: dict[str, object], as_json: bool) -> None:

@@ -8,6 +8,13 @@
 Files the committed classifier was trained on (their SHA-256 prefixes are in ``mask_classifier_report.json``) are
 left out and counted in ``excluded_training_files``, so running this on the training folders scores exactly the
 held-out test split, and any other folder is scored whole. ``include_training`` scores everything.
+
+``grey`` measures the night / infrared variant: every image is converted to one grey channel (BT.601 luma, what a
+camera in IR night mode delivers) and back to three identical channels before detection and classification.
+
+The classifier answers ``unknown`` for a face too small, too dark or too blurred to judge
+(``HogMaskClassifier.judge``); such a face counts as wrong in ``accuracy`` and the recalls (it was not classified),
+and is counted in ``unknown``; ``accuracy_judged`` is the accuracy over the faces that were judged.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from kuzet.eval.common import LayoutError, Progress
@@ -61,17 +69,27 @@ def _is_training(path: Path, trained: frozenset[str]) -> bool:
     return sha256_file(path)[:prefix_len] in trained
 
 
-def _rates(predicted: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], errors: int) -> dict[str, float]:
-    """Accuracy over scored items plus ``errors`` items that count as wrong."""
+def _rates(verdicts: list[str], labels: np.ndarray[Any, Any], errors: int) -> dict[str, float]:
+    """Accuracy over scored items plus ``errors`` items that count as wrong; an ``unknown`` verdict is wrong too
+    (``accuracy_judged`` leaves the unknown ones out)."""
+    said = np.array(verdicts, dtype=object).reshape(-1)
+    predicted, judged = said == "mask", said != "unknown"
     mask, no_mask = labels == 1, labels == 0
-    correct = predicted == mask
+    correct = judged & (predicted == mask)
     total = len(labels) + errors
     return {
         "accuracy": float(correct.sum() / total) if total else 0.0,
+        "accuracy_judged": float(correct.sum() / judged.sum()) if judged.any() else 0.0,
+        "unknown": int((~judged).sum()),
         "precision_mask": float(mask[predicted].mean()) if predicted.any() else 0.0,
         "recall_mask": float(predicted[mask].mean()) if mask.any() else 0.0,
-        "recall_no_mask": float((~predicted[no_mask]).mean()) if no_mask.any() else 0.0,
+        "recall_no_mask": float((judged & ~predicted)[no_mask].mean()) if no_mask.any() else 0.0,
     }
+
+
+def as_grey(image: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The image as an IR / night-mode camera delivers it: BT.601 luma in three identical channels."""
+    return np.asarray(cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), np.uint8)
 
 
 def evaluate_mask_folders(
@@ -80,10 +98,11 @@ def evaluate_mask_folders(
     detector: FaceDetector,
     trained: frozenset[str],
     progress: Progress | None,
+    grey: bool = False,
 ) -> dict[str, Any]:
     """with_mask/ + without_mask/ layout (see module docstring)."""
     labels: list[int] = []
-    predicted: list[bool] = []
+    predicted: list[str] = []
     no_face = unreadable = excluded = 0
     seconds = 0.0
     for name, label in (("with_mask", 1), ("without_mask", 0)):
@@ -95,24 +114,27 @@ def evaluate_mask_folders(
             if image is None:
                 unreadable += 1
                 continue
+            image = as_grey(image) if grey else image
             start = time.perf_counter()
             faces = detector.detect(image)
             if len(faces) == 0:
                 no_face += 1
                 seconds += time.perf_counter() - start
                 continue
-            prob = classifier.predict(image, faces[int(np.argmax(faces.area))])
+            main = faces[int(np.argmax(faces.area))]
+            verdicts, _ = classifier.judge_crops(crop_faces(image, main.xyxy, classifier.config.crop_margin))
             seconds += time.perf_counter() - start
             labels.append(label)
-            predicted.append(bool(classifier.is_masked(prob)[0]))
+            predicted.append(verdicts[0])
         if progress:
             progress(f"masks: {name} done ({len(labels)} faces scored)")
     scored = len(labels)
     n = scored + no_face + unreadable
     return {
         "layout": "folders",
+        "grey": grey,
         "n": n,
-        **_rates(np.array(predicted, dtype=np.bool_), np.array(labels, int), no_face + unreadable),
+        **_rates(predicted, np.array(labels, int), no_face + unreadable),
         "no_face": no_face,
         "unreadable": unreadable,
         "excluded_training_files": excluded,
@@ -137,11 +159,16 @@ def _image_path(root: Path, name: str) -> Path:
 
 
 def evaluate_mask_csv(
-    root: Path, classifier: HogMaskClassifier, min_size: int, trained: frozenset[str], progress: Progress | None
+    root: Path,
+    classifier: HogMaskClassifier,
+    min_size: int,
+    trained: frozenset[str],
+    progress: Progress | None,
+    grey: bool = False,
 ) -> dict[str, Any]:
     """labels.csv layout (see module docstring)."""
     labels: list[int] = []
-    predicted: list[bool] = []
+    predicted: list[str] = []
     incorrect: list[bool] = []
     skipped = unreadable_faces = unreadable = excluded = 0
     seconds = 0.0
@@ -157,25 +184,26 @@ def evaluate_mask_csv(
             unreadable_faces += len(rows)
             continue
         xyxy = np.array([[float(r[k]) for k in ("x1", "y1", "x2", "y2")] for r in rows], np.float32)
-        crops = crop_faces(image, xyxy)
+        crops = crop_faces(as_grey(image) if grey else image, xyxy)
         keep = [i for i, c in enumerate(crops) if min(c.shape[:2]) >= min_size]
         skipped += len(rows) - len(keep)
         start = time.perf_counter()
-        probs = classifier.predict_crops([crops[i] for i in keep])
+        verdicts, _ = classifier.judge_crops([crops[i] for i in keep])
         seconds += time.perf_counter() - start
         labels.extend(LABELS[rows[i]["label"]] for i in keep)
         incorrect.extend(rows[i]["label"] == "mask_weared_incorrect" for i in keep)
-        predicted.extend(classifier.is_masked(probs).tolist())
+        predicted.extend(verdicts)
         if progress and (index + 1) % 100 == 0:
             progress(f"masks: {index + 1}/{len(rows_by_image)} images")
-    pred, wrong_worn = np.array(predicted, dtype=np.bool_), np.array(incorrect, dtype=np.bool_)
-    rates = _rates(pred, np.array(labels, int), unreadable_faces)
+    pred, wrong_worn = np.array(predicted, dtype=object) == "no_mask", np.array(incorrect, dtype=np.bool_)
+    rates = _rates(predicted, np.array(labels, int), unreadable_faces)
     return {
         "layout": "labels.csv",
+        "grey": grey,
         "n": len(labels) + unreadable_faces,
         "skipped": skipped,
         **rates,
-        "recall_incorrectly_worn": float((~pred[wrong_worn]).mean()) if wrong_worn.any() else None,
+        "recall_incorrectly_worn": float(pred[wrong_worn].mean()) if wrong_worn.any() else None,
         "unreadable": unreadable,
         "excluded_training_files": excluded,
         "min_size": min_size,
@@ -192,17 +220,23 @@ def evaluate_masks(
     include_training: bool = False,
     report: Path | None = None,
     progress: Progress | None = None,
+    grey: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate a mask folder of either layout; ``report`` is the training report listing training files."""
+    """Evaluate a mask folder of either layout; ``report`` is the training report listing training files;
+    ``grey`` converts every image to the IR / night-mode variant first (``as_grey``)."""
     layout = check_mask_layout(root)
     trained = frozenset() if include_training or report is None else training_hashes(report)
     if layout == "csv":
-        return evaluate_mask_csv(root, classifier, min_size, trained, progress)
-    return evaluate_mask_folders(root, classifier, detector, trained, progress)
+        return evaluate_mask_csv(root, classifier, min_size, trained, progress, grey)
+    return evaluate_mask_folders(root, classifier, detector, trained, progress, grey)
 
 
 def run(
-    data: Path, min_size: int = 24, include_training: bool = False, progress: Progress | None = None
+    data: Path,
+    min_size: int = 24,
+    include_training: bool = False,
+    progress: Progress | None = None,
+    grey: bool = False,
 ) -> dict[str, Any]:
     """``kuzet eval masks``: check the layout first (``LayoutError``), then load the door's models and evaluate."""
     from models.faces.config import FaceDetectorConfig, MaskConfig
@@ -214,4 +248,4 @@ def run(
     classifier = build_mask_classifier(config)
     detector = build_face_detector(FaceDetectorConfig())
     report = training_report_path(config)
-    return evaluate_masks(data, classifier, detector, min_size, include_training, report, progress)
+    return evaluate_masks(data, classifier, detector, min_size, include_training, report, progress, grey)

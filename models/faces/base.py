@@ -69,6 +69,10 @@ class MaskClassifier(Protocol):
         """(N,) probabilities that each face wears a mask."""
         ...
 
+    def judgeable(self, image_bgr: NDArray[np.uint8], faces: Detections) -> NDArray[np.bool_]:
+        """(N,) whether each face is large, lit and sharp enough to judge at all (else the answer is unknown)."""
+        ...
+
 
 def empty_faces() -> Detections:
     """No faces, with the landmark column present."""

@@ -107,6 +107,29 @@ class MaskConfig(StrictModel):
     crop_margin: float = Field(
         default=0.0, ge=0.0, le=0.5, description="Extra margin around the face box before classification"
     )
+    min_face_px: int = Field(
+        default=12, ge=1, le=512, description="A face with a shorter side (px) is too small to judge: mask unknown"
+    )
+    min_brightness: float = Field(
+        default=20.0,
+        ge=0.0,
+        le=255.0,
+        description="A face whose mean grey level (0-255) is lower is too dark to judge: mask unknown",
+    )
+    min_contrast: float = Field(
+        default=12.0,
+        ge=0.0,
+        le=128.0,
+        description="A face whose grey-level standard deviation is lower is too flat (dark, fogged) to judge",
+    )
+    min_detail: float = Field(
+        default=0.04,
+        ge=0.0,
+        le=10.0,
+        description=(
+            "A face whose detail (Laplacian variance / grey variance at 32x32 px) is lower is too blurred to judge"
+        ),
+    )
 
 
 class EnrolmentConfig(StrictModel):

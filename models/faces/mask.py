@@ -7,6 +7,10 @@ Features of one face crop (resized to ``CROP`` x ``CROP``): a HOG descriptor of 
 face: a mask hides the mouth and nostrils edges) and a coarse CIE-Lab colour grid (a mask is a flat patch of one
 colour where skin would be). The ONNX head (scaler + classifier, trained by ``models/training/masks.py``) takes the
 (N, F) float32 features and returns P(mask). Its decision threshold and feature version are ONNX metadata.
+
+Some faces cannot be judged: too small, too dark, too flat or too blurred (``models.faces.quality.crop_light``
+against the ``MaskConfig`` limits). ``judge`` answers ``unknown`` for them instead of a guess: a dark, blurred bare
+face looks like a flat patch over the mouth, which is exactly what a mask looks like to these features.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from numpy.typing import NDArray
 from models.detections import Detections
 from models.faces.base import MaskClassifier
 from models.faces.config import MaskConfig
+from models.faces.quality import crop_light
 from models.image import as_bgr
 from models.runtime import ModelError, Runner, RunnerConfig
 
@@ -102,6 +107,32 @@ class HogMaskClassifier:
     def is_masked(self, probabilities: NDArray[np.float32]) -> NDArray[np.bool_]:
         """Decision at the configured (or trained) threshold."""
         return np.asarray(probabilities >= self.threshold)
+
+    def judgeable_crops(self, crops: list[NDArray[np.uint8]]) -> NDArray[np.bool_]:
+        """(N,) True where a face crop is large, bright, contrasted and sharp enough to judge (``MaskConfig``)."""
+        light, c = crop_light(crops), self.config
+        return np.asarray(
+            (light["size"] >= c.min_face_px)
+            & (light["brightness"] >= c.min_brightness)
+            & (light["contrast"] >= c.min_contrast)
+            & (light["detail"] >= c.min_detail)
+        )
+
+    def judgeable(self, image_bgr: NDArray[np.uint8], faces: Detections) -> NDArray[np.bool_]:
+        """(N,) whether each detected face can be judged (see ``judgeable_crops``)."""
+        return self.judgeable_crops(crop_faces(image_bgr, faces.xyxy, self.config.crop_margin))
+
+    def judge_crops(self, crops: list[NDArray[np.uint8]]) -> tuple[list[str], NDArray[np.float32]]:
+        """Verdicts ``mask`` / ``no_mask`` / ``unknown`` of N crops and their P(mask) (NaN where unknown)."""
+        ok = self.judgeable_crops(crops)
+        probs = np.full(len(crops), np.nan, np.float32)
+        if ok.any():
+            probs[ok] = self.predict_crops([c for c, good in zip(crops, ok.tolist(), strict=True) if good])
+        verdicts = [
+            "unknown" if not good else ("mask" if p >= self.threshold else "no_mask")
+            for good, p in zip(ok.tolist(), probs.tolist(), strict=True)
+        ]
+        return verdicts, probs
 
 
 def training_report_path(config: MaskConfig) -> Path:

@@ -10,11 +10,18 @@ Data (see ../shared/data/README.md):
 - ``masks_real/``: real worn masks with given face boxes; split by image, with the README's near-duplicate photos
   kept together. ``mask_weared_incorrect`` counts as no mask (nose and mouth not covered).
 
-Each source is split into train and test by group (seeded). Model choice and the decision threshold come from
-grouped 5-fold cross-validation on the training part only (threshold: best accuracy on real masks with recall of
-"no mask" at least ``--min-recall-no-mask``). The final head is fitted on all training crops. The test parts are
-never seen; their figures go in the report, and the training files' hashes go in the report JSON so that
-``kuzet eval masks`` on these folders scores only the held-out files.
+Each source is split into train and test by group (seeded). Only the training crops are then augmented
+(``models.training.masks_augment``: ``--copies`` dark / blurred / grey (IR) / low-resolution / night copies each, in
+the group of their original) and mined for hard negatives: a first, quick head scores ``--hard-pool`` degraded
+copies of every training no-mask face and the ones it calls "mask" join the training set as no-mask. Model choice
+and the decision threshold come from grouped 5-fold cross-validation on that training set only (threshold: best
+accuracy on real masks, colour and grey, with recall of "no mask" at least ``--min-recall-no-mask``). The final
+head is fitted on all training crops. The test parts are never seen and never augmented; their figures (colour and
+grey) go in the report, and the training files' hashes go in the report JSON so that ``kuzet eval masks`` on these
+folders scores only the held-out files.
+
+``--cache FILE`` keeps the detected crops of a first run (a local pickle under ``var/``) so a re-run skips the
+detector and embedder; it is keyed by nothing but the path: delete it when the data change.
 """
 
 from __future__ import annotations
@@ -23,22 +30,33 @@ import argparse
 import csv
 import json
 import logging
+import pickle
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from models.faces.config import FaceDetectorConfig
+from models.faces.config import EmbedderConfig, FaceDetectorConfig
 from models.faces.detector import build_face_detector
 from models.faces.embedder import build_face_embedder
 from models.faces.folders import list_images, read_image
 from models.faces.mask import FEATURE_DIM, FEATURE_VERSION, MASK_INPUT, crop_faces, mask_features
 from models.runtime import sha256_file
-from models.training.masks_fit import choose_model, export_onnx, fit_final, metrics, write_markdown
+from models.training.masks_augment import degrade
+from models.training.masks_fit import (
+    candidates,
+    choose_model,
+    export_onnx,
+    fit_final,
+    metrics,
+    sample_weights,
+    write_markdown,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +67,7 @@ NEAR_DUPLICATES = (
 )
 REAL_LABELS = {"with_mask": 1, "without_mask": 0, "mask_weared_incorrect": 0}
 HASH_CHARS = 16
+HARD_KINDS = ("dark", "blur", "night", "lowres")  # what turns a bare face into a false "mask"
 
 
 @dataclass
@@ -82,7 +101,7 @@ class UnionFind:
 def load_synthetic(root: Path, same_person: float) -> tuple[CropSet, int]:
     """Largest detected face of every ``masks/`` image, grouped by photo content; returns (crops, no-face count)."""
     detector = build_face_detector(FaceDetectorConfig())
-    embedder = build_face_embedder()
+    embedder = build_face_embedder(EmbedderConfig(backend="dlib"))  # --same-photo is on dlib's cosine scale
     out, vectors, names, no_face = CropSet(), [], [], 0
     for label_name, label in (("with_mask", 1), ("without_mask", 0)):
         for path in list_images(root / label_name):
@@ -182,7 +201,108 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--real-weight", type=float, default=2.0, help="sample weight of real masks vs pasted")
     parser.add_argument("--same-photo", type=float, default=0.97, help="embedding cosine joining masks/ copies")
     parser.add_argument("--min-recall-no-mask", type=float, default=0.85, help="threshold rule on CV")
+    parser.add_argument("--copies", type=int, default=2, help="degraded copies of every training crop")
+    parser.add_argument("--hard-pool", type=int, default=3, help="degraded copies per no-mask face mined (0: none)")
+    parser.add_argument("--cache", type=Path, default=None, help="pickle of the detected crops (e.g. var/masks.pkl)")
     return parser.parse_args(argv)
+
+
+@dataclass
+class TrainSet:
+    """Training features: originals, their degraded copies and the mined hard negatives.
+
+    Attributes:
+        x: (N, F) features. y: (N,) 1 = mask. groups: (N,) photo group (copies share their original's).
+        is_real: (N,) from ``masks_real``. scored: (N,) rows the threshold is chosen on (real faces of at least
+            ``--eval-size`` px, as they are and in grey). kinds: (N,) ``original`` or the degradation's name.
+    """
+
+    x: NDArray[np.float32]
+    y: NDArray[np.int64]
+    groups: NDArray[Any]
+    is_real: NDArray[np.bool_]
+    scored: NDArray[np.bool_]
+    kinds: NDArray[Any]
+
+    def extend(self, other: TrainSet) -> TrainSet:
+        """Both sets' rows, this one's first."""
+        names = ("x", "y", "groups", "is_real", "scored", "kinds")
+        return TrainSet(*(np.concatenate([getattr(self, n), getattr(other, n)]) for n in names))
+
+
+def _rows(crops: list[NDArray[np.uint8]], labels: Any, groups: Any, real: bool, scored: Any, kinds: Any) -> TrainSet:
+    n = len(crops)
+    return TrainSet(
+        mask_features(crops),
+        np.asarray(labels, np.int64).reshape(n),
+        np.asarray(groups).reshape(n),
+        np.full(n, real),
+        np.asarray(scored, bool).reshape(n),
+        np.asarray(kinds).reshape(n),
+    )
+
+
+def training_set(
+    parts: dict[str, CropSet], tests: dict[str, NDArray[np.bool_]], args: argparse.Namespace, rng: np.random.Generator
+) -> TrainSet:
+    """Training crops of every source plus ``args.copies`` degraded copies of each (never of a test crop)."""
+    out: TrainSet | None = None
+    for key, part in parts.items():
+        rows = np.flatnonzero(~tests[key])
+        real = key == "masks_real"
+        crops = [part.crops[i] for i in rows]
+        labels, groups = np.array(part.labels)[rows], np.array(part.groups)[rows]
+        big = real & (np.array(part.sizes)[rows] >= args.eval_size)
+        copies = [degrade(c, rng) for c in crops for _ in range(args.copies)]
+        kinds = np.array([kind for _, kind in copies])
+        repeat = np.repeat(np.arange(len(rows)), args.copies)
+        both = _rows(crops, labels, groups, real, big, np.full(len(rows), "original")).extend(
+            _rows([c for c, _ in copies], labels[repeat], groups[repeat], real, big[repeat] & (kinds == "grey"), kinds)
+        )
+        out = both if out is None else out.extend(both)
+    assert out is not None
+    return out
+
+
+def hard_negatives(
+    train: TrainSet, parts: dict[str, CropSet], tests: dict[str, NDArray[np.bool_]], args: argparse.Namespace
+) -> TrainSet:
+    """Degraded copies of training no-mask faces that a quick head (``logreg_c0.02``) calls "mask"."""
+    rng = np.random.default_rng(args.seed + 1)
+    quick = candidates(args.seed)["logreg_c0.02"]()
+    quick.fit(train.x, train.y, logisticregression__sample_weight=sample_weights(train.y, train.is_real, 1.0))
+    crops: list[NDArray[np.uint8]] = []
+    groups: list[str] = []
+    real: list[bool] = []
+    kinds: list[str] = []
+    for key, part in parts.items():
+        for i in np.flatnonzero(~tests[key] & (np.array(part.labels) == 0)).tolist():
+            for _ in range(args.hard_pool):
+                crop, kind = degrade(part.crops[i], rng, HARD_KINDS[int(rng.integers(len(HARD_KINDS)))])
+                crops.append(crop)
+                groups.append(part.groups[i])
+                real.append(key == "masks_real")
+                kinds.append(f"hard_{kind}")
+    x = mask_features(crops)
+    hard = quick.predict_proba(x)[:, 1] >= 0.5
+    logger.info("hard negatives: %d of %d degraded no-mask copies called mask", int(hard.sum()), len(crops))
+    n = int(hard.sum())
+    return TrainSet(
+        x[hard],
+        np.zeros(n, np.int64),
+        np.array(groups)[hard],
+        np.array(real)[hard],
+        np.zeros(n, bool),
+        np.array(kinds)[hard],
+    )
+
+
+def grey_copies(crops: list[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
+    """The crops as an IR / night-mode camera gives them: one luma channel in three (as ``kuzet eval masks --grey``)."""
+    return [
+        np.asarray(cv2.cvtColor(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), np.uint8) if c.size else c
+        for c in crops
+    ]
 
 
 @dataclass
@@ -193,27 +313,26 @@ class Fitted:
     choice: Any
     test_figures: dict[str, dict[str, float]]
     labels: dict[str, NDArray[Any]]
+    train_kinds: dict[str, int]
 
 
 def fit_and_test(parts: dict[str, CropSet], tests: dict[str, NDArray[np.bool_]], args: argparse.Namespace) -> Fitted:
-    """Choose and fit the head on the training groups; score the held-out groups."""
-    x = {k: mask_features(v.crops) for k, v in parts.items()}
+    """Augment, mine hard negatives, choose and fit the head on the training groups; score the held-out groups."""
+    train = training_set(parts, tests, args, np.random.default_rng(args.seed))
+    if args.hard_pool:
+        train = train.extend(hard_negatives(train, parts, tests, args))
+    choice = choose_model(train.x, train.y, train.groups, train.is_real, train.scored, args)
+    model = fit_final(choice, train.x, train.y, train.is_real, args)
+    figures: dict[str, dict[str, float]] = {}
     y = {k: np.array(v.labels) for k, v in parts.items()}
-    big = {k: np.array(v.sizes) >= (args.eval_size if k == "masks_real" else 0) for k, v in parts.items()}
-    train = {k: ~tests[k] for k in parts}
-    train_x = np.concatenate([x[k][train[k]] for k in parts])
-    train_y = np.concatenate([y[k][train[k]] for k in parts])
-    train_groups = np.concatenate([np.array(parts[k].groups)[train[k]] for k in parts])
-    is_real = np.concatenate([np.full(int(train[k].sum()), k == "masks_real") for k in parts])
-    scored = is_real & np.concatenate([big[k][train[k]] for k in parts])
-    choice = choose_model(train_x, train_y, train_groups, is_real, scored, args)
-    model = fit_final(choice, train_x, train_y, is_real, args)
-    figures = {
-        k: metrics(model.predict_proba(x[k][tests[k] & big[k]])[:, 1], y[k][tests[k] & big[k]], choice.threshold)
-        for k in parts
-    }
-    logger.info("fitted %s on labels %s", choice.name, Counter(train_y.tolist()))
-    return Fitted(model, choice, figures, y)
+    for key, part in parts.items():
+        held = np.flatnonzero(tests[key] & (np.array(part.sizes) >= (args.eval_size if key == "masks_real" else 0)))
+        crops = [part.crops[i] for i in held]
+        for suffix, shown in (("", crops), ("_grey", grey_copies(crops))):
+            probs = model.predict_proba(mask_features(shown))[:, 1]
+            figures[key + suffix] = metrics(probs, y[key][held], choice.threshold)
+    logger.info("fitted %s on %s", choice.name, Counter(train.kinds.tolist()))
+    return Fitted(model, choice, figures, y, dict(Counter(train.kinds.tolist())))
 
 
 def write_outputs(
@@ -239,10 +358,11 @@ def write_outputs(
         "data": {k: {**summarise(fitted.labels[k], tests[k]), "groups": len(set(v.groups))} for k, v in parts.items()},
         "masks_no_face": no_face,
         "cv": fitted.choice.cv,
+        "train_rows_by_kind": fitted.train_kinds,
         "test": fitted.test_figures,
         "train_sha256_prefixes": train_hashes,
         "test_sha256_prefixes": sorted(test_hashes - set(train_hashes)),
-        "args": {k: str(v) for k, v in vars(args).items() if k != "data"},
+        "args": {k: str(v) for k, v in vars(args).items() if k not in ("data", "cache")},
     }
     (args.out / "mask_classifier_report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     write_markdown(report, args.out / "mask_classifier_report.md")
@@ -250,15 +370,30 @@ def write_outputs(
     logger.info("wrote %s (%s)", onnx_path, fitted.choice.name)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Train, evaluate on the held-out groups, export ONNX and write the report."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    args = parse_args(argv)
+def load_sources(args: argparse.Namespace) -> tuple[CropSet, int, CropSet]:
+    """(masks/ crops, masks/ images without a face, masks_real/ crops), from ``--cache`` when it exists."""
+    if args.cache is not None and args.cache.is_file():
+        logger.info("crops from the cache %s", args.cache)
+        with args.cache.open("rb") as handle:
+            cached: tuple[CropSet, int, CropSet] = pickle.load(handle)  # our own local cache file
+        return cached
     synthetic, no_face = load_synthetic(args.data / "masks", args.same_photo)
     real = load_real(args.data / "masks_real", args.min_train_size)
     logger.info(
         "crops: %d from masks/ (%d without a face), %d from masks_real/", len(synthetic.crops), no_face, len(real.crops)
     )
+    if args.cache is not None:
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        with args.cache.open("wb") as handle:
+            pickle.dump((synthetic, no_face, real), handle)
+    return synthetic, no_face, real
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train, evaluate on the held-out groups, export ONNX and write the report."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = parse_args(argv)
+    synthetic, no_face, real = load_sources(args)
     parts = {"masks": synthetic, "masks_real": real}
     tests = {k: split_groups(v.groups, args.test_fraction, args.seed) for k, v in parts.items()}
     write_outputs(fit_and_test(parts, tests, args), parts, tests, no_face, args)

@@ -43,7 +43,8 @@ def sample_weights(labels: NDArray[Any], is_real: NDArray[np.bool_], real_weight
             chosen = in_source & (labels == value)
             if chosen.any():
                 weights[chosen] = in_source.sum() / (2.0 * chosen.sum())
-    return weights * np.where(is_real, real_weight, 1.0)
+    out: NDArray[np.float64] = weights * np.where(is_real, real_weight, 1.0)
+    return out
 
 
 def metrics(probs: NDArray[Any], labels: NDArray[Any], threshold: float) -> dict[str, float]:

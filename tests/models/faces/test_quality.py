@@ -85,3 +85,16 @@ def test_align_faces_puts_eyes_on_the_template(centerface: FaceDetector) -> None
 def test_empty_detections_quality() -> None:
     quality = face_quality(np.zeros((10, 10, 3), np.uint8), Detections.empty(landmarks=(5, 2)))
     assert all(v.shape == (0,) for v in quality.values())
+
+
+def test_crop_light_measures_exposure_contrast_and_detail() -> None:
+    from models.faces.quality import crop_light
+
+    crop = load_sample("obama_small.jpg")[40:200, 100:240]
+    dark = (crop // 8).astype(np.uint8)
+    light = crop_light([crop, dark, _blur(crop), np.zeros((0, 0, 3), np.uint8)])
+    assert light["size"].tolist() == [140, 140, 140, 0]
+    assert light["brightness"][1] < light["brightness"][0] / 6 and light["contrast"][1] < light["contrast"][0] / 6
+    assert light["detail"][2] < light["detail"][0] / 3  # blur removes detail ...
+    assert light["detail"][1] == pytest.approx(light["detail"][0], rel=0.5)  # ... darkness alone does not
+    assert light["brightness"][3] == light["contrast"][3] == light["detail"][3] == 0.0
