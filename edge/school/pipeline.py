@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from edge.school.config import SchoolConfig, SelectionConfig
 from edge.school.direction import Direction, track_direction
 from edge.school.gallery import Gallery
-from edge.school.temperature import measure_temperatures
+from edge.school.temperature import PassTemperature, Reading, measure_readings, pass_temperature
 from edge.school.tracker import IouTracker, Track
 from edge.school.vote import vote
 from edge.spool import Spool, make_attachment
@@ -67,7 +67,7 @@ class PassState:
     """What a track accumulates while the person is in view."""
 
     best: list[FaceSample] = field(default_factory=list)
-    temperatures: list[float] = field(default_factory=list)
+    temperatures: list[Reading] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,7 @@ class PassResult:
     captured_at: datetime
     clock_source: ClockSource
     snapshot_jpeg: bytes
+    thermal: PassTemperature | None = None  # temperature with its source, uncertainty and the door's threshold
 
 
 def quality_score(quality: dict[str, NDArray[np.float32]], config: SelectionConfig) -> NDArray[np.float32]:
@@ -228,7 +229,7 @@ class SchoolPipeline:
         settings = self.config.thermal
         if settings is None or thermal is None or "landmarks" not in faces.data:
             return
-        readings = measure_temperatures(thermal, faces.data["landmarks"], settings)
+        readings = measure_readings(thermal, faces.data["landmarks"], settings)
         for track, reading in zip(tracks, readings, strict=True):
             if reading is not None and isinstance(track.payload, PassState):
                 track.payload.temperatures.append(reading)
@@ -257,10 +258,9 @@ class SchoolPipeline:
             return None
         pupil_id, score = self._identify(state.best)
         mask, mask_score = self._mask(state.best)
-        temperature = round(float(np.median(state.temperatures)), 2) if state.temperatures else None
-        fever = (
-            temperature is not None and self.config.thermal is not None and temperature >= self.config.thermal.fever_c
-        )
+        thermal = pass_temperature(state.temperatures, self.config.thermal) if self.config.thermal else None
+        temperature = None if thermal is None else thermal.temperature_c
+        fever = thermal is not None and thermal.fever
         best = state.best[0]
         return PassResult(
             track_id=track.track_id,
@@ -275,6 +275,7 @@ class SchoolPipeline:
             captured_at=best.captured_at,
             clock_source=best.clock_source,
             snapshot_jpeg=snapshot(best, self.config.selection.snapshot_px),
+            thermal=thermal,
         )
 
 
@@ -298,6 +299,10 @@ def to_event(result: PassResult, camera_id: str, school_id: str) -> tuple[EntryE
         "track_id": result.track_id,
         "frames_used": result.frames_used,
     }
+    if result.thermal is not None:  # labelled: sensor or synthetic, with its uncertainty and the door's threshold
+        fields.update(result.thermal.event_fields())
+    elif result.temperature_c is None:
+        fields["temperature_source"] = "none"
     return EntryEvent.model_validate(fields), {attachment.sha256: result.snapshot_jpeg}
 
 
