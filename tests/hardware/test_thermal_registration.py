@@ -97,3 +97,24 @@ def test_replay_carries_its_label(tmp_path: Path) -> None:
 def test_bundled_demo_recording_says_synthetic(samples: Path) -> None:
     with np.load(samples / "school" / "thermal_replay.npz") as data:
         assert str(data["source"]) == "synthetic"
+
+
+def test_register_command_writes_the_file_the_door_config_reads(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edge.school.config import ThermalSettings
+    from kuzet.commands.school import thermal_register
+
+    visible, thermal = pairs(8, 0.1, seed=8)
+    rows = [f"{x},{y},{u},{v}" for (x, y), (u, v) in zip(visible.tolist(), thermal.tolist(), strict=True)]
+    (tmp_path / "pairs.csv").write_text("x,y,u,v\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "reg.json"
+    args = ["--pairs", str(tmp_path / "pairs.csv"), "--thermal-size", "32x24", "--out", str(out)]
+    result = CliRunner().invoke(thermal_register, args)
+    assert result.exit_code == 0, result.output
+    assert "reprojection RMS" in result.output and "registration_path" in result.output
+    settings = ThermalSettings.model_validate({"registration_path": str(out)})
+    assert settings.mapping.pairs == 8 and settings.mapping.rms_px is not None and settings.mapping.rms_px > 0
+    (tmp_path / "few.csv").write_text("x,y,u,v\n1,2,3,4\n")
+    bad = CliRunner().invoke(thermal_register, ["--pairs", str(tmp_path / "few.csv"), "--out", str(out)])
+    assert bad.exit_code != 0 and "at least 4" in bad.output
