@@ -130,6 +130,7 @@ class WebGuard:
             try:
                 receive = await _buffered(receive, cap)
             except TooLargeError:
+                await _drain(receive, DRAIN_BYTES)
                 await _problem(secured, 413, "Request too large", f"the body exceeds the limit of {cap} bytes")
                 return
         await self.app(scope, receive, secured)

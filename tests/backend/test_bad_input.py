@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,36 @@ def _missing_attachment(api: Api) -> httpx.Response:
     ghost = {"sha256": "ab" * 32, "media_type": "image/jpeg", "role": "snapshot", "size_bytes": 10}
     good = _event_json(n=1)
     return _post(api, {"events": [good, _event_json(attachments=[ghost])]})
+
+
+def _violation(**fields: Any) -> dict[str, Any]:
+    base = _event_json(n=1)
+    keep = ("event_id", "camera_id", "captured_at", "clock_source", "schema_version", "attachments")
+    return {**{k: base[k] for k in keep}, "kind": "violation", "violation": "red_light", "track_id": 3,
+            "vehicle_class": "car", **fields}  # fmt: skip
+
+
+def _vehicle(**fields: Any) -> dict[str, Any]:
+    base = _event_json(n=1)
+    keep = ("event_id", "camera_id", "captured_at", "clock_source", "schema_version", "attachments")
+    return {**{k: base[k] for k in keep}, "kind": "vehicle", "track_id": 3, "vehicle_class": "car",
+            "first_seen": base["captured_at"], "last_seen": base["captured_at"], **fields}  # fmt: skip
+
+
+def _raw(api: Api, text: str) -> httpx.Response:
+    return api.client.post(
+        "/api/v1/events", content=text.encode(), headers={**api.device, "Content-Type": "application/json"}
+    )
+
+
+def _png_bomb() -> bytes:
+    """A real PNG whose header claims 30000x30000 pixels (only the first rows are present)."""
+    raw = zlib.compress(b"\x00" * 30001 * 4)
+    chunks = [(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)), (b"IDAT", raw), (b"IEND", b"")]
+    body = b"".join(
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data)) for kind, data in chunks
+    )
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 def _other_camera(api: Api) -> httpx.Response:
@@ -105,6 +137,38 @@ CASES = [
         lambda a: a.client.post("/api/v1/devices", json={"camera_id": "x", "kind": "school", "site": "s"}),
         401,
         "admin_token",
+    ),
+    Case("png bomb", lambda a: _put(a, _png_bomb(), content_type="image/png"), 413, "pixels"),
+    Case("track_id 2**63", lambda a: _post(a, {"events": [_violation(track_id=2**63)]}), 422, "track_id"),
+    Case(
+        "captured_at 9999 at -14:00",
+        lambda a: _post(a, {"events": [{**_event_json(), "captured_at": "9999-12-31T23:59:59-14:00"}]}),
+        422,
+        "representable range",
+    ),
+    Case(
+        "captured_at 0001 at +01:00",
+        lambda a: _post(a, {"events": [{**_event_json(), "captured_at": "0001-01-01T00:00:00+01:00"}]}),
+        422,
+        "representable range",
+    ),
+    Case(
+        "NaN in path_m",
+        lambda a: _raw(a, json.dumps({"events": [_vehicle(path_m=[[0.0, 1.0], [float("nan"), 2.0]])]})),
+        422,
+        "path_m",
+    ),
+    Case(
+        "Infinity in path_m",
+        lambda a: _raw(a, json.dumps({"events": [_vehicle(path_m=[[float("inf"), 1.0]])]})),
+        422,
+        "path_m",
+    ),
+    Case(
+        "last_seen before first_seen",
+        lambda a: _post(a, {"events": [_vehicle(last_seen="2026-09-01T02:49:00Z")]}),
+        422,
+        "last_seen is before first_seen",
     ),
     Case(
         "bad device kind",

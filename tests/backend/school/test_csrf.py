@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from backend.settings import Settings
+from tests.backend.conftest import ADMIN, TEMPLATE_KEY
 from tests.backend.school.conftest import PASSWORD, World
 
 FOREIGN = "https://evil.example"
@@ -25,6 +26,8 @@ def _cookie_login(world: World, username: str) -> None:
     reply = world.client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
     assert reply.status_code == 200, reply.text
     assert "kuzet_session" in world.client.cookies
+    cookie = reply.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "secure" not in cookie  # served on loopback
 
 
 def _state_changing_routes(world: World) -> list[tuple[str, str]]:
@@ -95,10 +98,11 @@ def test_pages_and_api_answers_carry_the_security_headers(world: World) -> None:
         assert "frame-ancestors 'none'" in reply.headers["content-security-policy"]
 
 
-@pytest.mark.parametrize(("host", "secure"), [("127.0.0.1", False), ("0.0.0.0", True), ("10.1.2.3", True)])
-def test_the_session_cookie_is_secure_unless_served_on_loopback(world: World, host: str, secure: bool) -> None:
-    settings = Settings.model_validate({**world.settings.model_dump(), "host": host})
+@pytest.mark.parametrize(
+    ("host", "secure"), [("127.0.0.1", False), ("::1", False), ("0.0.0.0", True), ("10.1.2.3", True)]
+)
+def test_the_session_cookie_is_secure_unless_served_on_loopback(host: str, secure: bool) -> None:
+    settings = Settings(admin_token=ADMIN, template_key=TEMPLATE_KEY, host=host)
     assert settings.cookies_secure is secure
-    reply = world.client.post("/api/v1/auth/login", json={"username": "staff_a", "password": PASSWORD})
-    cookie = reply.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie and "secure" not in cookie  # this app: loopback
+    forced = Settings(admin_token=ADMIN, template_key=TEMPLATE_KEY, host=host, limits={"secure_cookies": True})
+    assert forced.cookies_secure is True
