@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from edge.config import DeviceConfig
+from edge.school.masked import MaskedIdentifyConfig
 from hardware.thermal import Registration
 from kuzet.config import StrictModel, resolve_path
 from models.faces.config import EmbedderConfig, FaceDetectorConfig, MaskConfig
@@ -111,6 +112,10 @@ class IdentifyConfig(StrictModel):
         ge=1,
         le=100_000,
         description="Templates in this school's gallery the threshold is chosen for (the school's size)",
+    )
+    masked: MaskedIdentifyConfig = Field(
+        default_factory=MaskedIdentifyConfig,
+        description="A pass the mask classifier says is masked: its own threshold (edge/school/masked.py)",
     )
     min_votes: int = Field(default=1, ge=1, le=20, description="Frames that must agree on the pupil")
     min_vote_fraction: float = Field(

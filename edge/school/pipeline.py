@@ -28,15 +28,17 @@ from numpy.typing import NDArray
 from edge.school.config import SchoolConfig, SelectionConfig
 from edge.school.direction import Direction, track_direction
 from edge.school.gallery import Gallery
+from edge.school.masked import masked_threshold, pass_threshold_for
 from edge.school.temperature import PassTemperature, Reading, measure_readings, pass_temperature
 from edge.school.tracker import IouTracker, Track
-from edge.school.vote import vote
+from edge.school.vote import PassVote, vote_pass
 from edge.spool import Spool, make_attachment
 from hardware.camera import Frame
 from hardware.thermal import ThermalFrame
 from kuzet.contracts import ClockSource, EntryEvent
 from models.detections import Detections
 from models.faces.base import Embedder, FaceDetector, MaskClassifier
+from models.faces.embedder import embedder_model
 from models.faces.quality import face_quality
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class PassResult:
     clock_source: ClockSource
     snapshot_jpeg: bytes
     thermal: PassTemperature | None = None  # temperature with its source, uncertainty and the door's threshold
+    identity_masked: bool = False  # the pupil was identified from a masked face (edge/school/masked.py)
 
 
 def quality_score(quality: dict[str, NDArray[np.float32]], config: SelectionConfig) -> NDArray[np.float32]:
@@ -146,6 +149,10 @@ class SchoolPipeline:
         self.config = config
         self.models = models
         self.gallery = gallery
+        ident = config.identify
+        self.masked_threshold = masked_threshold(
+            ident.masked, embedder_model(config.embedder), ident.pass_far, ident.gallery_size, ident.threshold
+        )
         self.tracker = IouTracker(config.tracker, config.door.point)
         self._frame_size = (0, 0)
         self._thumb: NDArray[np.float32] | None = None
@@ -234,11 +241,14 @@ class SchoolPipeline:
             if reading is not None and isinstance(track.payload, PassState):
                 track.payload.temperatures.append(reading)
 
-    def _identify(self, samples: list[FaceSample]) -> tuple[str | None, float | None]:
+    def _identify(self, samples: list[FaceSample], mask: str) -> PassVote:
+        """Identify and vote; a pass the classifier calls masked is judged at the masked-probe threshold."""
         embeddings = np.concatenate([self.models.embedder.embed(s.crop, s.face) for s in samples])
-        found = self.gallery.identify(embeddings, self.config.identify.threshold)
         ident = self.config.identify
-        return vote(found.pupil_ids, found.scores, ident.min_votes, ident.min_vote_fraction)
+        threshold, masked = pass_threshold_for(mask, ident.threshold, self.masked_threshold)
+        found = self.gallery.identify(embeddings, threshold)
+        flags = [masked] * len(found.pupil_ids)
+        return vote_pass(found.pupil_ids, found.scores, flags, ident.min_votes, ident.min_vote_fraction)
 
     def _mask(self, samples: list[FaceSample]) -> tuple[str, float | None]:
         if self.models.mask is None:
@@ -256,8 +266,9 @@ class SchoolPipeline:
         if not isinstance(state, PassState) or not state.best:
             logger.debug("track %d ended without a face large enough to embed: no event", track.track_id)
             return None
-        pupil_id, score = self._identify(state.best)
         mask, mask_score = self._mask(state.best)
+        identified = self._identify(state.best, mask)
+        pupil_id, score = identified.pupil_id, identified.score
         thermal = pass_temperature(state.temperatures, self.config.thermal) if self.config.thermal else None
         temperature = None if thermal is None else thermal.temperature_c
         fever = thermal is not None and thermal.fever
@@ -276,6 +287,7 @@ class SchoolPipeline:
             clock_source=best.clock_source,
             snapshot_jpeg=snapshot(best, self.config.selection.snapshot_px),
             thermal=thermal,
+            identity_masked=identified.masked,
         )
 
 
@@ -295,6 +307,7 @@ def to_event(result: PassResult, camera_id: str, school_id: str) -> tuple[EntryE
         "direction": result.direction,
         "mask": result.mask,
         "mask_score": result.mask_score,
+        "identity_masked": result.identity_masked,
         "temperature_c": result.temperature_c,
         "track_id": result.track_id,
         "frames_used": result.frames_used,
