@@ -19,17 +19,50 @@ COMMANDS: list[click.Command] = []
 @click.option(
     "--detector",
     "backend",
-    default="centerface",
-    show_default=True,
+    default=None,
     type=click.Choice(["centerface", "mtcnn"]),
-    help="Face detector backend",
+    help="Face detector backend (default: the door's own; another one is listed in differs_from_door)",
+)
+@click.option(
+    "--masked-probes",
+    is_flag=True,
+    help=(
+        "Paste a synthetic mask on every probe (enrolment images stay bare), from the face's five CenterFace "
+        "landmarks in the face's own frame (x along the eyes, y towards the mouth): the top closes over the nose a "
+        "third of the way from the bridge (eye midpoint) to the nose tip; the upper edge drops under the eyes "
+        "(at least 0.35 eye-to-mouth distances below them) and runs to the ears at half that distance, placed "
+        "where the box sides are but 0.85-1.25 eye distances from the nose; the jaw is a quarter ellipse from each "
+        "ear to the chin, 0.55 eye-to-mouth distances below the mouth (never below the box bottom); so the nose "
+        "tip, mouth and chin are covered and the eyes never. Fill: flat light blue, white, grey or black, chosen "
+        "per image from --mask-seed and the file name, with a Gaussian soft edge (0.04 eye distances). The masked "
+        "image is detected again, as the door would see it (models/faces/synthmask.py)"
+    ),
+)
+@click.option("--mask-seed", default=0, show_default=True, type=int, help="Seed of the mask colours")
+@click.option(
+    "--save-masked",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the masked probes here (<identity>/<name>.png) for a look",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout")
-def eval_faces(data: Path, enroll: int, backend: str, as_json: bool) -> None:
-    """Identification (rank-1) and verification (TAR at FAR 1e-3) through detector + embedder."""
+def eval_faces(
+    data: Path,
+    enroll: int,
+    backend: str | None,
+    masked_probes: bool,
+    mask_seed: int,
+    save_masked: Path | None,
+    as_json: bool,
+) -> None:
+    """Identification (rank-1), verification (TAR at FAR 1e-3) and the door's decisions (identified_share and
+    wrong_identities at its operating thresholds) through the door's own detector, embedder and mask classifier."""
     from kuzet.eval import faces
 
-    _report(evaluate_or_exit(lambda: faces.run(data, enroll, backend, progress)), as_json)
+    if save_masked is not None and not masked_probes:
+        raise click.UsageError("--save-masked needs --masked-probes")
+    masking = faces.Masking(mask_seed, save_masked) if masked_probes else None
+    _report(evaluate_or_exit(lambda: faces.run(data, enroll, backend, progress, masking)), as_json)
 
 
 @eval_group.command("masks")

@@ -42,6 +42,14 @@ def test_eval_faces_json_keys(identity_tree: Path) -> None:
     assert result["identities"] == 2 and result["probes"] == 3 and result["unreadable"] == 1
     assert result["rank1"] == pytest.approx(2 / 3)  # the unreadable probe is a miss
     assert result["no_face"] == 1 and result["ms_per_face"] > 0
+    # The door's own settings: its detector size, its operating threshold, and what still differs from a pass.
+    from edge.school.config import SchoolConfig
+
+    door = SchoolConfig(school_id="t")
+    assert result["detector_input_px"] == door.detector.input_max_side
+    assert result["door_threshold"] == door.identify.threshold and result["wrong_identities"] == 0
+    assert 0.0 < result["identified_share"] <= result["rank1"]
+    assert any("vote" in line for line in result["differs_from_door"])
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +121,42 @@ def test_demo_lines_identify_the_sample_people() -> None:
     assert len(lines) == 2
     assert "rose_leslie (" in lines[0] and "unknown (" in lines[0]  # Kit is not enrolled in the demo
     assert "obama (" in lines[1] and "mask=False" in lines[1]
+
+
+@pytest.fixture(scope="module")
+def orl_four(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four ORL identities, six images each (three enrol, three probe)."""
+    from tests.conftest import require_data
+
+    orl = require_data("faces/orl")
+    root = tmp_path_factory.mktemp("orl4")
+    for identity in ("s2", "s5", "s11", "s23"):
+        (root / identity).mkdir()
+        for i in range(1, 7):
+            shutil.copy(orl / identity / f"{i}.pgm", root / identity / f"{i}.pgm")
+    return root
+
+
+def test_eval_faces_masked_probes(orl_four: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "masked"
+    args = ["eval", "faces", "--data", str(orl_four), "--masked-probes", "--save-masked", str(saved), "--json"]
+    code, out, _ = _run(args)
+    assert code == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    assert {"masked", "identified_share", "wrong_identities", "door_threshold", "door_masked_threshold"} <= set(result)
+    assert result["probes"] == 12 and result["masked"] == 12
+    assert result["rank1"] >= 11 / 12 and result["wrong_identities"] == 0
+    assert result["identified_share"] >= 0.5
+    written = sorted(saved.rglob("*.png"))
+    assert len(written) == 12
+    masked = cv2.imread(str(written[0]))
+    bare = cv2.imread(str(orl_four / written[0].parent.name / f"{written[0].stem}.pgm"))
+    assert masked.shape == bare.shape
+    changed = np.abs(masked.astype(int) - bare.astype(int)).max(axis=2) > 0
+    rows = np.nonzero(changed.any(axis=1))[0]
+    assert rows.min() > masked.shape[0] * 0.35  # the lower face only: the top of the picture (eyes) is untouched
+
+
+def test_save_masked_needs_masked_probes(orl_four: Path, tmp_path: Path) -> None:
+    code, _, err = _run(["eval", "faces", "--data", str(orl_four), "--save-masked", str(tmp_path), "--json"])
+    assert code == 2 and "--masked-probes" in err
