@@ -30,7 +30,9 @@ def test_demo_door_enrols_and_spools_one_event_per_pass(samples: Path, tmp_path:
     clip_events = int(clip_line.split("-> ")[1].split()[0])
     assert "275 frames" in clip_line and 9 <= clip_events <= 17
     assert all(e["mask"] in ("mask", "no_mask") and 0.0 <= e["mask_score"] <= 1.0 for e in events)
-    assert all(e["temperature_c"] is None or abs(e["temperature_c"] - 36.6) <= 0.3 for e in events)
+    # the demo's thermal recording is rendered from the clip's faces: labelled synthetic, never passed off as measured
+    assert all(e["temperature_source"] == ("none" if e["temperature_c"] is None else "synthetic") for e in events)
+    assert any("recording is SYNTHETIC" in line for line in lines)
     known = {e["pupil_id"] for e in events if e["identity"] == "known"}
     assert known == {"alex_lacamoire", "obama", "biden"}  # from the two probe photos; the clip's faces stay unknown
     walk_lines = [line for line in lines if "carried in across the door line" in line]
