@@ -86,12 +86,15 @@ class MediaVault:
 def check_citations(conn: sqlite3.Connection, camera_id: str, events: Sequence[EventBase]) -> None:
     """Refuse a batch whose events cite bytes that are not the citing camera's tenant's, or describe them wrongly.
 
-    Called by ingest after every cited hash is known to be stored. The refusal is a 422 naming the events, so the
-    device's uplink sends the batch one event at a time and sets aside only the offending event.
+    Called by ingest before anything else looks at the attachments, so bytes that only another tenant uploaded get
+    the same answer as bytes never uploaded (nothing tells a device that a hash exists elsewhere). The refusal is a
+    422 naming the events, so the device's uplink sends the batch one event at a time and sets aside only the
+    offending event.
 
     Raises:
-        BadInputError: an attachment was uploaded only by another tenant's cameras (a school's snapshot cited by a
-            traffic camera or by another school's door), or its media type / size differ from the stored bytes.
+        BadInputError: an attachment was not uploaded by the tenant's cameras (never stored, or a school's snapshot
+            cited by a traffic camera or by another school's door), or its media type / size differ from the stored
+            bytes.
     """
     device = devices.get(conn, camera_id)
     wanted = sorted({a.sha256 for e in events for a in e.attachments})
@@ -103,8 +106,11 @@ def check_citations(conn: sqlite3.Connection, camera_id: str, events: Sequence[E
     for event in events:
         for a in event.attachments:
             fact = stored.get(a.sha256)
-            if a.sha256 in foreign:
-                reason = f"attachment {a.sha256} was not uploaded by a camera of {device.kind} site {device.site!r}"
+            if a.sha256 in foreign:  # never stored, or only by another tenant: one answer for both
+                reason = (
+                    f"attachment {a.sha256} was not uploaded by a camera of {device.kind} site {device.site!r};"
+                    f" PUT it to /api/v1/media/{a.sha256} first"
+                )
             elif fact is not None and (fact.media_type, fact.size_bytes) != (a.media_type, a.size_bytes):
                 reason = (
                     f"attachment {a.sha256} is stored as {fact.media_type}, {fact.size_bytes} bytes; the event says"

@@ -118,7 +118,8 @@ def test_a_traffic_camera_cannot_cite_a_schools_snapshot(scene: Scene) -> None:
     assert body["rejected"] == [
         {
             "event_id": str(event.event_id),
-            "reason": f"attachment {scene.sha} was not uploaded by a camera of traffic site 'd1'",
+            "reason": f"attachment {scene.sha} was not uploaded by a camera of traffic site 'd1';"
+            f" PUT it to /api/v1/media/{scene.sha} first",
         }
     ]
     assert scene.world.rows("SELECT COUNT(*) FROM violations") == [(0,)]

@@ -260,3 +260,43 @@ def test_a_package_signed_with_another_key_is_flagged_until_the_admin_re_pins(tr
     assert reset.json() == {"removed": True}
     later, _, _ = traffic.post("cam-a")
     assert traffic.client.get(f"/api/v1/violations/{later}", headers=auth).json()["evidence_status"] == VERIFIED
+
+
+def test_media_ownership_rows(traffic: Traffic) -> None:
+    """Own violation + another district's file, by the API and by a reference written straight to the database, and
+    a camera citing another district's upload: every one refused, the same 404 as a hash that does not exist."""
+    a, event_a, media_a = traffic.post("cam-a")
+    b, event_b, _ = traffic.post("cam-b")
+    own_shas = {x.sha256 for x in event_a.attachments}
+    foreign = next(x.sha256 for x in event_b.attachments if x.sha256 not in own_shas)  # e.g. b's signed manifest
+    head = traffic.auth("op-a")
+    assert traffic.client.get(f"/api/v1/violations/{a}/media/{foreign}", headers=head).status_code == 404
+    assert traffic.client.get(f"/api/v1/violations/{b}/media/{foreign}", headers=head).status_code == 404
+    conn = sqlite3.connect(traffic.settings.database)
+    with conn:
+        insert = "INSERT INTO violation_files(violation_id, role, sha256, media_type) VALUES (?, 'frame_z', ?, ?)"
+        conn.execute(insert, (a, foreign, "image/jpeg"))
+    conn.close()
+    assert traffic.client.get(f"/api/v1/violations/{a}/media/{foreign}", headers=head).status_code == 404
+    assert traffic.client.get(f"/api/v1/violations/{a}/media/{'e' * 64}", headers=head).status_code == 404
+    shown = traffic.client.get(f"/api/v1/violations/{a}", headers=head).json()
+    assert foreign not in {f["sha256"] for f in shown["files"]}
+    own = next(x for x in event_a.attachments if x.media_type == "image/jpeg")
+    reply = traffic.client.get(f"/api/v1/violations/{a}/media/{own.sha256}", headers=head)
+    assert reply.status_code == 200 and reply.content == media_a[own.sha256]
+    stolen, media = make_package(traffic.root, "cam-a")
+    theirs = next(x for x in event_b.attachments if x.sha256 == foreign)
+    stolen = stolen.model_copy(update={"attachments": (*stolen.attachments, theirs)})
+    for attachment in stolen.attachments[:-1]:
+        headers = {"X-API-Key": traffic.keys["cam-a"], "Content-Type": attachment.media_type}
+        traffic.client.put(f"/api/v1/media/{attachment.sha256}", content=media[attachment.sha256], headers=headers)
+    body = {"events": [stolen.model_dump(mode="json")]}
+    refused = traffic.client.post("/api/v1/events", json=body, headers={"X-API-Key": traffic.keys["cam-a"]})
+    assert refused.status_code == 422 and "astana-2" not in refused.text and "almaty-1" in refused.text
+
+
+def test_the_review_page_of_another_districts_violation_is_not_found(traffic: Traffic) -> None:
+    b, _, _ = traffic.post("cam-b")
+    page = traffic.client.get(f"/review/{b}", headers=traffic.auth("op-a"), follow_redirects=False)
+    assert page.status_code == 404 and "astana" not in page.text
+    assert _rows(traffic, "SELECT COUNT(*) FROM violation_audit") == [(0,)]
