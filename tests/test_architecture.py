@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "kuzet.__main__": 4,
     "kuzet.commands": 4,
     "kuzet.eval": 4,
+    "kuzet.devsets": 4,
     "kuzet.demo": 4,
 }
 

@@ -1,8 +1,10 @@
-"""Camera commands: ``kuzet camera baseline`` records the tamper monitor's reference at installation.
+"""Camera commands: ``kuzet camera baseline`` records the tamper monitor's reference at installation,
+``kuzet eval health`` measures the monitor on labelled clips and ``kuzet devset health`` generates such clips.
 
-Thin over ``edge.camera.baseline``: frames of the device's camera (or of ``--video``) are sampled every
+``baseline`` is thin over ``edge.camera.baseline``: frames of the device's camera (or of ``--video``) are sampled every
 ``camera_health.analyse_every_s`` for ``--seconds`` (default ``camera_health.baseline_s``) and their reference picture
-and sharpness are written as ``.npz``; point ``camera_health.baseline_path`` at it.
+and sharpness are written as ``.npz``; point ``camera_health.baseline_path`` at it. ``eval health`` is thin over
+``kuzet.eval.health``, ``devset health`` over ``kuzet.devsets.health``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from kuzet.commands.common import fail, load_or_exit
+from kuzet.commands import eval_group
+from kuzet.commands.common import emit_json, evaluate_or_exit, fail, load_or_exit, progress
 
 COMMANDS: list[click.Command] = []
 
@@ -84,4 +87,43 @@ def _configured_source(device: object) -> str | None:
     return None
 
 
-COMMANDS.append(camera_group)
+@eval_group.command("health")
+@click.option("--data", "data", type=click.Path(path_type=Path), required=True, help="Folder with videos, labels.csv")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout")
+def eval_health(data: Path, as_json: bool) -> None:
+    """Tamper monitor on labelled clips (labels.csv: video,state,start_s,end_s[,tag]; unlabelled videos untouched)."""
+    from kuzet.eval import health
+
+    result = evaluate_or_exit(lambda: health.run(data, progress))
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(
+        f"videos={result['videos']} intervals={result['intervals']} detected={result['detected']}"
+        f" cleared={result['cleared']}/{result['clearable']} mean_delay={result['mean_delay_s']}s"
+        f" max_delay={result['max_delay_s']}s false_alarms={result['false_alarms']} confused={result['confused']}"
+        f" ms/frame={result['ms_per_frame']}"
+    )
+
+
+@click.group("devset")
+def devset_group() -> None:
+    """Generate development sets (git-ignored output) from the bundled clips."""
+
+
+@devset_group.command("health")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("var/devsets/health"), help="Output folder")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=20, help="Random seed (same seed, same set)")
+@click.option("--small", is_flag=True, help="A few short clips (seconds to make and to evaluate; used by the tests)")
+def devset_health(out: Path, seed: int, small: bool) -> None:
+    """Tampered and untouched clips plus labels.csv for `kuzet eval health`."""
+    from kuzet.devsets import health
+
+    try:
+        rows = health.generate(out, seed=seed, small=small, progress=progress)
+    except health.SourceClipError as exc:
+        fail(str(exc))
+    click.echo(f"devset {out}: {rows.videos} videos, {rows.intervals} tampering intervals (labels.csv)")
+
+
+COMMANDS.extend([camera_group, devset_group])

@@ -1,0 +1,1 @@
+"""Development sets generated from the bundled clips (output git-ignored, under var/)."""
