@@ -25,6 +25,7 @@ from models.faces.detector import FaceDetector
 
 NOISE_C = 0.1  # rendered sensor noise, 1 sigma
 
+
 def render_faces(
     registration: Registration, xyxy: NDArray[Any], skin_c: float, ambient_c: float, rng: np.random.Generator
 ) -> NDArray[np.float32]:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backend.services.attendance import derive
-from backend.store.attendance import PassThermal
 from backend.settings import SchoolSettings
+from backend.store.attendance import PassThermal
 from kuzet.contracts import EntryEvent
 from tests.backend.school.conftest import World
 from tests.support.events import T0, entry

@@ -159,7 +159,8 @@ def test_pass_temperature_and_fever_decision(
 )
 def test_event_labels_must_match_the_temperature(fields: dict[str, object], ok: bool) -> None:
     base = {"event_id": "6f1c1f5e-6a7e-4c4b-9a51-0d7a4d0e1a11", "camera_id": "door-1", "captured_at": T0,
-            "clock_source": "ntp", "school_id": "s1", "identity": "unknown", "direction": "entered", "track_id": 1}  # fmt: skip
+            "clock_source": "ntp", "school_id": "s1", "identity": "unknown", "direction": "entered",
+            "track_id": 1}  # fmt: skip
     if ok:
         EntryEvent.model_validate(base | fields)
     else:
