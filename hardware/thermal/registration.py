@@ -1,10 +1,11 @@
 """Measuring the visible->thermal mapping of a device from point pairs, and storing it with its error.
 
 Pairs come from points visible to both cameras (corners of a heated checkerboard, a hand warmer moved around the
-door, clicked in both images). ``affine`` (6 parameters, >= 3 pairs) suits co-located cameras whose optical axes
-are parallel; ``homography`` (8 parameters, >= 4 pairs) also absorbs a tilt between them and is exact for points
-on one plane (the door's face plane). The stored ``rms_px`` is the reprojection RMS of the pairs in thermal
-pixels: with a 32x24 sensor, an RMS above ~0.5 px puts a face ROI partly on the background.
+door), clicked in both images or, on the thermal side, detected with ``hot_spot``. ``affine`` (6 parameters,
+>= 3 pairs) suits co-located cameras whose optical axes are parallel; ``homography`` (8 parameters, >= 4 pairs)
+also absorbs a tilt between them and is exact for points on one plane (the door's face plane). The stored
+``rms_px`` is the reprojection RMS of the pairs in thermal pixels: with a 32x24 sensor, an RMS above ~0.5 px puts a
+face ROI partly on the background.
 """
 
 from __future__ import annotations
@@ -38,6 +39,28 @@ def read_pairs(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     except ValueError as exc:
         raise ValueError(f"{path}: every x,y,u,v must be a number ({exc})") from exc
     return values[:, :2], values[:, 2:]
+
+
+def hot_spot(celsius: NDArray[Any], level: float = 0.3, min_contrast_c: float = 3.0) -> tuple[float, float] | None:
+    """The thermal pixel position (u, v) of a heated target (a hand warmer, a heated marker), to sub-pixel.
+
+    The centroid of the pixels warmer than ``median + level * (peak - median)``, weighted by how much warmer, in
+    the frame's pixel coordinates (pixel (i, j) centred at (j + 0.5, i + 0.5)). None when nothing stands
+    ``min_contrast_c`` above the median (no target in view) or the warm pixels are not one compact spot.
+    """
+    frame = np.asarray(celsius, np.float64)
+    finite = np.isfinite(frame)
+    if not finite.any():
+        return None
+    peak, median = float(np.nanmax(frame)), float(np.nanmedian(frame))
+    if peak - median < min_contrast_c:
+        return None
+    floor = median + level * (peak - median)
+    rows, cols = np.nonzero(finite & (frame > floor))
+    if max(np.ptp(rows), np.ptp(cols)) > max(4, 0.15 * max(frame.shape)):
+        return None  # two warm things (a face and the target): not a usable point
+    weights = frame[rows, cols] - floor
+    return float(np.average(cols + 0.5, weights=weights)), float(np.average(rows + 0.5, weights=weights))
 
 
 def fit_registration(

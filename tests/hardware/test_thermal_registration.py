@@ -118,3 +118,17 @@ def test_register_command_writes_the_file_the_door_config_reads(tmp_path: Path) 
     (tmp_path / "few.csv").write_text("x,y,u,v\n1,2,3,4\n")
     bad = CliRunner().invoke(thermal_register, ["--pairs", str(tmp_path / "few.csv"), "--out", str(out)])
     assert bad.exit_code != 0 and "at least 4" in bad.output
+
+
+def test_hot_spot_finds_a_heated_target_to_sub_pixel() -> None:
+    from hardware.thermal.registration import hot_spot
+
+    ys, xs = np.mgrid[0:24, 0:32] + 0.5
+    for u, v in [(10.3, 7.8), (25.6, 18.2)]:
+        frame = 22.0 + 20.0 * np.exp(-((xs - u) ** 2 + (ys - v) ** 2) / (2 * 0.8**2))
+        found = hot_spot(frame)
+        assert found is not None and abs(found[0] - u) < 0.25 and abs(found[1] - v) < 0.25
+    assert hot_spot(np.full((24, 32), 22.0)) is None  # nothing warm in view
+    two = np.full((24, 32), 22.0)
+    two[3, 3] = two[20, 28] = 40.0  # a face and the target: ambiguous
+    assert hot_spot(two) is None
