@@ -40,13 +40,16 @@ from kuzet.commands.common import fail, load_or_exit, progress
 )
 @click.option("--sizes", default="100,1000,5000", show_default=True, help="Gallery sizes to report")
 @click.option("--embedder", "backend", default="sface", show_default=True, type=click.Choice(["sface", "dlib"]))
+@click.option("--exclude", multiple=True, help="Glob of face labels (FOLDER/IDENTITY) to leave out: documented copies")
+@click.option("--merge-above", type=click.FloatRange(0.0, 1.0), help="Merge identities with a pair scored this high")
 @click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="Embeddings file reused when present")
 def calibrate_faces(roots: tuple[Path, ...], singles: tuple[Path, ...], far: float, pass_far: float, sizes: str,
-                    backend: str, cache: Path | None) -> None:  # fmt: skip
+                    backend: str, exclude: tuple[str, ...], merge_above: float | None,
+                    cache: Path | None) -> None:  # fmt: skip
     """Calibrate the door's threshold on local faces: per comparison and per pass at gallery scale (JSON)."""
     import json
 
-    from edge.school.calibrate import calibrate, collect_faces, load_faces, save_faces
+    from edge.school.calibrate import calibrate, collect_faces, load_faces, save_faces, select_faces
     from edge.school.config import SchoolConfig
     from models.faces.detector import build_face_detector
     from models.faces.embedder import build_face_embedder, embedder_model
@@ -62,8 +65,10 @@ def calibrate_faces(roots: tuple[Path, ...], singles: tuple[Path, ...], far: flo
         faces = collect_faces(roots, singles, detector, embedder, progress)
         if cache is not None:
             save_faces(faces, model, cache)
+    faces = select_faces(faces, exclude, merge_above)
     report = calibrate(faces, far, pass_far, [int(s) for s in sizes.split(",") if s.strip()])
-    click.echo(json.dumps({"embedder": model, **report}, indent=1))
+    settings = {"exclude": list(exclude), "merge_above": merge_above}
+    click.echo(json.dumps({"embedder": model, **settings, **report}, indent=1))
 
 
 @click.command("reembed-faces")

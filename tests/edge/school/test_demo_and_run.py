@@ -34,11 +34,15 @@ def test_demo_door_enrols_and_spools_one_event_per_pass(samples: Path, tmp_path:
     assert all(e["temperature_source"] == ("none" if e["temperature_c"] is None else "synthetic") for e in events)
     assert any("recording is SYNTHETIC" in line for line in lines)
     known = {e["pupil_id"] for e in events if e["identity"] == "known"}
-    assert known == {"alex_lacamoire", "obama", "biden"}  # from the two probe photos; the clip's faces stay unknown
+    assert known == {"alex_lacamoire", "obama", "biden"}
+    # SFace names Obama in the clip too (in profile at the White House, cos ~0.57, gallery of 4 templates); the
+    # other faces of the clip (Lin-Manuel Miranda among them, best 0.36) stay unknown
+    assert {e["pupil_id"] for e in events[:clip_events] if e["identity"] == "known"} == {"obama"}
     walk_lines = [line for line in lines if "carried in across the door line" in line]
     walk_events = sum(int(line.split("-> ")[1].split()[0]) for line in walk_lines)
     assert len(walk_lines) == 2 and len(events) == clip_events + walk_events
-    assert all(e["direction"] == "entered" for e in events if e["identity"] == "known")  # walked in across the line
+    walked = events[clip_events:]
+    assert all(e["direction"] == "entered" for e in walked if e["identity"] == "known")  # walked in across the line
     assert any("Alex Lacamoire (cos" in line for line in lines) and any("Biden (cos" in line for line in lines)
     assert (tmp_path / "work" / "gallery.npz").is_file()
 
