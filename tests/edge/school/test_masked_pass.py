@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from edge.school.config import SchoolConfig
 from edge.school.enrol import enrol_photos
 from edge.school.gallery import Gallery
-from edge.school.masked import MaskedIdentifyConfig, masked_threshold, pass_threshold_for
+from edge.school.masked import MaskedIdentifyConfig, masked_threshold, offset_at, pass_threshold_for
 from edge.school.pipeline import FaceModels, PassResult, SchoolPipeline, to_event
 from edge.school.vote import vote_pass
 from hardware.camera import Frame
@@ -125,12 +125,17 @@ def test_vote_pass_flags_a_winner_from_masked_frames(
 
 
 def test_masked_threshold_follows_the_config() -> None:
-    assert masked_threshold(MaskedIdentifyConfig(enabled=False), "sface_2021dec", 1e-3, 1000, 0.57) == 0.57
-    assert masked_threshold(MaskedIdentifyConfig(threshold=0.5), "sface_2021dec", 1e-3, 1000, 0.57) == 0.5
+    sface = "sface_2021dec"
+    assert masked_threshold(MaskedIdentifyConfig(enabled=False), sface, 1e-3, 1000, 0.57) == 0.57
+    assert masked_threshold(MaskedIdentifyConfig(threshold=0.5), sface, 1e-3, 1000, 0.57) == 0.5
     assert masked_threshold(MaskedIdentifyConfig(), "no_such_model", 1e-3, 1000, 0.57) == 0.57
-    table = ((1e-3, 0.40), (1e-5, 0.50))
-    local = MaskedIdentifyConfig(far_table=table)
-    assert masked_threshold(local, "x", 1e-3, 100, 0.57) == pytest.approx(0.50, abs=1e-3)  # 1e-3 / 100 = 1e-5
+    built_in = masked_threshold(MaskedIdentifyConfig(), sface, 1e-3, 1000, 0.57)
+    assert 0.50 < built_in < 0.57  # measured: masked strangers score lower against bare templates
+    local = MaskedIdentifyConfig(offsets=((1e-3, -0.02), (1e-5, -0.06)))
+    assert masked_threshold(local, "x", 1e-3, 100, 0.6) == pytest.approx(0.54, abs=1e-4)  # 1e-3 per 100 -> 1e-5
+    assert masked_threshold(local, "x", 1e-3, 10, 0.6) == pytest.approx(0.56, abs=2e-3)  # ~1e-4: halfway
+    assert masked_threshold(local, "x", 1e-3, 10**5, 0.6) == pytest.approx(0.54, abs=1e-4)  # beyond: nearest row
+    assert offset_at(((1e-2, -0.01),), 1e-9) == -0.01
     assert pass_threshold_for("mask", 0.57, 0.5) == (0.5, True)
     assert pass_threshold_for("unknown", 0.57, 0.5) == (0.57, False)
     assert pass_threshold_for("no_mask", 0.57, 0.5) == (0.57, False)
