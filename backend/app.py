@@ -95,7 +95,7 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
     app.state.services = Services(ingest=IngestService([*handlers, *builtin], settings.limits))
     errors.install(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=errors.PROBLEM_RESPONSES)
     school_app.install(app, settings)
     app.add_middleware(WebGuard, settings=settings)
     if settings.notifications.run_in_backend:

@@ -16,6 +16,34 @@ from backend.services.errors import DomainError
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+PROBLEM_STATUSES = {
+    400: "Malformed request",
+    401: "Not authenticated (no, unknown or expired credentials)",
+    403: "Not allowed (role, school or district; or a cross-site request)",
+    404: "Not found (or not this caller's)",
+    409: "Conflict with stored data",
+    413: "Body or image larger than the limit",
+    415: "Unsupported media type",
+    422: "Invalid input; the detail names the field",
+    429: "Too many attempts; wait",
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+    for status, text in PROBLEM_STATUSES.items()
+}
+"""Every error answer in the OpenAPI document: the same problem JSON for each status a route may answer."""
 
 
 class Problem(HTTPException):

@@ -27,7 +27,11 @@ def attendance(school_id: str, db: DbDep, settings: SettingsDep, who: StaffOf, d
     return summary(db.conn, school_id, day, settings.school.timezone)
 
 
-@router.get("/unknown/{event_id}/snapshot")
+@router.get(
+    "/unknown/{event_id}/snapshot",
+    response_class=Response,
+    responses={200: {"description": "The snapshot", "content": {"image/jpeg": {"schema": {"type": "string"}}}}},
+)
 def unknown_snapshot(school_id: str, event_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> Response:
     """The snapshot of an unknown face at this school's door (until the retention purge removes it); only bytes this
     school's doors uploaded (else the same 404 as none)."""

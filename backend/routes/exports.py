@@ -98,7 +98,11 @@ def month_rows(db: DbDep, school_id: str, month: str) -> list[list[object]]:
     return rows
 
 
-@router.get("/attendance.csv")
+@router.get(
+    "/attendance.csv",
+    response_class=Response,
+    responses={200: {"description": "The CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def export_attendance(
     school_id: str,
     db: DbDep,
