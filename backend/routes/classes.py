@@ -36,6 +36,6 @@ def create_class(school_id: str, body: ClassBody, db: DbDep, _: AdminOf) -> Clas
 def list_classes(school_id: str, db: DbDep, _: StaffOf) -> list[ClassBody]:
     """Classes of the school."""
     return [
-        ClassBody(class_id=c.class_id, name=c.name, start_time=c.start_time)
+        ClassBody(class_id=records.public_id(c.class_id), name=c.name, start_time=c.start_time)
         for c in schools.classes(db.conn, school_id)
     ]

@@ -20,6 +20,7 @@ from backend.deps import DbDep, SettingsDep, StaffOf
 from backend.services.auth import audit
 from backend.services.dashboard import pupil_lines
 from backend.services.errors import BadInputError
+from backend.services.records import public_id
 from backend.store import attendance, schools
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}/exports", tags=["exports"])
@@ -92,9 +93,8 @@ def month_rows(db: DbDep, school_id: str, month: str) -> list[list[object]]:
     for line in schools.roster(db.conn, school_id):
         cells = [marks.get((line.pupil_id, d.isoformat()), "") for d in days]
         present = sum(1 for c in cells if c)
-        rows.append(
-            [line.pupil_id, line.name, line.class_name, *cells, present, cells.count("L"), len(days) - present]
-        )  # fmt: skip
+        counts = [present, cells.count("L"), len(days) - present]
+        rows.append([public_id(line.pupil_id), line.name, line.class_name, *cells, *counts])
     return rows
 
 

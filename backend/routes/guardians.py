@@ -45,16 +45,21 @@ def list_guardians(school_id: str, db: DbDep, who: StaffOf) -> list[GuardianBody
     """Guardians of the school (contact details: the view is audited)."""
     rows = schools.guardians(db.conn, school_id)
     audit(db.conn, who, school_id, "view_guardians", "guardians")
-    return [GuardianBody.model_validate(g, from_attributes=True) for g in rows]
+    return [
+        GuardianBody(
+            guardian_id=records.public_id(g.guardian_id), name=g.name, language=g.language, channel=g.channel,
+            address=g.address,
+        )
+        for g in rows
+    ]  # fmt: skip
 
 
 @router.put("/{guardian_id}/pupils/{pupil_id}", status_code=204)
 def link(school_id: str, guardian_id: str, pupil_id: str, db: DbDep, _: AdminOf) -> Response:
     """Make the guardian a guardian of the pupil (both of this school)."""
     with transaction(db) as conn:
-        records.guardian_of_school(conn, school_id, guardian_id)
-        records.pupil_of_school(conn, school_id, pupil_id)
-        schools.link(conn, guardian_id, pupil_id)
+        guardian = records.guardian_of_school(conn, school_id, guardian_id)
+        schools.link(conn, guardian, records.pupil_of_school(conn, school_id, pupil_id).pupil_id)
     return Response(status_code=204)
 
 
@@ -62,7 +67,6 @@ def link(school_id: str, guardian_id: str, pupil_id: str, db: DbDep, _: AdminOf)
 def unlink(school_id: str, guardian_id: str, pupil_id: str, db: DbDep, _: AdminOf) -> Response:
     """Remove a guardian-pupil link."""
     with transaction(db) as conn:
-        records.guardian_of_school(conn, school_id, guardian_id)
-        records.pupil_of_school(conn, school_id, pupil_id)
-        schools.unlink(conn, guardian_id, pupil_id)
+        guardian = records.guardian_of_school(conn, school_id, guardian_id)
+        schools.unlink(conn, guardian, records.pupil_of_school(conn, school_id, pupil_id).pupil_id)
     return Response(status_code=204)

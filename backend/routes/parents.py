@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from backend.deps import DbDep, GuardianDep, SettingsDep
 from backend.services.attendance import local
 from backend.services.auth import audit
-from backend.services.records import pupil_of_guardian
+from backend.services.records import public_id, pupil_of_guardian
 from backend.store import attendance, schools
 
 router = APIRouter(prefix="/api/v1/parents", tags=["parents"])
@@ -38,7 +38,7 @@ def children(db: DbDep, who: GuardianDep) -> list[Child]:
     """The guardian's children."""
     if who.guardian_id is None:
         return []
-    return [Child(pupil_id=c.pupil_id, name=c.name) for c in schools.children(db.conn, who.guardian_id)]
+    return [Child(pupil_id=public_id(c.pupil_id), name=c.name) for c in schools.children(db.conn, who.guardian_id)]
 
 
 @router.get("/children/{pupil_id}/passes", response_model=list[PassLine])
@@ -51,9 +51,10 @@ def passes(
 ) -> list[PassLine]:
     """Entries and exits of one of the guardian's children (one line per pass, lingering folded)."""
     assert who.guardian_id is not None
-    school_id = pupil_of_guardian(db.conn, who.guardian_id, pupil_id).school_id
+    child = pupil_of_guardian(db.conn, who.guardian_id, pupil_id)
+    school_id = child.school_id
     zone = ZoneInfo(settings.school.timezone)
     since = (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
-    rows = attendance.recent_passes(db.conn, pupil_id, since)
+    rows = attendance.recent_passes(db.conn, child.pupil_id, since)
     audit(db.conn, who, school_id, "view_child_passes", f"pupil:{pupil_id}")
     return [PassLine(day=r[0], time=local(r[1], zone).strftime("%H:%M"), direction=r[2]) for r in rows]

@@ -15,7 +15,7 @@ from backend.services.auth import audit
 from backend.services.enrolment import FaceKit
 from backend.services.errors import BadInputError, ConflictError, TooLargeError
 from backend.services.media import MediaVault
-from backend.services.records import found, pupil_of_school
+from backend.services.records import found, public_id, pupil_of_school
 from backend.store import faces, schools
 from backend.store.schools import Pupil
 
@@ -72,11 +72,13 @@ def get_face_kit(request: Request) -> FaceKit:
 
 
 def _public(conn: sqlite3.Connection, school_id: str, pupil_id: str) -> PupilPublic:
+    """The pupil this school calls (or stores as) ``pupil_id``, in the school's own ids."""
     pupil = pupil_of_school(conn, school_id, pupil_id)
-    consent = privacy.has_consent(conn, pupil_id)
-    count = faces.template_count(conn, pupil_id)
+    consent = privacy.has_consent(conn, pupil.pupil_id)
+    count = faces.template_count(conn, pupil.pupil_id)
+    class_id = None if pupil.class_id is None else public_id(pupil.class_id)
     return PupilPublic(
-        pupil_id=pupil.pupil_id, name=pupil.name, class_id=pupil.class_id, consent=consent, templates=count
+        pupil_id=public_id(pupil.pupil_id), name=pupil.name, class_id=class_id, consent=consent, templates=count
     )
 
 
@@ -84,8 +86,8 @@ def _public(conn: sqlite3.Connection, school_id: str, pupil_id: str) -> PupilPub
 def create_pupil(school_id: str, body: PupilCreate, db: DbDep, _: AdminOf) -> PupilPublic:
     """Create a pupil (no consent yet, so no face can be enrolled)."""
     with transaction(db) as conn:
-        records.create_pupil(conn, Pupil(body.pupil_id, body.name, body.class_id, school_id))
-    return _public(db.conn, school_id, body.pupil_id)
+        key = records.create_pupil(conn, Pupil(body.pupil_id, body.name, body.class_id, school_id))
+    return _public(db.conn, school_id, key)
 
 
 @router.get("", response_model=list[PupilPublic])
@@ -105,8 +107,8 @@ def get_pupil(school_id: str, pupil_id: str, db: DbDep, who: StaffOf) -> PupilPu
 def delete_pupil(school_id: str, pupil_id: str, db: DbDep, settings: SettingsDep, who: AdminOf) -> Response:
     """Delete a pupil with their templates, thumbnail, passes and snapshots."""
     with transaction(db) as conn:
-        pupil_of_school(conn, school_id, pupil_id)
-        privacy.delete_pupil(conn, MediaVault.of(settings), pupil_id)
+        key = pupil_of_school(conn, school_id, pupil_id).pupil_id
+        privacy.delete_pupil(conn, MediaVault.of(settings), key)
         audit(conn, who, school_id, "delete_pupil", f"pupil:{pupil_id}")
     return Response(status_code=204)
 
@@ -115,8 +117,8 @@ def delete_pupil(school_id: str, pupil_id: str, db: DbDep, settings: SettingsDep
 def set_consent(school_id: str, pupil_id: str, body: ConsentBody, db: DbDep, who: AdminOf) -> PupilPublic:
     """Record consent; withdrawing it deletes the templates and removes the pupil from the door gallery."""
     with transaction(db) as conn:
-        pupil_of_school(conn, school_id, pupil_id)
-        privacy.set_consent(conn, pupil_id, body.granted, body.given_by, who.user_id)
+        key = pupil_of_school(conn, school_id, pupil_id).pupil_id
+        privacy.set_consent(conn, key, body.granted, body.given_by, who.user_id)
         audit(conn, who, school_id, "consent_granted" if body.granted else "consent_withdrawn", f"pupil:{pupil_id}")
     return _public(db.conn, school_id, pupil_id)
 
@@ -132,8 +134,8 @@ def enrol(
     kit: Annotated[FaceKit, Depends(get_face_kit)],
 ) -> EnrolmentPublic:
     """Enrol a consented pupil's face from photos; each refused photo says why. Photos are not stored."""
-    pupil_of_school(db.conn, school_id, pupil_id)
-    if not privacy.has_consent(db.conn, pupil_id):
+    key = pupil_of_school(db.conn, school_id, pupil_id).pupil_id
+    if not privacy.has_consent(db.conn, key):
         raise ConflictError("No consent", f"record guardian consent for {pupil_id} before enrolling a face")
     if not 1 <= len(photos) <= MAX_PHOTOS:
         raise BadInputError("Photo count", f"send 1 to {MAX_PHOTOS} photos, not {len(photos)}")
@@ -151,7 +153,7 @@ def enrol(
         )
     with transaction(db) as conn:
         ids = privacy.store_templates(
-            conn, settings.template_key_bytes, pupil_id, kit.model, result.embeddings, result.thumbnail_jpeg
+            conn, settings.template_key_bytes, key, kit.model, result.embeddings, result.thumbnail_jpeg
         )
         audit(conn, who, school_id, "enrol_face", f"pupil:{pupil_id}")
     return EnrolmentPublic(pupil_id=pupil_id, templates=len(ids), photos=verdicts)
@@ -160,7 +162,7 @@ def enrol(
 @router.get("/{pupil_id}/thumbnail")
 def thumbnail(school_id: str, pupil_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> Response:
     """The enrolment thumbnail (decrypted on the fly; audited)."""
-    pupil_of_school(db.conn, school_id, pupil_id)
-    image = found(privacy.thumbnail(db.conn, settings.template_key_bytes, pupil_id), "thumbnail")
+    key = pupil_of_school(db.conn, school_id, pupil_id).pupil_id
+    image = found(privacy.thumbnail(db.conn, settings.template_key_bytes, key), "thumbnail")
     audit(db.conn, who, school_id, "view_thumbnail", f"pupil:{pupil_id}")
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -140,7 +140,15 @@ def create_user(school_id: str, body: UserCreate, db: DbDep, who: BootstrapOf) -
 @router.get("/{school_id}/users", response_model=list[UserPublic])
 def list_users(school_id: str, db: DbDep, _: AdminOf) -> list[UserPublic]:
     """Accounts of the school."""
-    return [UserPublic.model_validate(a, from_attributes=True) for a in users.of_school(db.conn, school_id)]
+    return [
+        UserPublic(
+            user_id=a.user_id,
+            username=a.username,
+            role=a.role,
+            guardian_id=None if a.guardian_id is None else records.public_id(a.guardian_id),
+        )
+        for a in users.of_school(db.conn, school_id)
+    ]
 
 
 @router.delete("/{school_id}/users/{user_id}", status_code=204)
@@ -166,17 +174,22 @@ def list_cameras(school_id: str, db: DbDep, _: StaffOf) -> list[CameraPublic]:
 
 @router.post("/{school_id}/cameras", status_code=201, response_model=CameraKey)
 def register_camera(school_id: str, body: CameraCreate, db: DbDep, who: AdminOf) -> CameraKey:
-    """Register a door camera of this school (kind school, site = this school) and return its key once."""
+    """Register a door camera of this school (kind school, site = this school) and return its key once.
+
+    A camera id is the device's identity on every upload, so it is unique on the platform: when another site has
+    the id, this camera gets ``<id>.<school>`` (the reply says which id to configure on the device).
+    """
     key = security.issue_key()
-    camera = NewKey(
-        body.camera_id, "school", school_id, body.description, key.key_id, key.key_hash, datetime.now(UTC).isoformat()
-    )
     with transaction(db) as conn:
-        if not devices.insert(conn, camera):
-            raise ConflictError("Camera exists", f"camera {body.camera_id!r} is registered; ask the platform admin")
-        audit(conn, who, school_id, "register_camera", f"camera:{body.camera_id}")
+        camera_id = records.new_camera_id(conn, school_id, body.camera_id)
+        at = datetime.now(UTC).isoformat()
+        if not devices.insert(
+            conn, NewKey(camera_id, "school", school_id, body.description, key.key_id, key.key_hash, at)
+        ):
+            raise ConflictError("Camera exists", f"camera {body.camera_id!r} exists in this school")
+        audit(conn, who, school_id, "register_camera", f"camera:{camera_id}")
     return CameraKey(
-        camera_id=body.camera_id, description=body.description, last_seen_at=None, revoked=False, api_key=key.plaintext
+        camera_id=camera_id, description=body.description, last_seen_at=None, revoked=False, api_key=key.plaintext
     )
 
 

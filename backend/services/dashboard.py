@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from backend.services.attendance import local
+from backend.services.records import public_id
 from backend.store import attendance as store
 from backend.store import camera_health
 from notifications import outbox
@@ -111,7 +112,7 @@ def pupil_lines(conn: sqlite3.Connection, school_id: str, day: str, zone: ZoneIn
     """Every pupil of the school with the day's derived attendance (absent when no event)."""
     return [
         PupilLine(
-            pupil_id=r.pupil_id,
+            pupil_id=public_id(r.pupil_id),
             name=r.name,
             class_name=r.class_name,
             state=r.state,
@@ -168,7 +169,7 @@ def summary(conn: sqlite3.Connection, school_id: str, day: str, zone_name: str) 
         for u in store.unknown_of_day(conn, school_id, day)
     ]
     classes = [
-        ClassLine(class_id=c.class_id, name=c.name, pupils=c.pupils, present=c.present)
+        ClassLine(class_id=public_id(c.class_id), name=c.name, pupils=c.pupils, present=c.present)
         for c in store.class_days(conn, school_id, day)
     ]
     return DaySummary(

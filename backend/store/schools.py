@@ -86,6 +86,19 @@ def classes(conn: sqlite3.Connection, school_id: str) -> list[SchoolClass]:
     return [SchoolClass(*r) for r in conn.execute(sql, {"school_id": school_id})]
 
 
+def class_school(conn: sqlite3.Connection, class_id: str) -> str | None:
+    """The school of the class stored under ``class_id``, or None."""
+    row = conn.execute("SELECT school_id FROM classes WHERE class_id = :class_id", {"class_id": class_id}).fetchone()
+    return None if row is None else str(row[0])
+
+
+def guardian_school(conn: sqlite3.Connection, guardian_id: str) -> str | None:
+    """The school of the guardian stored under ``guardian_id``, or None."""
+    sql = "SELECT school_id FROM guardians WHERE guardian_id = :guardian_id"
+    row = conn.execute(sql, {"guardian_id": guardian_id}).fetchone()
+    return None if row is None else str(row[0])
+
+
 def has_class(conn: sqlite3.Connection, school_id: str, class_id: str) -> bool:
     """Whether ``class_id`` is a class of this school."""
     sql = "SELECT 1 FROM classes WHERE class_id = :class_id AND school_id = :school_id"

@@ -122,8 +122,15 @@ def test_school_admin_registers_a_door_camera_of_their_own_school(world: World) 
     assert gallery["school_id"] == "school-1"
     cameras = world.client.get(f"{BASE}/cameras", headers=world.auth("staff_a")).json()
     assert [c["camera_id"] for c in cameras] == ["door-1", "door-9"]
-    taken = world.client.post(f"{BASE}/cameras", json={"camera_id": "door-2"}, headers=world.auth("admin_a"))
-    assert taken.status_code == 409  # another school's camera cannot be taken over
+    # school 2 has a door-2: school 1's door-2 is registered under its own id, school 2's camera is not taken over
+    same_name = world.client.post(f"{BASE}/cameras", json={"camera_id": "door-2"}, headers=world.auth("admin_a"))
+    assert same_name.status_code == 201 and same_name.json()["camera_id"] == "door-2.school-1"
+    assert world.rows("SELECT camera_id, site FROM devices WHERE camera_id LIKE 'door-2%' ORDER BY camera_id") == [
+        ("door-2", "school-2"),
+        ("door-2.school-1", "school-1"),
+    ]
+    again = world.client.post(f"{BASE}/cameras", json={"camera_id": "door-2"}, headers=world.auth("admin_a"))
+    assert again.status_code == 409 and "school-2" not in again.text  # this school has one now
 
 
 def test_password_guessing_is_locked_out(world: World) -> None:
