@@ -123,12 +123,6 @@ def uploaded_by(conn: sqlite3.Connection, sha256: str, kind: str, site: str) -> 
     return not not_uploaded_by(conn, [sha256], kind, site)
 
 
-def uploader_kinds(conn: sqlite3.Connection, sha256: str) -> set[str]:
-    """The product kinds (``school``, ``traffic``) of the devices that uploaded ``sha256``."""
-    sql = "SELECT DISTINCT kind FROM media_uploads WHERE sha256 = :sha256"
-    return set(scalars(conn.execute(sql, {"sha256": sha256})))
-
-
 def unsealed(conn: sqlite3.Connection, limit: int) -> list[str]:
     """Up to ``limit`` attachments whose files are still plaintext (stored before sealing at rest)."""
     sql = "SELECT sha256 FROM media WHERE sealed = 0 ORDER BY stored_at LIMIT :limit"

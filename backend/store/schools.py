@@ -99,12 +99,6 @@ def guardian_school(conn: sqlite3.Connection, guardian_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def has_class(conn: sqlite3.Connection, school_id: str, class_id: str) -> bool:
-    """Whether ``class_id`` is a class of this school."""
-    sql = "SELECT 1 FROM classes WHERE class_id = :class_id AND school_id = :school_id"
-    return conn.execute(sql, {"class_id": class_id, "school_id": school_id}).fetchone() is not None
-
-
 def insert_pupil(conn: sqlite3.Connection, pupil: Pupil, created_at: str) -> bool:
     """Create a pupil; False when the id is taken."""
     return try_insert(
@@ -161,12 +155,6 @@ def guardians(conn: sqlite3.Connection, school_id: str) -> list[Guardian]:
         "SELECT guardian_id, name, language, channel, address FROM guardians WHERE school_id = :school_id ORDER BY name"
     )
     return [Guardian(*r) for r in conn.execute(sql, {"school_id": school_id})]
-
-
-def has_guardian(conn: sqlite3.Connection, school_id: str, guardian_id: str) -> bool:
-    """Whether ``guardian_id`` is a guardian of this school."""
-    sql = "SELECT 1 FROM guardians WHERE guardian_id = :guardian_id AND school_id = :school_id"
-    return conn.execute(sql, {"guardian_id": guardian_id, "school_id": school_id}).fetchone() is not None
 
 
 def link(conn: sqlite3.Connection, guardian_id: str, pupil_id: str) -> None:

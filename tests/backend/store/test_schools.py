@@ -41,7 +41,7 @@ def test_school_classes_and_pupils_read_back(school: sqlite3.Connection) -> None
     assert schools.school_name(school, "s1") == "School One"
     assert schools.school_name(school, "s2") is None
     assert [c.class_id for c in schools.classes(school, "s1")] == ["5a", "6b"]
-    assert schools.has_class(school, "s1", "6b") and not schools.has_class(school, "s2", "6b")
+    assert schools.class_school(school, "6b") == "s1" and schools.class_school(school, "7z") is None
     assert schools.pupil(school, "p3") == Pupil("p3", "Bota", None, "s1")
     assert schools.pupil_ids(school, "s1") == ["p1", "p3", "p2"]  # by name
     assert [(r.pupil_id, r.class_name) for r in schools.roster(school, "s1")] == [
@@ -66,7 +66,7 @@ def test_links_are_idempotent_and_give_children_and_contacts(school: sqlite3.Con
     ]
     schools.unlink(school, "g1", "p1")
     assert [c.guardian_id for c in schools.guardian_contacts(school, "p1")] == ["g0"]
-    assert schools.has_guardian(school, "s1", "g1") and not schools.has_guardian(school, "s2", "g1")
+    assert schools.guardian_school(school, "g1") == "s1" and schools.guardian_school(school, "g9") is None
 
 
 def test_deleting_a_pupil_takes_their_links(school: sqlite3.Connection) -> None:
