@@ -10,6 +10,7 @@ from backend.deps import AdminOf, DbDep, StaffOf
 from backend.services import records
 from backend.store import schools
 from backend.store.schools import SchoolClass
+from backend.text import Name
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}/classes", tags=["classes"])
 
@@ -20,7 +21,7 @@ class ClassBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     class_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Id")
-    name: str = Field(min_length=1, max_length=100, description="Name, e.g. 5A")
+    name: Name = Field(min_length=1, max_length=100, description="Name, e.g. 5A")
     start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Lessons start, HH:MM local time")
 
 

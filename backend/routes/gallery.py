@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from backend.deps import DbDep, DeviceDep, SettingsDep
 from backend.errors import Problem
+from backend.services.auth import audit_device
 from backend.services.privacy import gallery_delta
 from kuzet.contracts import GalleryDelta
 
@@ -20,7 +21,11 @@ def pull(db: DbDep, device: DeviceDep, settings: SettingsDep, since: Since = 0) 
     """The device's school gallery changes after ``since`` (consented pupils only)."""
     if device.kind != "school":
         raise Problem(403, "Not a school camera", f"{device.camera_id} is a {device.kind} camera; it has no gallery")
-    return gallery_delta(db.conn, settings.template_key_bytes, device.site, since)
+    delta = gallery_delta(db.conn, settings.template_key_bytes, device.site, since)
+    if delta.added:  # templates of children left the server: audited (an empty poll is not)
+        subject = f"templates:{len(delta.added)} version:{delta.from_version}->{delta.to_version}"
+        audit_device(db.conn, device.camera_id, device.site, "pull_gallery", subject)
+    return delta
 
 
 @router.get("/api/v1/schools/{school_id}/gallery", response_model=GalleryDelta)

@@ -13,6 +13,7 @@ from backend.services import records
 from backend.services.auth import audit
 from backend.store import schools
 from backend.store.schools import Guardian
+from backend.text import Address, Name
 from notifications.templates import Language
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}/guardians", tags=["guardians"])
@@ -24,10 +25,10 @@ class GuardianBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     guardian_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Id")
-    name: str = Field(min_length=1, max_length=200, description="Name")
+    name: Name = Field(min_length=1, max_length=200, description="Name")
     language: Language = Field(description="Language of the messages")
     channel: Literal["email", "telegram", "sms"] = Field(description="Preferred channel")
-    address: str = Field(min_length=1, max_length=200, description="E-mail, Telegram chat id or phone number")
+    address: Address = Field(min_length=1, max_length=200, description="E-mail, Telegram chat id or phone number")
 
 
 @router.post("", status_code=201, response_model=GuardianBody)

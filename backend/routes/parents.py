@@ -38,7 +38,9 @@ def children(db: DbDep, who: GuardianDep) -> list[Child]:
     """The guardian's children."""
     if who.guardian_id is None:
         return []
-    return [Child(pupil_id=public_id(c.pupil_id), name=c.name) for c in schools.children(db.conn, who.guardian_id)]
+    kids = [Child(pupil_id=public_id(c.pupil_id), name=c.name) for c in schools.children(db.conn, who.guardian_id)]
+    audit(db.conn, who, who.school_id, "view_children", f"guardian:{who.guardian_id}")
+    return kids
 
 
 @router.get("/children/{pupil_id}/passes", response_model=list[PassLine])

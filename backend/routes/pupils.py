@@ -18,6 +18,7 @@ from backend.services.media import MediaVault
 from backend.services.records import found, public_id, pupil_of_school
 from backend.store import faces, schools
 from backend.store.schools import Pupil
+from backend.text import Name
 
 router = APIRouter(prefix="/api/v1/schools/{school_id}/pupils", tags=["pupils"])
 MAX_PHOTOS = 10
@@ -29,7 +30,7 @@ class PupilCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pupil_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Id")
-    name: str = Field(min_length=1, max_length=200, description="Name as messages show it")
+    name: Name = Field(min_length=1, max_length=200, description="Name as messages show it")
     class_id: str | None = Field(default=None, max_length=64, description="Class")
 
 
@@ -91,16 +92,19 @@ def create_pupil(school_id: str, body: PupilCreate, db: DbDep, _: AdminOf) -> Pu
 
 
 @router.get("", response_model=list[PupilPublic])
-def list_pupils(school_id: str, db: DbDep, _: StaffOf) -> list[PupilPublic]:
-    """Pupils of the school."""
-    return [_public(db.conn, school_id, p) for p in schools.pupil_ids(db.conn, school_id)]
+def list_pupils(school_id: str, db: DbDep, who: StaffOf) -> list[PupilPublic]:
+    """Pupils of the school (audited)."""
+    pupils = [_public(db.conn, school_id, p) for p in schools.pupil_ids(db.conn, school_id)]
+    audit(db.conn, who, school_id, "view_pupils", f"pupils:{len(pupils)}")
+    return pupils
 
 
 @router.get("/{pupil_id}", response_model=PupilPublic)
 def get_pupil(school_id: str, pupil_id: str, db: DbDep, who: StaffOf) -> PupilPublic:
-    """One pupil (audited)."""
+    """One pupil (audited once found: a refused or missing pupil writes no row)."""
+    pupil = _public(db.conn, school_id, pupil_id)
     audit(db.conn, who, school_id, "view_pupil", f"pupil:{pupil_id}")
-    return _public(db.conn, school_id, pupil_id)
+    return pupil
 
 
 @router.delete("/{pupil_id}", status_code=204)

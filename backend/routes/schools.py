@@ -19,6 +19,7 @@ from backend.store import audit as audit_store
 from backend.store import devices, users
 from backend.store.devices import NewKey
 from backend.store.users import NewAccount
+from backend.text import Name
 from kuzet.contracts import CameraId
 from notifications.templates import Language
 
@@ -32,7 +33,7 @@ class SchoolCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     school_id: str = SchoolId
-    name: str = Field(min_length=1, max_length=200, description="Name for people")
+    name: Name = Field(min_length=1, max_length=200, description="Name for people")
 
 
 class SchoolPublic(BaseModel):
@@ -138,8 +139,9 @@ def create_user(school_id: str, body: UserCreate, db: DbDep, who: BootstrapOf) -
 
 
 @router.get("/{school_id}/users", response_model=list[UserPublic])
-def list_users(school_id: str, db: DbDep, _: AdminOf) -> list[UserPublic]:
-    """Accounts of the school."""
+def list_users(school_id: str, db: DbDep, who: AdminOf) -> list[UserPublic]:
+    """Accounts of the school (audited)."""
+    audit(db.conn, who, school_id, "view_users", "users")
     return [
         UserPublic(
             user_id=a.user_id,

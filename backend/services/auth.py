@@ -216,6 +216,11 @@ def is_operator(principal: Principal | None) -> bool:
     return principal is not None and principal.role == "operator" and principal.district is not None
 
 
+def audit_device(conn: sqlite3.Connection, camera_id: str, school_id: str, action: str, subject: str) -> None:
+    """Record a device reading children's data (a door camera pulling its school's face gallery)."""
+    audit_store.add(conn, datetime.now(UTC).isoformat(), (camera_id, "device"), school_id, action, subject)
+
+
 def audit(
     conn: sqlite3.Connection,
     principal: Principal,

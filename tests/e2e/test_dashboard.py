@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from kuzet.contracts import Attachment, CameraHealthEvent, ClockSource
-from tests.support.browser import ARGS, CHROMIUM, E2E
+from tests.support.browser import ARGS, CHROMIUM, E2E, wait_until, watch_csp
 from tests.support.events import entry
 from tests.support.servers import BackendProcess
 
@@ -64,6 +64,7 @@ def test_pupil_entering_appears_inside_now_without_reload(backend: tuple[Backend
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page()
+            csp = watch_csp(page)
             page.goto(server.url + "/schools/school-1/dashboard")  # not logged in: sent to the login form
             page.wait_for_url("**/login")
             page.fill("#username", "teacher")
@@ -98,8 +99,9 @@ def test_pupil_entering_appears_inside_now_without_reload(backend: tuple[Backend
             body = {"events": [stranger.model_dump(mode="json")]}
             httpx.post(server.url + "/api/v1/events", json=body, headers={"X-API-Key": key}).raise_for_status()
             page.wait_for_selector("#unknown img.snap", timeout=15_000)
-            page.wait_for_function("document.querySelector('#unknown img.snap').naturalWidth > 0", timeout=15_000)
+            wait_until(page, "document.querySelector('#unknown img.snap').naturalWidth > 0", timeout=15_000)
             assert page.evaluate("window.__noReload") == "still the same page"
+            assert csp == [], "the login and dashboard pages run under their CSP without a violation"
         finally:
             browser.close()
 

@@ -21,7 +21,7 @@ from notifications.config import PoliceWebhookConfig, WorkerConfig
 from notifications.worker import OutboxWorker
 from tests.backend.violations.evidence import make_package
 from tests.notifications.servers import PoliceReceiver
-from tests.support.browser import ARGS, CHROMIUM, E2E
+from tests.support.browser import ARGS, CHROMIUM, E2E, wait_until, watch_csp
 from tests.support.servers import BackendProcess
 
 PASSWORD = "e2e operator password"
@@ -85,6 +85,7 @@ def test_operator_confirms_and_police_get_one_signed_webhook(
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
                 page = browser.new_page()
+                csp = watch_csp(page)
                 page.goto(server.url + "/review")
                 page.wait_for_url("**/review/login")
                 page.fill("#username", "aigerim")
@@ -97,25 +98,23 @@ def test_operator_confirms_and_police_get_one_signed_webhook(
                 page.wait_for_url(f"**/review/{blurred}")
                 page.fill("#reason", "plate unreadable, glare")
                 page.click("#reject")
-                page.wait_for_function("document.getElementById('state').textContent.startsWith('rejected')")
+                wait_until(page, "document.getElementById('state').textContent.startsWith('rejected')")
                 assert "plate unreadable, glare" in page.inner_text("#state")
 
                 page.goto(server.url + "/review")
                 page.click(f"tr[data-id='{vid}'] a")
                 page.wait_for_url(f"**/review/{vid}")
-                page.wait_for_function(
-                    "['at-frame', 'plate-crop'].every(id => document.getElementById(id).naturalWidth > 0)"
-                )
+                wait_until(page, "['at-frame', 'plate-crop'].every(id => document.getElementById(id).naturalWidth > 0)")
                 points = page.get_attribute("#track-path", "points") or ""
                 assert len(points.split()) == 13
                 assert page.inner_text("#evidence").startswith("verified")
                 assert page.inner_text("#plate") == "123ABC02"
                 page.fill("#plate-input", "128 ABC 02")
                 page.click("#correct")
-                page.wait_for_function("document.getElementById('plate').textContent === '128ABC02'")
+                wait_until(page, "document.getElementById('plate').textContent === '128ABC02'")
                 assert page.inner_text("#plate-read").startswith("123ABC02")
                 page.click("#confirm")
-                page.wait_for_function("document.getElementById('state').textContent.startsWith('confirmed')")
+                wait_until(page, "document.getElementById('state').textContent.startsWith('confirmed')")
                 assert page.inner_text("#delivery").startswith("pending")
                 actions = page.locator("#audit td:nth-child(3)").all_inner_texts()
                 assert [a for a in actions if a != "view"] == ["correct_plate", "confirm"]
@@ -123,6 +122,7 @@ def test_operator_confirms_and_police_get_one_signed_webhook(
                 assert _deliver(server, receiver) == 1
                 page.reload()
                 assert page.inner_text("#delivery").startswith("sent")
+                assert csp == [], "the review pages run under their CSP without a violation"
                 assert page.locator("#confirm").count() == 0
                 page.goto(server.url + "/review")
                 assert page.locator("#queue tr.violation").count() == 0
