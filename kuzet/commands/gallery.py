@@ -43,9 +43,14 @@ from kuzet.commands.common import fail, load_or_exit, progress
 @click.option("--exclude", multiple=True, help="Glob of face labels (FOLDER/IDENTITY) to leave out: documented copies")
 @click.option("--merge-above", type=click.FloatRange(0.0, 1.0), help="Merge identities with a pair scored this high")
 @click.option("--cache", type=click.Path(dir_okay=False, path_type=Path), help="Embeddings file reused when present")
+@click.option(
+    "--masked-probes",
+    is_flag=True,
+    help="Also measure the masked-probe offsets (edge/school/masked_calibrate.py): a synthetic mask on every image",
+)
 def calibrate_faces(roots: tuple[Path, ...], singles: tuple[Path, ...], far: float, pass_far: float, sizes: str,
                     backend: str, exclude: tuple[str, ...], merge_above: float | None,
-                    cache: Path | None) -> None:  # fmt: skip
+                    cache: Path | None, masked_probes: bool) -> None:  # fmt: skip
     """Calibrate the door's threshold on local faces: per comparison and per pass at gallery scale (JSON)."""
     import json
 
@@ -68,6 +73,13 @@ def calibrate_faces(roots: tuple[Path, ...], singles: tuple[Path, ...], far: flo
     faces = select_faces(faces, exclude, merge_above)
     report = calibrate(faces, far, pass_far, [int(s) for s in sizes.split(",") if s.strip()])
     settings = {"exclude": list(exclude), "merge_above": merge_above}
+    if masked_probes:  # same folders and selection; the masked image is detected again, as the door would see it
+        from edge.school.masked_calibrate import collect_pairs, masked_report
+
+        models = (build_face_detector(config.detector), build_face_embedder(config.embedder))
+        pairs = collect_pairs(roots, singles, models, progress)
+        sizes_list = [int(s) for s in sizes.split(",") if s.strip()]
+        report["masked"] = masked_report(*pairs, pass_far, sizes_list, (exclude, merge_above))
     click.echo(json.dumps({"embedder": model, **settings, **report}, indent=1))
 
 
