@@ -1,5 +1,8 @@
-"""SQLite access: WAL with ``synchronous=FULL`` (what is acknowledged survives a power cut: the device drops an
-acknowledged event from its spool), foreign keys and versioned migrations applied at start.
+"""SQLite access: WAL, foreign keys and versioned migrations applied at start.
+
+Commits are ``synchronous=NORMAL`` (durable at the next checkpoint) except on a connection marked :func:`durable`:
+ingest marks its connection, so an event batch is on disk before it is acknowledged (the device then drops it from its
+spool; after a power cut it must still be here). Syncing the WAL also makes the earlier NORMAL commits durable.
 
 The outbox worker gets its connections from :func:`connector`, so the pragmas live here only.
 
@@ -34,9 +37,14 @@ def connect(path: Path, busy_timeout_ms: int = 10_000) -> sqlite_utils.Database:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")  # a commit is on disk before a request is answered (power cut)
+    conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     return sqlite_utils.Database(conn)
+
+
+def durable(db: sqlite_utils.Database) -> None:
+    """From now on, every commit of this connection is synced to disk before it returns (``synchronous=FULL``)."""
+    db.conn.execute("PRAGMA synchronous=FULL")
 
 
 @contextmanager

@@ -8,7 +8,7 @@ Idempotency notices: an id re-sent with the same content is a duplicate; with di
 twice in the batch) the batch is refused with 409 and each refused copy is recorded in ``event_conflicts``, never
 silently dropped. Events captured outside the configured skew of the receipt time are refused (422) naming each
 event (``rejected``, as the media citation check does), so the device's uplink sets exactly those aside and sends the
-rest. The answer is given after the transaction committed (``synchronous=FULL``).
+rest. The answer is given after the transaction committed to disk (``backend.db.durable``: ``synchronous=FULL``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from uuid import UUID
 import sqlite_utils
 from pydantic import ValidationError
 
-from backend.db import transaction
+from backend.db import durable, transaction
 from backend.services.errors import BadInputError, ConflictError, ForbiddenError
 from backend.services.media import check_citations
 from backend.settings import LimitSettings
@@ -79,6 +79,7 @@ class IngestService:
                 )
         received = datetime.now(UTC)
         self._check_times(events, received)
+        durable(db)  # acknowledged means on disk: the device drops what we acknowledge
         unique, repeated, clashes = _in_batch(events)
         now = received.isoformat()
         with transaction(db) as conn:

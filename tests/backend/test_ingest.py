@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from backend.db import connect
+from backend.db import connect, migrate
+from backend.services.ingest import IngestService
 from tests.backend.conftest import Api
 from tests.support.events import entry
 
@@ -173,3 +175,21 @@ def test_plate_alert_is_accepted_and_stored(api: Api) -> None:
         assert db.execute("SELECT kind FROM events").fetchone()[0] == "plate_alert"
     finally:
         db.conn.close()
+
+
+def test_ingest_commits_to_disk_before_it_answers(tmp_path: Path) -> None:
+    """The ingest connection syncs every commit (synchronous=FULL); other connections stay NORMAL."""
+    db = connect(tmp_path / "durable.sqlite")
+    migrate(db)
+    db.execute(
+        "INSERT INTO devices(camera_id, kind, site, key_id, key_hash, created_at)"
+        " VALUES ('door-1', 'school', 'school-1', 'k', 'h', 't')"
+    )
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    result = IngestService().ingest(db, "door-1", [entry()])
+    assert len(result.accepted) == 1
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    other = connect(tmp_path / "durable.sqlite")
+    assert other.execute("PRAGMA synchronous").fetchone()[0] == 1
+    other.conn.close()
+    db.conn.close()
