@@ -28,14 +28,15 @@ COMMANDS: list[click.Command] = []
     is_flag=True,
     help=(
         "Paste a synthetic mask on every probe (enrolment images stay bare), from the face's five CenterFace "
-        "landmarks in the face's own frame (x along the eyes, y towards the mouth): the top closes over the nose a "
-        "third of the way from the bridge (eye midpoint) to the nose tip; the upper edge drops under the eyes "
-        "(at least 0.35 eye-to-mouth distances below them) and runs to the ears at half that distance, placed "
-        "where the box sides are but 0.85-1.25 eye distances from the nose; the jaw is a quarter ellipse from each "
-        "ear to the chin, 0.55 eye-to-mouth distances below the mouth (never below the box bottom); so the nose "
-        "tip, mouth and chin are covered and the eyes never. Fill: flat light blue, white, grey or black, chosen "
-        "per image from --mask-seed and the file name, with a Gaussian soft edge (0.04 eye distances). The masked "
-        "image is detected again, as the door would see it (models/faces/synthmask.py)"
+        "landmarks in the face's own frame (x along the eyes, y towards the mouth): the top closes over the nose "
+        "a third of the way from the bridge (eye midpoint) to the nose tip; the upper edge drops under the eyes "
+        "(at least 0.35 eye-to-mouth distances below them) and runs to the ears, 0.5 eye-to-mouth distances below "
+        "the eye line where the box sides are, kept 0.85-1.25 eye distances from the nose; the jaw is a quarter "
+        "ellipse from each ear to the chin, 0.55 eye-to-mouth distances below the mouth (never below the box "
+        "bottom); so the nose tip, mouth and chin are covered and the eyes never. Fill: flat light blue, white, "
+        "grey or black, chosen per image from --mask-seed and the identity/file name, with a Gaussian soft edge "
+        "(0.04 eye distances). The masked image is detected again, as the door would see it "
+        "(models/faces/synthmask.py)"
     ),
 )
 @click.option("--mask-seed", default=0, show_default=True, type=int, help="Seed of the mask colours")

@@ -11,9 +11,9 @@ face's own frame, so roll is followed:
 - origin ``e`` = the midpoint of the eyes (the nasal bridge); ``x`` along the eye line, ``y`` perpendicular to it,
   pointing to the mouth; ``D`` = the eye distance, ``d`` = the eye-line-to-mouth distance (mouth-corner midpoint);
 - top of the mask: ``e + (nose - e) / 3``, a third of the way from the bridge to the nose tip;
-- the upper edge runs from there down and out under each eye to ``y = max(top + 0.25 d, 0.35 d)`` at
-  ``x = eye +- 0.35 D`` (always at least ``EYE_CLEARANCE`` d below the eye line), then to the ear at
-  ``y = 0.5 d``;
+- the upper edge runs from there down and out under each eye, level at ``y = max(top + 0.25 d, 0.35 d)`` from
+  ``0.15 D`` inside the eye to ``0.35 D`` outside it (always at least ``EYE_CLEARANCE`` d below the eye line), then
+  to the ear at ``y = 0.5 d``;
 - ear points: where the face box's side meets that height, kept within ``[0.85, 1.25] D`` of the nose (so a loose or
   clipped box cannot move the mask far from the face), on each side separately (a turned head is narrower on one
   side);
