@@ -17,6 +17,7 @@ GOOD_DEVICE = "camera_id: door-1\nuplink:\n  backend_url: http://127.0.0.1:1\n  
     ("command", "text", "field"),
     [
         ("serve", KEY + "admin_token: changeme-please-1234\n", "admin_token"),
+        ("serve", KEY + "admin_token: passwordpassword\n", "admin_token"),
         ("serve", "admin_token: " + TOKEN + "\ntemplate_key: change-me\n", "template_key"),
         ("serve", KEY + "admin_token: " + TOKEN + "\nport: 70000\n", "port"),
         ("serve", KEY + "admin_token: " + TOKEN + "\ncolour: red\n", "colour"),
