@@ -9,8 +9,8 @@ then reports as JSON:
 - for each gallery size (100 / 1,000 / 5,000 by default), the threshold whose false-accept rate PER PASS (a stranger
   against the whole gallery, best score) is at most ``--pass-far`` (``models.faces.openset``), and at it: the
   independence bound of the per-pass rate, and where enough identities exist, the rate MEASURED on simulated
-  galleries of impostor identities (one template per identity: its first face, as the door keeps one template per
-  enrolment photo, so the gallery size counts templates) with the
+  galleries of impostor identities (one template per identity: its first face; the door fuses a pupil's templates
+  into one mean score, so the gallery size counts pupils) with the
   faces of the identities left out as strangers, per frame and per pass after the door's multi-frame vote, plus
   the share of enrolled identities' other faces identified (right pupil, at or above the threshold) and wrong.
 
@@ -36,7 +36,6 @@ from models.faces.detector import FaceDetector
 from models.faces.embedder import Embedder
 from models.faces.folders import embed_main_face, far_threshold, identity_folders, list_images
 from models.faces.openset import pass_far_bound, pass_threshold
-from models.image import l2_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +138,9 @@ def far_table(impostor: NDArray[np.float32], fars: Sequence[float] = TABLE_FARS)
 
 
 def _templates(faces: FaceSet, identities: NDArray[np.str_], enroll: int) -> NDArray[np.float32]:
-    """(K, dim) template per identity: the mean of its first ``enroll`` faces (1: one photo, one template)."""
-    return l2_normalise(np.stack([faces.vectors[faces.labels == i][:enroll].mean(0) for i in identities]))
+    """(K, dim) per identity: the mean of its first ``enroll`` unit vectors, not re-normalised, so a dot product is
+    the mean cosine to those faces, as the door fuses a pupil's templates (``Gallery.identify``)."""
+    return np.stack([faces.vectors[faces.labels == i][:enroll].mean(0) for i in identities]).astype(np.float32)
 
 
 def simulate_gallery(

@@ -88,7 +88,8 @@ class IdentifyConfig(StrictModel):
 
     Unless ``threshold`` is set, ``SchoolConfig`` derives it from the embedder's per-comparison false-accept table
     (``EmbedderConfig.far_table`` or the backend's own) so that a stranger is accepted as some pupil in at most
-    ``pass_far`` of passes against a gallery of ``gallery_size`` templates (``models.faces.openset``).
+    ``pass_far`` of passes against a gallery of ``gallery_size`` pupils (``models.faces.openset``; the gallery
+    fuses each pupil's templates into one mean score, ``Gallery.identify``).
     """
 
     threshold: float = Field(
@@ -98,7 +99,7 @@ class IdentifyConfig(StrictModel):
         description=(
             "Cosine similarity at or above which a face is the enrolled pupil. Set it to override; otherwise it is "
             "derived from pass_far and gallery_size on the embedder's scale (SFace, 1e-3 per pass, 1,000 "
-            "templates: the default here). Re-calibrate on local faces with `kuzet calibrate-faces --data DIR`"
+            "pupils: the default here). Re-calibrate on local faces with `kuzet calibrate-faces --data DIR`"
         ),
     )
     pass_far: float = Field(
@@ -111,7 +112,7 @@ class IdentifyConfig(StrictModel):
         default=1000,
         ge=1,
         le=100_000,
-        description="Templates in this school's gallery the threshold is chosen for (the school's size)",
+        description="Pupils in this school's gallery the threshold is chosen for (each pupil is one fused score)",
     )
     masked: MaskedIdentifyConfig = Field(
         default_factory=MaskedIdentifyConfig,

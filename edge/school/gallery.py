@@ -1,8 +1,9 @@
 """The door device's copy of its school's face gallery: templates, identification, versioned deltas.
 
-Identification is one matrix product of the (N, dim) probe embeddings with the (M, dim) template matrix, so a
-10,000-template school costs well under a millisecond. The gallery is persisted to a local ``.npz`` after each
-applied delta, so the device keeps identifying from its last copy when the backend is unreachable.
+Identification is one matrix product of the (N, dim) probe embeddings with the (M, dim) template matrix, then the
+mean of each pupil's template scores, so a 10,000-template school costs about a millisecond. The gallery is persisted
+to a local file after each applied delta, so the device keeps identifying from its last copy when the backend is
+unreachable.
 Only templates (embeddings), names and, when the school turns them on, one small thumbnail per pupil are stored;
 never the photos.
 
@@ -57,9 +58,9 @@ class Identification:
     """Best match of each probe.
 
     Attributes:
-        pupil_ids: N pupil ids of the best template, None where below the threshold.
-        best_ids: N pupil ids of the best template regardless of the threshold (None for an empty gallery).
-        scores: (N,) float32 best cosine similarity (-1 for an empty gallery).
+        pupil_ids: N ids of the best pupil, None where below the threshold.
+        best_ids: N ids of the best pupil regardless of the threshold (None for an empty gallery).
+        scores: (N,) float32 best pupil's score: the mean cosine to its templates (-1 for an empty gallery).
     """
 
     pupil_ids: list[str | None]
@@ -114,6 +115,10 @@ class Gallery:
         self.model = model
         self.names: dict[str, str] = {}
         self.thumbnails: dict[str, bytes] = {}
+        self._groups_of: NDArray[np.str_] | None = None
+        self._groups: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.str_], NDArray[np.float32]] = (
+            np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.str_), np.zeros(0, np.float32),
+        )  # fmt: skip
 
     @classmethod
     def empty(cls, dim: int = 128, model: str = SFACE_MODEL) -> Gallery:
@@ -129,21 +134,39 @@ class Gallery:
         return int(self.templates.shape[1])
 
     def identify(self, embeddings: NDArray[Any], threshold: float) -> Identification:
-        """Best template of each probe, vectorised over the whole gallery.
+        """Best pupil of each probe, vectorised over the whole gallery.
+
+        A pupil's score is the MEAN of the cosines to its templates (score-level fusion). Over ``wild_lag_cn`` with
+        three enrolment photos per identity it ranks the right identity first for 0.691 of the probes, where the
+        best single template gives 0.633 and the cosine to the re-normalised mean template 0.676: a pupil with
+        varied photos has a short mean vector, and re-normalising it inflates its scores against everybody. One
+        fused score per pupil also makes the open-set comparison count the number of pupils.
 
         Args:
             embeddings: (N, dim) probe embeddings (L2-normalised).
-            threshold: cosine similarity at or above which the probe is that pupil.
+            threshold: fused cosine similarity at or above which the probe is that pupil.
         """
         probes = np.asarray(embeddings, np.float32).reshape(-1, self.dim)
         if len(self) == 0 or len(probes) == 0:
             return Identification([None] * len(probes), [None] * len(probes), np.full(len(probes), -1.0, np.float32))
+        order, starts, pupils, counts = self._pupil_groups()
         scores = similarity(probes, self.templates)  # (N, M)
-        best = np.argmax(scores, axis=1)
-        best_scores = scores[np.arange(len(probes)), best].astype(np.float32)
-        best_ids: list[str | None] = [str(p) for p in self.pupil_ids[best]]
+        fused = np.add.reduceat(scores[:, order], starts, axis=1) / counts  # (N, P): mean per pupil
+        best = np.argmax(fused, axis=1)
+        best_scores = fused[np.arange(len(probes)), best].astype(np.float32)
+        best_ids: list[str | None] = [str(p) for p in pupils[best]]
         accepted = [pid if s >= threshold else None for pid, s in zip(best_ids, best_scores.tolist(), strict=True)]
         return Identification(accepted, best_ids, best_scores)
+
+    def _pupil_groups(self) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.str_], NDArray[np.float32]]:
+        """(order, starts, pupils, counts): templates sorted by pupil, where each pupil's run starts, its id and
+        size; cached until the templates change (``pupil_ids`` is replaced on every change)."""
+        if self._groups_of is not self.pupil_ids:
+            order = np.argsort(self.pupil_ids, kind="stable")
+            pupils, starts, counts = np.unique(self.pupil_ids[order], return_index=True, return_counts=True)
+            self._groups = (order, starts, pupils, counts.astype(np.float32))
+            self._groups_of = self.pupil_ids
+        return self._groups
 
     def to_delta(self, school_id: str) -> GalleryDelta:
         """The whole gallery as a delta from version 0 (what the backend sends a new device)."""

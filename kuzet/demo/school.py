@@ -36,7 +36,7 @@ def door_config(samples_dir: Path, work_dir: Path) -> SchoolConfig:
             "gallery_path": work_dir / "gallery.npz",
             "gallery_key_path": work_dir / "gallery.key",
             "tracker": {"frame_stride": 2},
-            "identify": {"gallery_size": 4},  # the demo school's gallery: 3 pupils, 4 templates (threshold ~0.52)
+            "identify": {"gallery_size": 3},  # the demo school's gallery: 3 pupils (threshold ~0.52)
             "thermal": {"registration": registration, "replay_path": samples_dir / "school" / "thermal_replay.npz"},
             "door": {"line": ((0.0, 0.6), (1.0, 0.6)), "inside": "left"},
         }

@@ -32,12 +32,8 @@ from models.faces.folders import (
     list_images,
     read_image,
 )
-from models.image import l2_normalise
 
-PASS_DIFFERENCES = (
-    "one image per probe: no tracker, no best-frame selection and no multi-frame vote",
-    "template = mean of the enrolment images (the door keeps one template per photo and takes the best)",
-)
+PASS_DIFFERENCES = ("one image per probe: no tracker, no best-frame selection and no multi-frame vote",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +139,8 @@ def evaluate_faces(
         results += enrolled + [t[0] for t in tested]
         vectors = [r.vector for r in enrolled if r.vector is not None]
         enrol_missing += vectors == []
-        mean = np.mean(vectors, axis=0) if vectors else np.zeros(embedder.dim, np.float32)
-        templates.append(l2_normalise(mean))
+        # not re-normalised: probe @ mean = the mean cosine to the enrolment photos, the door's per-pupil fusion
+        templates.append(np.mean(vectors, axis=0) if vectors else np.zeros(embedder.dim, np.float32))
         probes.extend((index, t[1]) for t in tested)
         if progress and (index + 1) % 10 == 0:
             progress(f"faces: {index + 1}/{len(folders)} identities")

@@ -38,6 +38,22 @@ def test_identify_is_vectorised_and_thresholded() -> None:
     assert empty.pupil_ids == [None, None] and np.all(empty.scores == -1.0)
 
 
+def test_a_pupils_templates_are_fused_by_their_mean_score() -> None:
+    a = l2_normalise(unit(10) + 0.3 * unit(11))
+    b = l2_normalise(unit(10) + 0.3 * unit(12))
+    templates = np.concatenate([a, unit(20), b, unit(21), unit(22)])  # A's two photos are not adjacent
+    gallery = Gallery(templates, ["A", "B", "A", "C", "C"], ["a1", "b1", "a2", "c1", "c2"])
+    probe = l2_normalise(unit(10) + 0.3 * unit(13))
+    result = gallery.identify(probe, 0.5)
+    expected = float(np.mean(probe @ np.concatenate([a, b]).T))
+    assert result.pupil_ids == ["A"] and result.scores[0] == pytest.approx(expected, abs=1e-5)
+    lookalike = l2_normalise(unit(22) + 0.05 * unit(23))  # very close to ONE of C's two photos
+    fused = gallery.identify(lookalike, 0.6)
+    assert fused.best_ids == ["C"] and fused.pupil_ids == [None]  # one matching photo of two is not enough
+    gallery.add("D", unit(30))  # a change regroups the templates
+    assert gallery.identify(unit(30), 0.99).pupil_ids == ["D"]
+
+
 def test_deltas_apply_only_changes_and_refuse_gaps() -> None:
     gallery = Gallery.empty()
     full = GalleryDelta(
@@ -84,7 +100,7 @@ def test_persisted_copy_survives_offline_restart(tmp_path: Path) -> None:
     assert loaded.identify(unit(5), 0.99).pupil_ids == ["pupil-0042"]
     assert loaded.thumbnails == {"A": b"\xff\xd8small-jpeg"}
     np.testing.assert_allclose(loaded.templates, gallery.templates)
-    assert loaded.identify(unit(1, 2), 0.99).pupil_ids == ["A", "A"]
+    assert loaded.identify(unit(1, 2), 0.35).pupil_ids == ["A", "A"]  # each photo: (1 + ~0) / 2 over A's two
     assert GalleryFile(tmp_path / "missing.npz", store.key_path).load(gallery.model, 128).version == 0
     roundtrip = Gallery.empty()
     roundtrip.apply(loaded.to_delta("s1"))
