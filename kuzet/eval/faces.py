@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from edge.school.masked import masked_probe
 from kuzet.eval.common import Progress
+from models.detections import Detections
 from models.faces.base import Embedder, FaceDetector, MaskClassifier
 from models.faces.folders import (
     FaceEmbedding,
@@ -62,8 +63,8 @@ class Probe:
     verdict: str
 
 
-def mask_verdict(classifier: MaskClassifier | None, image: NDArray[np.uint8], face: Any) -> str:
-    """``mask`` / ``no_mask`` / ``unknown`` for one face, as the door's classifier answers."""
+def mask_verdict(classifier: MaskClassifier | None, image: NDArray[np.uint8], face: Detections) -> str:
+    """``mask`` / ``no_mask`` / ``unknown`` for one face (one row), as the door's classifier answers."""
     if classifier is None or len(face) == 0 or not bool(classifier.judgeable(image, face)[0]):
         return "unknown"
     return "mask" if float(classifier.predict(image, face)[0]) >= classifier.threshold else "no_mask"
