@@ -116,8 +116,8 @@ class Gallery:
         self.names: dict[str, str] = {}
         self.thumbnails: dict[str, bytes] = {}
         self._groups_of: NDArray[np.str_] | None = None
-        self._groups: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.str_], NDArray[np.float32]] = (
-            np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.str_), np.zeros(0, np.float32),
+        self._groups: tuple[NDArray[np.intp], NDArray[np.str_], NDArray[np.float64]] = (
+            np.zeros(0, np.intp), np.zeros(0, np.str_), np.zeros(0, np.float64),
         )  # fmt: skip
 
     @classmethod
@@ -149,22 +149,22 @@ class Gallery:
         probes = np.asarray(embeddings, np.float32).reshape(-1, self.dim)
         if len(self) == 0 or len(probes) == 0:
             return Identification([None] * len(probes), [None] * len(probes), np.full(len(probes), -1.0, np.float32))
-        order, starts, pupils, counts = self._pupil_groups()
+        inverse, pupils, counts = self._pupil_groups()
         scores = similarity(probes, self.templates)  # (N, M)
-        fused = np.add.reduceat(scores[:, order], starts, axis=1) / counts  # (N, P): mean per pupil
+        sums = [np.bincount(inverse, weights=row, minlength=len(pupils)) for row in scores]  # one C pass per probe
+        fused = np.stack(sums) / counts  # (N, P): mean per pupil
         best = np.argmax(fused, axis=1)
         best_scores = fused[np.arange(len(probes)), best].astype(np.float32)
         best_ids: list[str | None] = [str(p) for p in pupils[best]]
         accepted = [pid if s >= threshold else None for pid, s in zip(best_ids, best_scores.tolist(), strict=True)]
         return Identification(accepted, best_ids, best_scores)
 
-    def _pupil_groups(self) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.str_], NDArray[np.float32]]:
-        """(order, starts, pupils, counts): templates sorted by pupil, where each pupil's run starts, its id and
-        size; cached until the templates change (``pupil_ids`` is replaced on every change)."""
+    def _pupil_groups(self) -> tuple[NDArray[np.intp], NDArray[np.str_], NDArray[np.float64]]:
+        """(inverse, pupils, counts): each template's pupil index, the pupil ids and their template counts; cached
+        until the templates change (``pupil_ids`` is replaced on every change)."""
         if self._groups_of is not self.pupil_ids:
-            order = np.argsort(self.pupil_ids, kind="stable")
-            pupils, starts, counts = np.unique(self.pupil_ids[order], return_index=True, return_counts=True)
-            self._groups = (order, starts, pupils, counts.astype(np.float32))
+            pupils, inverse, counts = np.unique(self.pupil_ids, return_inverse=True, return_counts=True)
+            self._groups = (inverse.reshape(-1), pupils, counts.astype(np.float64))
             self._groups_of = self.pupil_ids
         return self._groups
 
