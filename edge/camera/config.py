@@ -46,15 +46,61 @@ class CameraHealthConfig(StrictModel):
     covered_flat_gain: float = Field(
         default=0.3, ge=0.0, le=1.0, description="... and that share grew by at least this much over the baseline ..."
     )
+    busy_contrast_ratio: float = Field(
+        default=1.3,
+        ge=1.0,
+        le=100.0,
+        description="Above this multiple of the baseline's contrast (vehicles filling a low-contrast view) a cover is"
+        " not told from a blur: a verdict already reached stands",
+    )
+    busy_detail_share: float = Field(
+        default=0.08,
+        ge=0.0,
+        le=1.0,
+        description="... and none is reached while also at least this share of tiles holds detail the reference lacks"
+        " (a hand or a cloth adds contrast but no detail)",
+    )
     covered_max_correlation: float = Field(
         default=0.6,
         ge=-1.0,
         le=1.0,
-        description="... in both cases only while the coarse picture correlates less than this with the reference"
-        " (a mist or a blur keeps the scene's layout, a hand or a cloth does not)",
+        description="... in every case only while the picture's layout correlates less than this with the reference's"
+        " (mean of the coarse picture's correlation with and without its smoothest shading, measures.layout;"
+        " a mist or a blur keeps the scene's layout, a hand or a cloth does not)",
+    )
+    detail_block_px: int = Field(
+        default=32,
+        ge=8,
+        le=256,
+        description="Tile side (analysed px) at which fine detail is compared with the reference",
+    )
+    detail_min_texture: float = Field(
+        default=0.03,
+        ge=0.0,
+        le=10.0,
+        description="Only tiles of the reference with at least this fine detail (Laplacian std over grey level) count",
+    )
+    covered_lost_ratio: float = Field(
+        default=0.35, gt=0.0, le=1.0, description="A tile has lost its detail below this fraction of the reference's"
+    )
+    covered_lost_fraction: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="... and covered (when the layout is lost too) once this share of the compared tiles lost it",
+    )
+    covered_flip_correlation: float = Field(
+        default=0.3, ge=-1.0, le=1.0, description="A blur verdict turns to covered when the layout falls below this"
+    )
+    defocused_flip_correlation: float = Field(
+        default=0.8, ge=-1.0, le=1.0, description="A cover verdict turns to defocused when the layout rises above this"
     )
     defocused_ratio: float = Field(
-        default=0.4, gt=0.0, le=1.0, description="Defocused when sharpness falls below this fraction of the baseline"
+        default=0.7,
+        gt=0.0,
+        le=1.0,
+        description="Defocused when the median tile keeps less than this fraction of the reference's fine detail"
+        " (darkening by the auto-exposure is compensated)",
     )
     moved_shift_frac: float = Field(
         default=0.02, gt=0.0, le=1.0, description="Moved when the view centre shifts more than this share of the width"
@@ -64,7 +110,14 @@ class CameraHealthConfig(StrictModel):
         default=0.04, gt=0.0, le=1.0, description="Moved when the view zooms by more (1 +- this)"
     )
     moved_min_inliers: int = Field(
-        default=15, ge=4, le=10_000, description="Feature matches agreeing with the motion needed to trust it"
+        default=8, ge=4, le=10_000, description="Feature matches agreeing with the motion needed to trust it"
+    )
+    moved_sure_inliers: int = Field(
+        default=20,
+        ge=4,
+        le=10_000,
+        description="Matches agreeing with a motion beyond the tolerance that make a view with other detail and layout"
+        " a moved one rather than a covered or blurred one",
     )
     moved_min_inlier_share: float = Field(
         default=0.1, ge=0.0, le=1.0, description="Share of matches agreeing with the motion needed to trust it"
@@ -73,18 +126,18 @@ class CameraHealthConfig(StrictModel):
         default=3, ge=1, le=100, description="Successive trusted analyses that must agree before a move counts"
     )
     moved_stable_frac: float = Field(
-        default=0.01, gt=0.0, le=1.0, description="They agree when their shifts differ by less than this share of width"
+        default=0.02, gt=0.0, le=1.0, description="They agree when their shifts differ by less than this share of width"
     )
-    orb_features: int = Field(default=600, ge=50, le=10_000, description="ORB features per analysed frame")
+    orb_features: int = Field(default=1000, ge=50, le=10_000, description="ORB features per analysed frame")
     frozen_width: int = Field(default=80, ge=16, le=640, description="Width at which successive frames are compared")
     frozen_diff: float = Field(
-        default=0.3,
+        default=6.0,
         ge=0.0,
         le=255.0,
-        description="Frames differing by less (mean abs grey; scaled down when contrast is below the baseline)"
-        " are the same picture",
+        description="A frame is the same picture when no pixel of it (at frozen_width) differs from the first frame of"
+        " the unchanged run by this many grey levels (re-encoding noise stays below; anything moving goes above)",
     )
-    frozen_after_s: float = Field(default=2.0, gt=0.0, le=600.0, description="Frozen when unchanged for longer")
+    frozen_after_s: float = Field(default=1.0, gt=0.0, le=600.0, description="Frozen when unchanged for longer")
     clock_tolerance_s: float = Field(
         default=2.0, gt=0.0, le=86_400.0, description="Clock drift when capture time and device clock differ by more"
     )

@@ -71,6 +71,21 @@ def sharpness(grey: Grey) -> float:
     return float(std[0, 0]) ** 2
 
 
+def tile_detail(grey: Grey, block: int) -> NDArray[np.float32]:
+    """Fine detail per ``block`` x ``block`` tile, (rows, cols) float32: the std of the Laplacian in each tile over the
+    tile's mean grey level (plus 16, so black tiles stay finite), a contrast that an exposure change leaves alone.
+
+    Compared tile by tile with the reference, it tells a blurred or covered lens (detail gone almost everywhere) from
+    a vehicle passing (detail changed in a few tiles) and from an auto-exposure dip (all tiles darker, detail the same
+    share of their level); a mist, which brightens while it washes out, loses it twice over."""
+    h, w = grey.shape
+    rows, cols = max(1, h // block), max(1, w // block)
+    th, tw = min(block, h), min(block, w)
+    lap = cv2.Laplacian(grey, cv2.CV_32F, ksize=3)[: rows * th, : cols * tw].reshape(rows, th, cols, tw)
+    level = grey[: rows * th, : cols * tw].astype(np.float32).reshape(rows, th, cols, tw).mean(axis=(1, 3))
+    return np.asarray(lap.std(axis=(1, 3)) / (level + 16.0), dtype=np.float32)
+
+
 def flat_fraction(grey: Grey, block: int, max_std: float) -> float:
     """Share of ``block`` x ``block`` tiles whose grey-level std is below ``max_std`` (featureless: a hand, a cloth)."""
     h, w = grey.shape
@@ -84,6 +99,37 @@ def flat_fraction(grey: Grey, block: int, max_std: float) -> float:
 def coarse(grey: Grey, width: int) -> NDArray[np.float32]:
     """The picture area-averaged down to ``width`` px wide, float32 (for frame differences and coarse change)."""
     return to_grey(grey, width).astype(np.float32)
+
+
+def layout(grey: Grey, width: int = 40, sigma: float = 3.0) -> NDArray[np.float32]:
+    """The picture's layout: ``coarse`` at ``width`` px with its smoothest shading (Gaussian ``sigma`` px) taken off.
+
+    A blur or a mist keeps it (up to its amplitude, which correlation ignores), and so does an exposure change or an
+    uneven veil; a hand, a cloth or a sticker over the view replaces it."""
+    small = coarse(grey, width)
+    return np.asarray(small - cv2.GaussianBlur(small, (0, 0), sigma), dtype=np.float32)
+
+
+def regional_correlation(
+    a: NDArray[np.float32], b: NDArray[np.float32], grid: int = 3, min_share: float = 0.25
+) -> float:
+    """Median over a ``grid`` x ``grid`` split of ``correlation(a, b)`` per region, counting only regions where ``b``
+    (the reference) has at least ``min_share`` of its overall spread; the whole-picture correlation when none has.
+
+    A cover over the middle of the view leaves a few corners matching, and a vehicle changes a region or two: the
+    median follows the bulk of the view, not its strongest structure."""
+    if a.shape != b.shape:
+        return 0.0
+    h, w = b.shape
+    spread = float(b.std())
+    values = []
+    for i in range(grid):
+        for j in range(grid):
+            rows = slice(i * h // grid, (i + 1) * h // grid)
+            cols = slice(j * w // grid, (j + 1) * w // grid)
+            if float(b[rows, cols].std()) >= min_share * spread > 0.0:
+                values.append(correlation(a[rows, cols], b[rows, cols]))
+    return float(np.median(values)) if values else correlation(a, b)
 
 
 def mean_abs_diff(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
@@ -106,7 +152,7 @@ def orb_features(grey: Grey, n_features: int) -> Features:
     """ORB keypoints and descriptors of ``grey``, histogram-equalised first so that flat, low-contrast scenes (a grey
     car park) still give points and an auto-exposure dip changes them little."""
     orb = cv2.ORB_create(  # type: ignore[attr-defined]
-        nfeatures=n_features, fastThreshold=8, edgeThreshold=15, patchSize=15
+        nfeatures=n_features, fastThreshold=8, edgeThreshold=8, patchSize=15
     )
     keypoints, descriptors = orb.detectAndCompute(cv2.equalizeHist(grey), None)
     if descriptors is None or not keypoints:

@@ -25,12 +25,12 @@ from edge.camera.measures import (
     Motion,
     brightness_contrast,
     coarse,
-    correlation,
     estimate_motion,
     flat_fraction,
-    mean_abs_diff,
+    layout,
     orb_features,
-    sharpness,
+    regional_correlation,
+    tile_detail,
     to_grey,
 )
 from hardware.camera import SourceStatus
@@ -39,7 +39,7 @@ from kuzet.contracts import SEVERITY, CameraHealthMeasures, CameraHealthState
 logger = logging.getLogger(__name__)
 
 State = CameraHealthState
-COARSE_WIDTH = 40  # px: the picture at which a cover is told from a blur (both keep little detail)
+LAYOUT_WIDTH, LAYOUT_SIGMA = 80, 6.0  # px: the picture whose layout tells a cover from a blur (measures.layout)
 IMMEDIATE_SOURCE_STATES = frozenset({"reconnecting", "ended", "failed", "closed"})
 MESSAGES: dict[CameraHealthState, str] = {
     State.HEALTHY: "Camera healthy again: nothing to do",
@@ -110,11 +110,12 @@ class CameraHealthMonitor:
         self._reported: tuple[CameraHealthState, ...] = ()
         self._measures = CameraHealthMeasures()
         self._last_analysis: datetime | None = None
-        self._previous_small: NDArray[np.float32] | None = None
+        self._anchor_small: NDArray[np.float32] | None = None
         self._unchanged_since: datetime | None = None
         self._motions: deque[Motion] = deque(maxlen=config.moved_consistent)
         self._last_motion: Motion | None = None
         self._collecting: list[NDArray[np.uint8]] = []
+        self._verdict: CameraHealthState | None = None  # covered or defocused, while the detail stays collapsed
         self._collect_start: datetime | None = None
         self.baseline: Baseline | None = None
         if baseline is not None:
@@ -194,7 +195,13 @@ class CameraHealthMonitor:
     def _set_baseline(self, baseline: Baseline) -> None:
         self.baseline = baseline
         self._reference_features = orb_features(baseline.reference, self.config.orb_features)
-        self._reference_coarse = coarse(baseline.reference, COARSE_WIDTH)
+        self._reference_layout = layout(baseline.reference, LAYOUT_WIDTH, LAYOUT_SIGMA)
+        detail = tile_detail(baseline.reference, self.config.detail_block_px)
+        textured = detail >= self.config.detail_min_texture
+        if textured.sum() < 4:  # a nearly featureless view: compare whatever detail it has
+            textured = detail > 0.0
+        self._reference_detail = detail
+        self._textured = textured
 
     def _clock(self, captured_at: datetime, device_now: datetime) -> None:
         offset = (captured_at - device_now).total_seconds()
@@ -206,30 +213,52 @@ class CameraHealthMonitor:
         grey = to_grey(frame_bgr, cfg.analyse_width)
         brightness, contrast = brightness_contrast(grey)
         baseline = self.baseline
-        # a hazy or dark picture has proportionally less noise: the same-picture threshold scales with its contrast
-        damping = 1.0 if baseline is None else min(1.0, contrast / max(baseline.contrast, 1e-6))
-        frozen_s = self._frozen(grey, at, cfg.frozen_diff * damping)
+        frozen_s = self._frozen(grey, at)
         update: dict[str, float | None] = {"brightness": brightness, "contrast": min(contrast, 255.0)}
         update["frozen_s"] = frozen_s
         if baseline is None or grey.shape != baseline.reference.shape:
             self._collect(grey, frame_bgr, at)
             covered = brightness < cfg.covered_brightness
             self._conditions[State.COVERED] = covered
+            self._conditions[State.FROZEN] &= not covered
             self._measures = self._measures.model_copy(update=update)
             return
-        ratio = sharpness(grey) / max(baseline.sharpness, 1e-6)
-        covered = self._covered(grey, brightness, contrast, baseline)
+        ratio, lost, gained = self._detail(grey)
         update["sharpness_ratio"] = min(ratio, 1000.0)
+        dark = brightness < cfg.covered_brightness or brightness < cfg.covered_brightness_ratio * baseline.brightness
+        # a view turned to another part of the scene has other detail and another layout: when the features match
+        # the reference moved beyond the tolerance, that is a moved camera, not a cover or a blur
+        if not dark and self._judge_motion(grey, baseline):
+            covered, defocused, self._verdict = False, False, None
+        else:
+            covered, defocused = self._covered_or_defocused(grey, dark, contrast, (ratio, lost, gained), baseline)
         self._conditions[State.COVERED] = covered
-        self._conditions[State.DEFOCUSED] = ratio < cfg.defocused_ratio
+        self._conditions[State.DEFOCUSED] = defocused
         if covered:
             self._motions.clear()
-        else:
-            self._judge_motion(grey, baseline)
+        # a covered lens may send the same dark picture over and over: that is the cover, not a freeze
+        self._conditions[State.FROZEN] &= not self._conditions[State.COVERED]
         if self._last_motion is not None:
             update["shift_px"] = self._last_motion.shift_px
             update["rotation_deg"] = self._last_motion.rotation_deg
         self._measures = self._measures.model_copy(update=update)
+
+    def _detail(self, grey: NDArray[np.uint8]) -> tuple[float, float, float]:
+        """(median share of the reference's fine detail kept per textured tile, share of those tiles that lost it,
+        share of all tiles that gained detail the reference lacks: vehicles or people in view).
+
+        Tile by tile, so a vehicle passing, or a baseline recorded while one was in view, moves a few tiles and not the
+        median (``measures.tile_detail`` is already independent of the exposure)."""
+        cfg = self.config
+        detail = tile_detail(grey, cfg.detail_block_px)
+        reference = self._reference_detail
+        if detail.shape != reference.shape:
+            return 1.0, 0.0, 0.0
+        gained = float(((detail > 2.0 * reference) & (detail >= cfg.detail_min_texture)).mean())
+        kept = detail[self._textured] / np.maximum(reference[self._textured], 1e-6)
+        if kept.size == 0:
+            return 1.0, 0.0, gained
+        return float(np.median(kept)), float((kept < cfg.covered_lost_ratio).mean()), gained
 
     def _collect(self, grey: NDArray[np.uint8], frame_bgr: NDArray[np.uint8], at: datetime) -> None:
         if self._collect_start is None or (self._collecting and self._collecting[0].shape != grey.shape):
@@ -242,28 +271,64 @@ class CameraHealthMonitor:
             self._collecting = []
             logger.info("camera baseline taken from the stream's first %.1f s", cfg.baseline_s)
 
-    def _frozen(self, grey: NDArray[np.uint8], at: datetime, threshold: float) -> float:
-        small = coarse(grey, self.config.frozen_width)
-        previous, self._previous_small = self._previous_small, small
-        if previous is None or mean_abs_diff(small, previous) >= threshold:
-            self._unchanged_since = at
+    def _frozen(self, grey: NDArray[np.uint8], at: datetime) -> float:
+        """Seconds the picture has stayed the same: every pixel (at ``frozen_width``) within ``frozen_diff`` of the
+        first frame of the run. Re-encoding noise stays within; a live view, however quiet, moves somewhere."""
+        cfg = self.config
+        small = coarse(grey, cfg.frozen_width)
+        anchor = self._anchor_small
+        if anchor is None or anchor.shape != small.shape or float(np.abs(small - anchor).max()) >= cfg.frozen_diff:
+            self._anchor_small, self._unchanged_since = small, at
         since = self._unchanged_since or at
         frozen_s = (at - since).total_seconds()
-        self._conditions[State.FROZEN] = frozen_s >= self.config.frozen_after_s
+        self._conditions[State.FROZEN] = frozen_s >= cfg.frozen_after_s
         return frozen_s
 
-    def _covered(self, grey: NDArray[np.uint8], brightness: float, contrast: float, baseline: Baseline) -> bool:
-        cfg = self.config
-        if brightness < cfg.covered_brightness or brightness < cfg.covered_brightness_ratio * baseline.brightness:
-            return True
-        flat = flat_fraction(grey, cfg.flat_block_px, cfg.flat_block_std)
-        collapsed = contrast < cfg.covered_contrast_ratio * baseline.contrast
-        featureless = flat >= cfg.covered_flat_fraction and flat - baseline.flat_fraction >= cfg.covered_flat_gain
-        if not (collapsed or featureless):
-            return False
-        return correlation(coarse(grey, COARSE_WIDTH), self._reference_coarse) < cfg.covered_max_correlation
+    def _covered_or_defocused(
+        self,
+        grey: NDArray[np.uint8],
+        dark: bool,
+        contrast: float,
+        detail: tuple[float, float, float],
+        baseline: Baseline,
+    ) -> tuple[bool, bool]:
+        """(covered, defocused). Covered: dark; or the detail, contrast or texture collapsed while the layout no longer
+        matches the reference. Defocused: the detail collapsed while the layout still matches (a blur or a mist keeps
+        the layout, a hand, a cloth or a sticker over most of the view does not).
 
-    def _judge_motion(self, grey: NDArray[np.uint8], baseline: Baseline) -> None:
+        The verdict is reached when the detail collapses and holds while it stays collapsed, changing only on clear
+        evidence (layout correlation below ``covered_flip_correlation`` or above ``defocused_flip_correlation``) and
+        never while the picture holds much more contrast than the reference (vehicles in a low-contrast view: the
+        layout then says nothing about the lens); no verdict is reached while such a picture also holds detail where
+        the reference had none (a hand adds contrast but no detail)."""
+        cfg = self.config
+        if dark:
+            self._verdict = State.COVERED
+            return True, False
+        ratio, lost, gained = detail
+        flat = flat_fraction(grey, cfg.flat_block_px, cfg.flat_block_std)
+        collapsed = contrast < cfg.covered_contrast_ratio * baseline.contrast or lost >= cfg.covered_lost_fraction
+        featureless = flat >= cfg.covered_flat_fraction and flat - baseline.flat_fraction >= cfg.covered_flat_gain
+        blurred = ratio < cfg.defocused_ratio
+        if not (collapsed or featureless or blurred):
+            self._verdict = None
+            return False, False
+        busy = contrast > cfg.busy_contrast_ratio * baseline.contrast
+        kept = regional_correlation(layout(grey, LAYOUT_WIDTH, LAYOUT_SIGMA), self._reference_layout)
+        if self._verdict is None:
+            if not (busy and gained >= cfg.busy_detail_share):
+                self._verdict = State.COVERED if kept < cfg.covered_max_correlation else State.DEFOCUSED
+        elif not busy and kept < cfg.covered_flip_correlation:
+            self._verdict = State.COVERED
+        elif not busy and kept > cfg.defocused_flip_correlation:
+            self._verdict = State.DEFOCUSED
+        covered = self._verdict == State.COVERED
+        return covered, self._verdict == State.DEFOCUSED and blurred
+
+    def _judge_motion(self, grey: NDArray[np.uint8], baseline: Baseline) -> bool:
+        """Match the view against the reference (the moved condition); True when this analysis found, on at least
+        ``moved_sure_inliers`` matches, a motion beyond the tolerance (then the view shows another part of the scene,
+        whatever its detail or layout say)."""
         cfg = self.config
         size = (grey.shape[1], grey.shape[0])
         motion = estimate_motion(self._reference_features, orb_features(grey, cfg.orb_features), size, baseline.scale)
@@ -273,13 +338,14 @@ class CameraHealthMonitor:
             and motion.inliers >= cfg.moved_min_inlier_share * motion.matches
         )
         if motion is None or not trusted:  # a cut, a vehicle filling the view, a cover: no judgement
-            return
+            return False
         self._last_motion = motion
         self._motions.append(motion)
         recent = list(self._motions)
-        if len(recent) < cfg.moved_consistent:
-            return
         width = baseline.frame_size[0]
+        sure = motion.inliers >= cfg.moved_sure_inliers and self._beyond(motion, width)
+        if len(recent) < cfg.moved_consistent:
+            return sure
         beyond = [self._beyond(m, width) for m in recent]
         if all(beyond):
             dxs, dys = [m.dx for m in recent], [m.dy for m in recent]
@@ -292,6 +358,7 @@ class CameraHealthMonitor:
                 self._conditions[State.MOVED] = True
         elif not any(beyond):
             self._conditions[State.MOVED] = False
+        return sure
 
     def _beyond(self, motion: Motion, width: int) -> bool:
         cfg = self.config
