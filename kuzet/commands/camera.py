@@ -115,12 +115,13 @@ def devset_group() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("var/devsets/health"), help="Output folder")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=20, help="Random seed (same seed, same set)")
 @click.option("--small", is_flag=True, help="A few short clips (seconds to make and to evaluate; used by the tests)")
-def devset_health(out: Path, seed: int, small: bool) -> None:
+@click.option("--limits", is_flag=True, help="Instead, a ladder of faint tampers around the monitor's thresholds")
+def devset_health(out: Path, seed: int, small: bool, limits: bool) -> None:
     """Tampered and untouched clips plus labels.csv for `kuzet eval health`."""
     from kuzet.devsets import health
 
     try:
-        rows = health.generate(out, seed=seed, small=small, progress=progress)
+        rows = health.generate(out, seed=seed, small=small, progress=progress, limits=limits)
     except health.SourceClipError as exc:
         fail(str(exc))
     click.echo(f"devset {out}: {rows.videos} videos, {rows.intervals} tampering intervals (labels.csv)")

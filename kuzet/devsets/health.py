@@ -340,7 +340,34 @@ def small_plan(rng: np.random.Generator) -> list[Spec]:
     return specs
 
 
-def generate(out: Path, seed: int, small: bool = False, progress: Progress | None = None) -> Summary:
+def limits_plan(rng: np.random.Generator, names: list[str]) -> list[Spec]:
+    """A ladder of faint tampers around the monitor's thresholds (one per magnitude and source), to find the smallest
+    shift, rotation, blur, mist, cover and freeze it reports."""
+    ladder: list[tuple[str, str, Tamper, float]] = []
+    for frac in (0.01, 0.015, 0.02, 0.025):
+        ladder.append(("moved", f"shift {frac:.1%}", tampers.warp(frac, 0.0, 0.0, 1.0), 8.0))
+    for degrees in (0.75, 1.0, 1.25, 1.5):
+        ladder.append(("moved", f"rotation {degrees} deg", tampers.warp(0.0, 0.0, degrees, 1.0), 8.0))
+    for sigma in (0.001, 0.002, 0.003):
+        ladder.append(("defocused", f"blur {sigma:.1%}", tampers.blur(sigma), 8.0))
+    for veil in (0.1, 0.2, 0.3):
+        ladder.append(("defocused", f"mist veil {veil:.0%}", tampers.mist(veil, 0.002, rng), 8.0))
+    for coverage in (0.3, 0.4, 0.5, 0.6):
+        ladder.append(("covered", f"partial {coverage:.0%}", tampers.partial(coverage, "left", (60, 70, 80), rng), 8.0))
+    for seconds in (1.5, 2.0, 2.5, 3.0):
+        ladder.append(("frozen", f"freeze {seconds} s", tampers.freeze((80, 90), 0.5, rng), seconds))
+    specs: list[Spec] = []
+    for source in (n for n in names if n in ("street", "carpark")):
+        for state, tag, tamper, seconds in ladder:
+            name = f"{len(specs):03d}-limit-{state}-{source}"
+            end = 5.0 + seconds
+            specs.append(Spec(name, source, end + TAIL_S, int(rng.integers(0, 400)), state, 5.0, end, tamper, tag, tag))
+    return specs
+
+
+def generate(
+    out: Path, seed: int, small: bool = False, progress: Progress | None = None, limits: bool = False
+) -> Summary:
     """Write the set's videos and ``labels.csv`` into ``out`` (created).
 
     Raises:
@@ -349,7 +376,10 @@ def generate(out: Path, seed: int, small: bool = False, progress: Progress | Non
     say = progress or (lambda _m: None)
     found = sources()
     rng = np.random.default_rng(seed)
-    specs = small_plan(rng) if small else plan(rng, list(found), per_bucket=2)
+    if limits:
+        specs = limits_plan(rng, list(found))
+    else:
+        specs = small_plan(rng) if small else plan(rng, list(found), per_bucket=2)
     width = SMALL_WIDTH if small else None
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, str]] = []
