@@ -258,8 +258,9 @@ class SchoolPipeline:
         if not judged:  # every kept frame too small, dark or blurred to tell: say so rather than guess
             return "unknown", None
         probs = np.concatenate([mask.predict(s.crop, s.face) for s in judged])
+        limits = np.concatenate([mask.thresholds(s.crop, s.face) for s in judged])  # grey (IR) frames: their own
         p = float(np.clip(probs.mean(), 0.0, 1.0))
-        return ("mask" if p >= mask.threshold else "no_mask"), p
+        return ("mask" if float((probs - limits).mean()) >= 0.0 else "no_mask"), p
 
     def _finish(self, track: Track) -> PassResult | None:
         state = track.payload

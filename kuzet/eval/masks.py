@@ -139,6 +139,7 @@ def evaluate_mask_folders(
         "unreadable": unreadable,
         "excluded_training_files": excluded,
         "threshold": classifier.threshold,
+        "threshold_grey": classifier.threshold_grey,
         "ms_per_image": 1000.0 * seconds / max(scored + no_face, 1),
     }
 
@@ -208,6 +209,7 @@ def evaluate_mask_csv(
         "excluded_training_files": excluded,
         "min_size": min_size,
         "threshold": classifier.threshold,
+        "threshold_grey": classifier.threshold_grey,
         "ms_per_face": 1000.0 * seconds / max(len(labels), 1),
     }
 

@@ -73,6 +73,10 @@ class MaskClassifier(Protocol):
         """(N,) whether each face is large, lit and sharp enough to judge at all (else the answer is unknown)."""
         ...
 
+    def thresholds(self, image_bgr: NDArray[np.uint8], faces: Detections) -> NDArray[np.float32]:
+        """(N,) the P(mask) at or above which each face wears a mask (a grey, IR-camera face may have its own)."""
+        ...
+
 
 def empty_faces() -> Detections:
     """No faces, with the landmark column present."""

@@ -73,6 +73,22 @@ def mask_features(crops: list[NDArray[np.uint8]]) -> NDArray[np.float32]:
     return out
 
 
+def is_mono(crops: list[NDArray[np.uint8]], tolerance: float = 1.0) -> NDArray[np.bool_]:
+    """(N,) True for a grey crop: its colour channels differ by at most ``tolerance`` levels on average (an IR or
+    night-mode camera; JPEG/H.264 chroma leaves about a level of noise)."""
+    out = np.zeros(len(crops), bool)
+    for i, crop in enumerate(crops):
+        if crop.ndim == 2 or (crop.ndim == 3 and crop.shape[2] == 1):
+            out[i] = True
+        elif crop.size:
+            c = crop.astype(np.int16)
+            out[i] = (
+                max(float(np.abs(c[..., 0] - c[..., 1]).mean()), float(np.abs(c[..., 1] - c[..., 2]).mean()))
+                <= tolerance
+            )
+    return out
+
+
 class HogMaskClassifier:
     """P(mask) for face crops: HOG + Lab features here, the trained ONNX head through a Runner.
 
@@ -92,6 +108,8 @@ class HogMaskClassifier:
         self.config = config
         stored = runner.metadata.get("threshold")
         self.threshold = config.threshold if config.threshold is not None else float(stored or 0.5)
+        stored_grey = runner.metadata.get("threshold_grey")
+        self.threshold_grey = config.threshold if config.threshold is not None else float(stored_grey or self.threshold)
 
     def predict_crops(self, crops: list[NDArray[np.uint8]]) -> NDArray[np.float32]:
         """(N,) P(mask) of N BGR face crops."""
@@ -122,15 +140,25 @@ class HogMaskClassifier:
         """(N,) whether each detected face can be judged (see ``judgeable_crops``)."""
         return self.judgeable_crops(crop_faces(image_bgr, faces.xyxy, self.config.crop_margin))
 
+    def thresholds_crops(self, crops: list[NDArray[np.uint8]]) -> NDArray[np.float32]:
+        """(N,) the P(mask) at or above which each crop wears a mask: ``threshold_grey`` for a grey crop (an IR /
+        night-mode camera: its three channels equal), ``threshold`` for a colour one."""
+        return np.where(is_mono(crops), self.threshold_grey, self.threshold).astype(np.float32)
+
+    def thresholds(self, image_bgr: NDArray[np.uint8], faces: Detections) -> NDArray[np.float32]:
+        """(N,) the decision threshold of each detected face (see ``thresholds_crops``)."""
+        return self.thresholds_crops(crop_faces(image_bgr, faces.xyxy, self.config.crop_margin))
+
     def judge_crops(self, crops: list[NDArray[np.uint8]]) -> tuple[list[str], NDArray[np.float32]]:
         """Verdicts ``mask`` / ``no_mask`` / ``unknown`` of N crops and their P(mask) (NaN where unknown)."""
         ok = self.judgeable_crops(crops)
         probs = np.full(len(crops), np.nan, np.float32)
         if ok.any():
             probs[ok] = self.predict_crops([c for c, good in zip(crops, ok.tolist(), strict=True) if good])
+        limits = self.thresholds_crops(crops).tolist()
         verdicts = [
-            "unknown" if not good else ("mask" if p >= self.threshold else "no_mask")
-            for good, p in zip(ok.tolist(), probs.tolist(), strict=True)
+            "unknown" if not good else ("mask" if p >= t else "no_mask")
+            for good, p, t in zip(ok.tolist(), probs.tolist(), limits, strict=True)
         ]
         return verdicts, probs
 
@@ -157,6 +185,7 @@ __all__ = [
     "MaskClassifier",
     "build_mask_classifier",
     "crop_faces",
+    "is_mono",
     "mask_features",
     "training_report_path",
 ]

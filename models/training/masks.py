@@ -15,7 +15,8 @@ Each source is split into train and test by group (seeded). Only the training cr
 the group of their original) and mined for hard negatives: a first, quick head scores ``--hard-pool`` degraded
 copies of every training no-mask face and the ones it calls "mask" join the training set as no-mask. Model choice
 and the decision threshold come from grouped 5-fold cross-validation on that training set only (threshold: best
-accuracy on real masks, colour and grey, with recall of "no mask" at least ``--min-recall-no-mask``). The final
+accuracy on real masks with recall of "no mask" at least ``--min-recall-no-mask``; colour on the original crops,
+grey / IR on grey conversions of them that are never trained on). The final
 head is fitted on all training crops. The test parts are never seen and never augmented; their figures (colour and
 grey) go in the report, and the training files' hashes go in the report JSON so that ``kuzet eval masks`` on these
 folders scores only the held-out files.
@@ -213,8 +214,8 @@ class TrainSet:
 
     Attributes:
         x: (N, F) features. y: (N,) 1 = mask. groups: (N,) photo group (copies share their original's).
-        is_real: (N,) from ``masks_real``. scored: (N,) rows the threshold is chosen on (real faces of at least
-            ``--eval-size`` px, as they are and in grey). kinds: (N,) ``original`` or the degradation's name.
+        is_real: (N,) from ``masks_real``. scored: (N,) rows the colour threshold is chosen on (original real
+            faces of at least ``--eval-size`` px). kinds: (N,) ``original`` or the degradation's name.
     """
 
     x: NDArray[np.float32]
@@ -257,7 +258,7 @@ def training_set(
         kinds = np.array([kind for _, kind in copies])
         repeat = np.repeat(np.arange(len(rows)), args.copies)
         both = _rows(crops, labels, groups, real, big, np.full(len(rows), "original")).extend(
-            _rows([c for c, _ in copies], labels[repeat], groups[repeat], real, big[repeat] & (kinds == "grey"), kinds)
+            _rows([c for c, _ in copies], labels[repeat], groups[repeat], real, np.zeros(len(copies), bool), kinds)
         )
         out = both if out is None else out.extend(both)
     assert out is not None
@@ -305,6 +306,17 @@ def grey_copies(crops: list[NDArray[np.uint8]]) -> list[NDArray[np.uint8]]:
     ]
 
 
+def grey_probe(
+    parts: dict[str, CropSet], tests: dict[str, NDArray[np.bool_]], args: argparse.Namespace
+) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[Any]]:
+    """Features, labels and groups of the scored real training faces converted to grey (never trained on): the
+    rows the grey (IR) threshold is chosen on."""
+    real = parts["masks_real"]
+    rows = np.flatnonzero(~tests["masks_real"] & (np.array(real.sizes) >= args.eval_size))
+    crops = grey_copies([real.crops[i] for i in rows])
+    return mask_features(crops), np.array(real.labels, np.int64)[rows], np.array(real.groups)[rows]
+
+
 @dataclass
 class Fitted:
     """The trained head, its choice record and the held-out figures."""
@@ -321,16 +333,21 @@ def fit_and_test(parts: dict[str, CropSet], tests: dict[str, NDArray[np.bool_]],
     train = training_set(parts, tests, args, np.random.default_rng(args.seed))
     if args.hard_pool:
         train = train.extend(hard_negatives(train, parts, tests, args))
-    choice = choose_model(train.x, train.y, train.groups, train.is_real, train.scored, args)
+    choice = choose_model(
+        train.x, train.y, train.groups, train.is_real, train.scored, args, grey_probe(parts, tests, args)
+    )
     model = fit_final(choice, train.x, train.y, train.is_real, args)
     figures: dict[str, dict[str, float]] = {}
     y = {k: np.array(v.labels) for k, v in parts.items()}
     for key, part in parts.items():
         held = np.flatnonzero(tests[key] & (np.array(part.sizes) >= (args.eval_size if key == "masks_real" else 0)))
         crops = [part.crops[i] for i in held]
-        for suffix, shown in (("", crops), ("_grey", grey_copies(crops))):
+        for suffix, shown, threshold in (
+            ("", crops, choice.threshold),
+            ("_grey", grey_copies(crops), choice.threshold_grey),
+        ):
             probs = model.predict_proba(mask_features(shown))[:, 1]
-            figures[key + suffix] = metrics(probs, y[key][held], choice.threshold)
+            figures[key + suffix] = metrics(probs, y[key][held], threshold)
     logger.info("fitted %s on %s", choice.name, Counter(train.kinds.tolist()))
     return Fitted(model, choice, figures, y, dict(Counter(train.kinds.tolist())))
 
@@ -345,7 +362,12 @@ def write_outputs(
     """The ONNX file, the JSON report (with the training files' hashes) and its Markdown summary."""
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "mask_classifier.onnx"
-    metadata = {"feature_version": FEATURE_VERSION, "threshold": f"{fitted.choice.threshold:.4f}", "input": MASK_INPUT}
+    metadata = {
+        "feature_version": FEATURE_VERSION,
+        "threshold": f"{fitted.choice.threshold:.4f}",
+        "threshold_grey": f"{fitted.choice.threshold_grey:.4f}",
+        "input": MASK_INPUT,
+    }
     export_onnx(fitted.model, FEATURE_DIM, onnx_path, metadata)
     train_hashes = sorted({h for k, v in parts.items() for h, t in zip(v.hashes, tests[k], strict=True) if not t})
     test_hashes = {h for k, v in parts.items() for h, t in zip(v.hashes, tests[k], strict=True) if t}
@@ -353,6 +375,7 @@ def write_outputs(
         "model": fitted.choice.name,
         "feature_version": FEATURE_VERSION,
         "threshold": fitted.choice.threshold,
+        "threshold_grey": fitted.choice.threshold_grey,
         "seed": args.seed,
         "onnx_sha256": sha256_file(onnx_path),
         "data": {k: {**summarise(fitted.labels[k], tests[k]), "groups": len(set(v.groups))} for k, v in parts.items()},
@@ -362,7 +385,7 @@ def write_outputs(
         "test": fitted.test_figures,
         "train_sha256_prefixes": train_hashes,
         "test_sha256_prefixes": sorted(test_hashes - set(train_hashes)),
-        "args": {k: str(v) for k, v in vars(args).items() if k not in ("data", "cache")},
+        "args": {k: str(v) for k, v in vars(args).items() if k not in ("data", "cache", "out")},
     }
     (args.out / "mask_classifier_report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     write_markdown(report, args.out / "mask_classifier_report.md")
@@ -375,8 +398,8 @@ def load_sources(args: argparse.Namespace) -> tuple[CropSet, int, CropSet]:
     if args.cache is not None and args.cache.is_file():
         logger.info("crops from the cache %s", args.cache)
         with args.cache.open("rb") as handle:
-            cached: tuple[CropSet, int, CropSet] = pickle.load(handle)  # our own local cache file
-        return cached
+            cached: dict[str, Any] = pickle.load(handle)  # our own local cache file: plain lists and numbers
+        return CropSet(**cached["synthetic"]), int(cached["no_face"]), CropSet(**cached["real"])
     synthetic, no_face = load_synthetic(args.data / "masks", args.same_photo)
     real = load_real(args.data / "masks_real", args.min_train_size)
     logger.info(
@@ -385,7 +408,7 @@ def load_sources(args: argparse.Namespace) -> tuple[CropSet, int, CropSet]:
     if args.cache is not None:
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         with args.cache.open("wb") as handle:
-            pickle.dump((synthetic, no_face, real), handle)
+            pickle.dump({"synthetic": vars(synthetic), "no_face": no_face, "real": vars(real)}, handle)
     return synthetic, no_face, real
 
 

@@ -80,6 +80,7 @@ class Choice:
 
     name: str
     threshold: float
+    threshold_grey: float
     cv: dict[str, dict[str, float]]
     make: Callable[[], Any]
 
@@ -91,8 +92,15 @@ def choose_model(
     is_real: NDArray[np.bool_],
     scored: NDArray[np.bool_],
     args: argparse.Namespace,
+    grey_probe: tuple[NDArray[np.float32], NDArray[Any], NDArray[Any]] | None = None,
 ) -> Choice:
-    """Grouped 5-fold CV on the training part: out-of-fold P(mask) -> threshold -> accuracy on real faces."""
+    """Grouped 5-fold CV on the training part: out-of-fold P(mask) -> thresholds -> accuracy on real faces.
+
+    Colour faces and grey ones (an IR / night-mode camera; the camera's mode is known from its frames) get their
+    own threshold, each by the ``pick_threshold`` rule: colour on the ``scored`` rows, grey on ``grey_probe``
+    (features, labels, groups of the scored faces converted to grey, never trained on), each probe scored by the
+    fold model that did not see its group.
+    """
     from sklearn.model_selection import GroupKFold
 
     weights = sample_weights(y, is_real, args.real_weight)
@@ -100,19 +108,30 @@ def choose_model(
     makers = candidates(args.seed)
     for name, make in makers.items():
         oof = np.zeros(len(y))
+        px, py, pg = grey_probe if grey_probe is not None else (x[scored], y[scored], groups[scored])
+        probe = np.zeros(len(py))
         for train, held in GroupKFold(n_splits=5).split(x, y, groups):
             model = make()
             model.fit(x[train], y[train], **{model.steps[-1][0] + "__sample_weight": weights[train]})
             oof[held] = model.predict_proba(x[held])[:, 1]
+            in_fold = np.isin(pg, groups[held])
+            if in_fold.any():
+                probe[in_fold] = model.predict_proba(px[in_fold])[:, 1]
         threshold = pick_threshold(oof[scored], y[scored], args.min_recall_no_mask)
+        threshold_grey = pick_threshold(probe, py, args.min_recall_no_mask)
         results[name] = {
             "threshold": threshold,
+            "threshold_grey": threshold_grey,
             **{f"real_{k}": v for k, v in metrics(oof[scored], y[scored], threshold).items()},
+            **{f"real_grey_{k}": v for k, v in metrics(probe, py, threshold_grey).items()},
             **{f"masks_{k}": v for k, v in metrics(oof[~is_real], y[~is_real], threshold).items()},
         }
         logger.info("cv %s: %s", name, results[name])
-    best = max(results, key=lambda n: results[n]["real_accuracy"] + results[n]["masks_accuracy"])
-    return Choice(best, results[best]["threshold"], results, makers[best])
+    best = max(
+        results,
+        key=lambda n: results[n]["real_accuracy"] + results[n]["real_grey_accuracy"] + results[n]["masks_accuracy"],
+    )
+    return Choice(best, results[best]["threshold"], results[best]["threshold_grey"], results, makers[best])
 
 
 def fit_final(
@@ -159,8 +178,13 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "Written by `python -m models.training.masks` (seeded; regenerate with `make train`).",
         "",
         f"- Model: `{report['model']}` on `{report['feature_version']}` features; threshold {report['threshold']:.2f}"
-        " on P(mask), chosen by grouped 5-fold cross-validation on the training part (best accuracy on real masks"
+        f" on P(mask) for colour faces and {report['threshold_grey']:.2f} for grey (IR / night-mode) ones, each"
+        " chosen by grouped 5-fold cross-validation on the training part (best accuracy on real masks of that kind"
         f" with recall of no-mask >= {report['args']['min_recall_no_mask']}).",
+        f"- Training copies: {report['args']['copies']} degraded (dark, blur, grey, low-res, night) per training crop;"
+        f" hard negatives mined from {report['args']['hard_pool']} degraded copies per no-mask face"
+        f" ({', '.join(f'{k} {v}' for k, v in sorted(report['train_rows_by_kind'].items()))} rows).",
+        "- A face too small, dark, flat or blurred to judge is answered `unknown` at run time (`MaskConfig`).",
         "- `mask_weared_incorrect` counts as no mask. Real-mask figures are on boxes with a short side of at least"
         f" {report['args']['eval_size']} px.",
         f"- masks/: faces found by CenterFace in all but {report['masks_no_face']} images; split by photo group"
@@ -187,10 +211,13 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "",
         "## Cross-validation of the candidates (training part, out-of-fold)",
         "",
-        "| model | threshold | real accuracy | real recall no mask | masks/ accuracy |",
-        "| --- | --- | --- | --- | --- |",
+        "| model | threshold colour / grey | real accuracy | real recall no mask | real grey accuracy"
+        " | real grey recall no mask | masks/ accuracy |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
         *(
-            f"| {name} | {cv['threshold']:.2f} | {cv['real_accuracy']:.4f} | {cv['real_recall_no_mask']:.4f}"
+            f"| {name} | {cv['threshold']:.2f} / {cv['threshold_grey']:.2f} | {cv['real_accuracy']:.4f}"
+            f" | {cv['real_recall_no_mask']:.4f} | {cv['real_grey_accuracy']:.4f}"
+            f" | {cv['real_grey_recall_no_mask']:.4f}"
             f" | {cv['masks_accuracy']:.4f} |"
             for name, cv in report["cv"].items()
         ),

@@ -11,7 +11,14 @@ import pytest
 from models.faces.base import FaceDetector
 from models.faces.config import MaskConfig
 from models.faces.folders import read_image
-from models.faces.mask import FEATURE_DIM, HogMaskClassifier, build_mask_classifier, crop_faces, mask_features
+from models.faces.mask import (
+    FEATURE_DIM,
+    HogMaskClassifier,
+    build_mask_classifier,
+    crop_faces,
+    is_mono,
+    mask_features,
+)
 from models.runtime import ModelError, Runner
 from tests.conftest import require_data
 from tests.models.faces.conftest import load_sample
@@ -104,3 +111,13 @@ def test_judge_keeps_the_order_of_mixed_crops(classifier: HogMaskClassifier) -> 
     verdicts, probs = classifier.judge_crops([dark, image[200:500, 500:800], np.zeros((0, 0, 3), np.uint8)])
     assert verdicts[0] == "unknown" and verdicts[2] == "unknown" and np.isnan(probs[[0, 2]]).all()
     assert verdicts[1] in ("mask", "no_mask") and 0.0 <= probs[1] <= 1.0
+
+
+def test_grey_ir_faces_are_judged_at_their_own_threshold(classifier: HogMaskClassifier) -> None:
+    crop = load_sample("obama_small.jpg")[40:200, 100:240]
+    grey = cv2.cvtColor(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    noisy = np.clip(grey.astype(np.int16) + np.random.default_rng(0).integers(-1, 2, grey.shape), 0, 255)
+    assert is_mono([grey, noisy.astype(np.uint8), crop]).tolist() == [True, True, False]
+    limits = classifier.thresholds_crops([grey, crop]).tolist()
+    assert limits == pytest.approx([classifier.threshold_grey, classifier.threshold])
+    assert 0.0 < classifier.threshold_grey < 1.0
