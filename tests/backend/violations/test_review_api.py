@@ -38,7 +38,7 @@ def test_ingested_violation_is_queued_with_verified_evidence(traffic: Traffic) -
 def test_replayed_violation_event_is_stored_once(traffic: Traffic) -> None:
     vid, event, media = traffic.post("cam-a")
     again = upload(traffic.client, traffic.keys["cam-a"], event, media)
-    assert again == {"accepted": [], "duplicates": [vid]}
+    assert again == {"accepted": [], "duplicates": [vid], "repeated": []}
     assert _rows(traffic, "SELECT COUNT(*) FROM violations WHERE violation_id = ?", vid) == [(1,)]
     assert len(traffic.client.get("/api/v1/violations", headers=traffic.auth("op-a")).json()) == 1
 
