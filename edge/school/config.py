@@ -271,9 +271,12 @@ class SchoolConfig(StrictModel):
         default=Path("var/gallery.npz"),
         description="Local copy of the school's gallery (kept for offline use), AES-GCM encrypted with the device key",
     )
-    gallery_key_path: Path = Field(
-        default=Path("var/gallery.key"),
-        description="The device's gallery key file (32 random bytes, created with mode 0600 on the first save)",
+    gallery_key_path: Path | None = Field(
+        default=None,
+        description=(
+            "The device's gallery key file (32 random bytes, created with mode 0600 on the first save); None: beside "
+            "the gallery, gallery_path with the suffix .key"
+        ),
     )
     gallery_thumbnails: bool = Field(
         default=False, description="Keep one enrolment face thumbnail per pupil in the door's gallery (off: none)"

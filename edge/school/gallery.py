@@ -370,4 +370,5 @@ class GalleryFile:
     @classmethod
     def of(cls, school: SchoolConfig) -> GalleryFile:
         """The gallery file of a door's ``school:`` section."""
-        return cls(school.gallery_path, school.gallery_key_path, school.gallery_thumbnails)
+        key_path = school.gallery_key_path or school.gallery_path.with_suffix(".key")
+        return cls(school.gallery_path, key_path, school.gallery_thumbnails)

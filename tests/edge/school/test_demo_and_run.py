@@ -71,11 +71,11 @@ def test_edge_school_command_runs_a_video_into_the_spool(samples: Path, tmp_path
 
 
 def test_edge_school_without_backend_keeps_identifying_from_the_local_gallery(samples: Path, tmp_path: Path) -> None:
-    from edge.school.gallery import Gallery, l2_normalise
+    from edge.school.gallery import Gallery, GalleryFile, l2_normalise
 
     gallery = Gallery.empty()
     gallery.add("P-1", l2_normalise(np.random.default_rng(0).normal(size=(1, 128))))
-    gallery.save(tmp_path / "var" / "gallery.npz")
+    GalleryFile(tmp_path / "var" / "gallery.npz", tmp_path / "var" / "gallery.key").save(gallery)  # key beside it
     clip = tmp_path / "empty.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
     writer.write(np.zeros((48, 64, 3), np.uint8))

@@ -187,3 +187,12 @@ def test_calibration_pair_scores_split_genuine_and_impostor() -> None:
     assert len(genuine) == 2 and len(impostor) == 4
     assert genuine.min() > impostor.max()
     assert far_threshold(impostor, 0.25) == pytest.approx(np.sort(impostor)[-2])
+
+
+def test_the_door_key_sits_beside_its_gallery_unless_configured(tmp_path: Path) -> None:
+    from edge.school.config import SchoolConfig
+
+    beside = GalleryFile.of(SchoolConfig(school_id="s", gallery_path=tmp_path / "door" / "gallery.npz"))
+    assert beside.key_path == tmp_path / "door" / "gallery.key" and beside.thumbnails is False
+    elsewhere = SchoolConfig(school_id="s", gallery_key_path=tmp_path / "keys" / "k", gallery_thumbnails=True)
+    assert GalleryFile.of(elsewhere).key_path == tmp_path / "keys" / "k" and GalleryFile.of(elsewhere).thumbnails
