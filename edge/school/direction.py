@@ -10,8 +10,8 @@ Evidence, in order (``DoorConfig``):
 Otherwise ``unknown``.
 
 Why most passes of the bundled Hamilton clip are ``unknown`` (measured: 14 passes, the demo's line at 60 % of the
-height): it is a concert, not a door. Twelve face paths never reach the line (their centres stay between 68 and
-203 px of 360, or below it), one reaches it and comes back (net zero), one crosses it. That is right, not a bug. The
+height): it is a concert, not a door. Twelve face paths never reach the line at 216 px (their centres stay between
+68 and 203 px of 360), one reaches it and comes back (net zero), one crosses it. That is right, not a bug. The
 bug that was there: a face centre that touched the line and went back counted as a crossing (a step ending exactly
 on the line counted, the step leaving it did not); now a point on the line belongs to the side it came from.
 """
