@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.db import connect, migrate
+from backend.migrations import m0001_core
 from backend.store import attendance, devices, events, media, retention
 from backend.store.attendance import UnknownRow
 from backend.store.events import AttachmentLink, EventRow
@@ -106,3 +108,24 @@ def test_unknown_face_snapshot_until_it_is_forgotten(stored: sqlite3.Connection)
     assert attendance.unknown_snapshot(stored, "s1", "e1") == (SHA_A, "image/jpeg")
     attendance.forget_unknown_snapshots(stored, "2026-01-02T00:00:00+00:00")
     assert attendance.unknown_snapshot(stored, "s1", "e1") is None
+
+
+def test_migration_10_records_existing_uploads_and_marks_their_files_plaintext(tmp_path: Path) -> None:
+    """A database from before tenancy: its media rows get their first uploader (with its tenant) and sealed = 0."""
+    db = connect(tmp_path / "old.sqlite")
+    try:
+        db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        m0001_core.apply(db)
+        db.execute("INSERT INTO schema_migrations VALUES (1, 'm0001_core')")
+        db.execute(
+            "INSERT INTO devices(camera_id, kind, site, key_id, key_hash, created_at)"
+            " VALUES ('door-1', 'school', 's1', 'k', 'h', ?)",
+            (OLD,),
+        )
+        db.execute("INSERT INTO media VALUES (?, 'image/jpeg', 3, 'door-1', ?)", (SHA_A, OLD))
+        assert 10 in migrate(db)
+        rows = db.execute("SELECT sha256, camera_id, kind, site, uploaded_at FROM media_uploads").fetchall()
+        assert rows == [(SHA_A, "door-1", "school", "s1", OLD)]
+        assert media.unsealed(db.conn, 10) == [SHA_A]
+    finally:
+        db.conn.close()
