@@ -25,15 +25,13 @@ from kuzet.commands.common import fail, load_or_exit, progress
 @click.option(
     "--key",
     "key_path",
-    default=Path("var/gallery.key"),
-    show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The gallery's key file (32 random bytes, created with mode 0600 when the gallery is new)",
+    help="The gallery's key file (32 random bytes, created with mode 0600 when new) [default: beside the gallery]",
 )
 @click.option("--thumbnails/--no-thumbnails", default=False, show_default=True, help="Keep a face thumbnail")
 @click.argument("photos", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def enroll(
-    pupil_id: str, name: str, gallery_path: Path, key_path: Path, thumbnails: bool, photos: tuple[Path, ...]
+    pupil_id: str, name: str, gallery_path: Path, key_path: Path | None, thumbnails: bool, photos: tuple[Path, ...]
 ) -> None:
     """Enrol a pupil from PHOTOS: one message per photo; only templates (and a thumbnail if asked) are kept."""
     from edge.school.config import SchoolConfig
@@ -43,7 +41,7 @@ def enroll(
     from models.faces.embedder import build_face_embedder
 
     config = SchoolConfig(school_id="local")
-    store = GalleryFile(gallery_path, key_path, thumbnails)
+    store = GalleryFile(gallery_path, key_path or gallery_path.with_suffix(".key"), thumbnails)
     embedder = build_face_embedder(config.embedder)
     try:
         gallery = store.load(embedder.model, embedder.dim)

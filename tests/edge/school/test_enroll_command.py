@@ -70,6 +70,10 @@ def test_enroll_refuses_bad_photos_with_one_message_each(samples: Path, tmp_path
     wrong = CliRunner().invoke(enroll, ["--pupil", "P-3", "--name", "Y", "--gallery", str(gallery_path),
                                         "--key", str(tmp_path / "lost.key"), str(photos["good"])])  # fmt: skip
     assert wrong.exit_code == 2 and "gallery key file" in wrong.output and "missing" in wrong.output
+    other = tmp_path / "door2" / "gallery.npz"  # no --key: the key is made beside the gallery
+    beside = CliRunner().invoke(enroll, ["--pupil", "P-4", "--name", "Z", "--gallery", str(other), str(photos["good"])])
+    assert beside.exit_code == 0, beside.output
+    assert (tmp_path / "door2" / "gallery.key").stat().st_mode & 0o777 == 0o600
 
 
 def test_enroll_with_no_usable_photo_fails_and_writes_nothing(samples: Path, tmp_path: Path) -> None:
