@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from click.testing import CliRunner
 
 from backend.db import connect, transaction
 from backend.services import privacy
@@ -15,6 +16,8 @@ from edge.config import UplinkConfig
 from edge.school.config import SchoolConfig
 from edge.school.gallery import Gallery, GalleryFile
 from edge.school.sync import GalleryClient, sync_gallery
+from kuzet.commands.gallery import reembed_faces
+from tests.backend.conftest import ADMIN, TEMPLATE_KEY
 from tests.backend.school.conftest import World
 
 PEOPLE = Path(__file__).resolve().parents[3] / "samples" / "school" / "people"
@@ -53,3 +56,13 @@ def test_dlib_templates_are_reembedded_from_thumbnails(world: World, tmp_path: P
     probe = embedder.embed(other, faces[int(np.argmax(faces.area))])
     threshold = SchoolConfig(school_id="school-1").identify.threshold
     assert door.identify(probe, threshold).pupil_ids == ["p1"]
+
+    config = tmp_path / "backend.yaml"  # the command on the same database: nothing left but p2, who needs photos
+    config.write_text(
+        f"database: {world.settings.database}\nmedia_dir: {world.settings.media_dir}\n"
+        f"admin_token: {ADMIN}\ntemplate_key: {TEMPLATE_KEY}\n"
+    )
+    result = CliRunner().invoke(reembed_faces, ["--config", str(config), "--school", "school-1"])
+    assert result.exit_code == 0, result.output
+    assert "0 pupils re-embedded with sface_2021dec" in result.output and "new enrolment photos" in result.output
+    assert "p2" in result.output
