@@ -53,11 +53,13 @@ def test_40_wrong_operator_logins_end_in_429_and_the_owner_elsewhere_is_not_lock
 
 
 def test_one_client_spraying_many_names_is_throttled(traffic: Traffic) -> None:
-    limit = traffic.settings.school.login_client_max_failures
-    names = [{"username": f"user-{i}", "password": "wrong password"} for i in range(limit)]
-    assert {traffic.client.post("/api/v1/auth/login", json=n).status_code for n in names} == {401}
-    assert traffic.client.post("/api/v1/auth/login", json=RIGHT).status_code == 429
-    assert _from(traffic, "10.0.0.8").post("/api/v1/auth/login", json=RIGHT).status_code == 200
+    school = traffic.settings.school.model_copy(update={"login_client_max_failures": 6})
+    app = create_app(traffic.settings.model_copy(update={"school": school}))  # same database, a lower client limit
+    sprayer = TestClient(app, client=("192.0.2.50", 40000))
+    names = [{"username": f"user-{i}", "password": "wrong password"} for i in range(6)]
+    assert [sprayer.post("/api/v1/auth/login", json=n).status_code for n in names] == [401] * 6
+    assert sprayer.post("/api/v1/auth/login", json=RIGHT).status_code == 429
+    assert TestClient(app, client=("10.0.0.8", 40000)).post("/api/v1/auth/login", json=RIGHT).status_code == 200
 
 
 def test_many_clients_together_hit_the_account_limit(traffic: Traffic) -> None:
