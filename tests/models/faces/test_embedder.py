@@ -70,6 +70,13 @@ def test_empty_faces_give_empty_embeddings(any_embedder: Embedder) -> None:
     assert out.shape == (0, any_embedder.dim)
 
 
+def test_sface_graph_is_fixed_and_its_weights_folded(embedder: Embedder) -> None:
+    assert isinstance(embedder, SFaceEmbedder)
+    session = embedder.runner.session  # only `data` left of the 29 stray inputs, batch symbolic; int8 folded at load
+    assert [i.name for i in session.get_inputs()] == ["data"] and embedder.runner.input_shape() == ["N", 3, 112, 112]
+    assert session.get_session_options().get_session_config_entry("session.disable_quant_qdq") == "1"
+
+
 def test_sface_is_fed_rgb_and_batches(centerface: FaceDetector, embedder: Embedder) -> None:
     assert isinstance(embedder, SFaceEmbedder)
     image = load_sample("kit_with_rose.jpg")
