@@ -67,7 +67,8 @@ def mask_verdict(classifier: MaskClassifier | None, image: NDArray[np.uint8], fa
     """``mask`` / ``no_mask`` / ``unknown`` for one face (one row), as the door's classifier answers."""
     if classifier is None or len(face) == 0 or not bool(classifier.judgeable(image, face)[0]):
         return "unknown"
-    return "mask" if float(classifier.predict(image, face)[0]) >= classifier.threshold else "no_mask"
+    limit = float(classifier.thresholds(image, face)[0])  # a grey (IR) face may have its own, as at the door
+    return "mask" if float(classifier.predict(image, face)[0]) >= limit else "no_mask"
 
 
 def _probe(
