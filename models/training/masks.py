@@ -419,7 +419,10 @@ def main(argv: list[str] | None = None) -> None:
     synthetic, no_face, real = load_sources(args)
     parts = {"masks": synthetic, "masks_real": real}
     tests = {k: split_groups(v.groups, args.test_fraction, args.seed) for k, v in parts.items()}
-    write_outputs(fit_and_test(parts, tests, args), parts, tests, no_face, args)
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # scikit-learn's own dependency
+
+    with threadpool_limits(limits=1):  # one BLAS thread: the same weights (and file) on every machine, a shared CPU
+        write_outputs(fit_and_test(parts, tests, args), parts, tests, no_face, args)
 
 
 if __name__ == "__main__":
