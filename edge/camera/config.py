@@ -137,7 +137,7 @@ class CameraHealthConfig(StrictModel):
         description="A frame is the same picture when no pixel of it (at frozen_width) differs from the first frame of"
         " the unchanged run by this many grey levels (re-encoding noise stays below; anything moving goes above)",
     )
-    frozen_after_s: float = Field(default=1.0, gt=0.0, le=600.0, description="Frozen when unchanged for longer")
+    frozen_after_s: float = Field(default=0.5, gt=0.0, le=600.0, description="Frozen when unchanged for longer")
     clock_tolerance_s: float = Field(
         default=2.0, gt=0.0, le=86_400.0, description="Clock drift when capture time and device clock differ by more"
     )

@@ -111,6 +111,7 @@ class CameraHealthMonitor:
         self._measures = CameraHealthMeasures()
         self._last_analysis: datetime | None = None
         self._anchor_small: NDArray[np.float32] | None = None
+        self._frozen_strays = 0
         self._unchanged_since: datetime | None = None
         self._motions: deque[Motion] = deque(maxlen=config.moved_consistent)
         self._last_motion: Motion | None = None
@@ -273,12 +274,19 @@ class CameraHealthMonitor:
 
     def _frozen(self, grey: NDArray[np.uint8], at: datetime) -> float:
         """Seconds the picture has stayed the same: every pixel (at ``frozen_width``) within ``frozen_diff`` of the
-        first frame of the run. Re-encoding noise stays within; a live view, however quiet, moves somewhere."""
+        first frame of the run, one stray analysis forgiven (an encoder's key frame). Re-encoding noise stays within;
+        a live view, however quiet, moves somewhere."""
         cfg = self.config
         small = coarse(grey, cfg.frozen_width)
         anchor = self._anchor_small
-        if anchor is None or anchor.shape != small.shape or float(np.abs(small - anchor).max()) >= cfg.frozen_diff:
-            self._anchor_small, self._unchanged_since = small, at
+        if anchor is None or anchor.shape != small.shape:
+            self._frozen_strays = 2
+        elif float(np.abs(small - anchor).max()) < cfg.frozen_diff:
+            self._frozen_strays = 0
+        else:
+            self._frozen_strays += 1
+        if self._frozen_strays >= 2:
+            self._anchor_small, self._unchanged_since, self._frozen_strays = small, at, 0
         since = self._unchanged_since or at
         frozen_s = (at - since).total_seconds()
         self._conditions[State.FROZEN] = frozen_s >= cfg.frozen_after_s
