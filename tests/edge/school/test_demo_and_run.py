@@ -29,7 +29,11 @@ def test_demo_door_enrols_and_spools_one_event_per_pass(samples: Path, tmp_path:
     clip_line = next(line for line in lines if line.startswith("school door, Hamilton clip"))
     clip_events = int(clip_line.split("-> ")[1].split()[0])
     assert "275 frames" in clip_line and 9 <= clip_events <= 17
-    assert all(e["mask"] in ("mask", "no_mask") and 0.0 <= e["mask_score"] <= 1.0 for e in events)
+    # a face too dark, small or blurred to judge says "unknown" instead of a guess; the walk-in photos are judged
+    assert all(e["mask"] in ("mask", "no_mask", "unknown") for e in events)
+    judged = [e for e in events if e["mask"] != "unknown"]
+    assert all(0.0 <= e["mask_score"] <= 1.0 for e in judged)
+    assert all(e["mask"] == "no_mask" for e in events[clip_events:] if e["identity"] == "known")
     # the demo's thermal recording is rendered from the clip's faces: labelled synthetic, never passed off as measured
     assert all(e["temperature_source"] == ("none" if e["temperature_c"] is None else "synthetic") for e in events)
     assert any("recording is SYNTHETIC" in line for line in lines)
