@@ -128,7 +128,7 @@ class CameraHealthConfig(StrictModel):
     moved_stable_frac: float = Field(
         default=0.02, gt=0.0, le=1.0, description="They agree when their shifts differ by less than this share of width"
     )
-    orb_features: int = Field(default=1000, ge=50, le=10_000, description="ORB features per analysed frame")
+    orb_features: int = Field(default=600, ge=50, le=10_000, description="ORB features per analysed frame")
     frozen_width: int = Field(default=80, ge=16, le=640, description="Width at which successive frames are compared")
     frozen_diff: float = Field(
         default=6.0,
