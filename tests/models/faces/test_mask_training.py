@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.training.masks import group_by_content, real_groups, split_groups
+from models.training.masks_data import group_by_content, real_groups, split_groups
 from models.training.masks_fit import metrics, pick_threshold, sample_weights
 
 
@@ -75,7 +75,8 @@ def test_degradations_are_seeded_and_do_what_they_say(kind: str) -> None:
 def test_augmented_copies_stay_in_their_photo_group() -> None:
     import argparse
 
-    from models.training.masks import CropSet, training_set
+    from models.training.masks import training_set
+    from models.training.masks_data import CropSet
 
     rng = np.random.default_rng(0)
     crops = [rng.integers(0, 255, (40, 40, 3), dtype=np.uint8) for _ in range(6)]
