@@ -128,6 +128,27 @@ class CameraHealthConfig(StrictModel):
     moved_stable_frac: float = Field(
         default=0.02, gt=0.0, le=1.0, description="They agree when their shifts differ by less than this share of width"
     )
+    moved_phase_response: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=2.0,
+        description="Where too few features match (a low-texture view), the whole view's phase-correlation shift is"
+        " trusted from this peak height (a cover or a passing vehicle stays below)",
+    )
+    moved_stale_s: float = Field(
+        default=3.0,
+        gt=0.0,
+        le=600.0,
+        description="A moved view with no trusted estimate beyond the tolerance for this long (traffic filling the"
+        " view after it was restored) is no longer judged moved",
+    )
+    scene_kept_response: float = Field(
+        default=0.45,
+        ge=0.0,
+        le=2.0,
+        description="A picture whose phase correlation with the reference peaks this high, within the shift"
+        " tolerance, still shows the scene: a collapse of its detail is a blur or a mist, not a cover",
+    )
     orb_features: int = Field(default=600, ge=50, le=10_000, description="ORB features per analysed frame")
     frozen_width: int = Field(default=80, ge=16, le=640, description="Width at which successive frames are compared")
     frozen_diff: float = Field(

@@ -195,3 +195,34 @@ def estimate_motion(reference: Features, current: Features, size: tuple[int, int
         inliers=int(mask.sum()),
         matches=len(matches),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseShift:
+    """Where a picture's content sits against another's, by phase correlation.
+
+    Attributes:
+        dx, dy: displacement (px of the pictures compared, or full-frame px once scaled).
+        response: height of the correlation peak (about 0 for unrelated pictures, near 1 for the same scene).
+    """
+
+    dx: float
+    dy: float
+    response: float
+
+    @property
+    def shift_px(self) -> float:
+        """Length of the displacement."""
+        return math.hypot(self.dx, self.dy)
+
+
+def phase_shift(picture: NDArray[np.float32], reference: NDArray[np.float32]) -> PhaseShift:
+    """Phase correlation of ``picture`` against ``reference`` (same shape, Hanning-windowed): where the reference's
+    content is in the picture, and how strongly. Whitened, so a dimmer or veiled picture of the same scene still
+    peaks; a whole-view cover or an unrelated view gives no peak (response near 0)."""
+    if picture.shape != reference.shape or min(picture.shape) < 8:
+        return PhaseShift(0.0, 0.0, 0.0)
+    window = cv2.createHanningWindow((picture.shape[1], picture.shape[0]), cv2.CV_32F)
+    # OpenCV multiplies its inputs by the window in place: hand it copies so the caller's reference stays as it is
+    (dx, dy), response = cv2.phaseCorrelate(reference.copy(), picture.copy(), window)
+    return PhaseShift(float(dx), float(dy), float(response))

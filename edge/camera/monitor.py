@@ -12,7 +12,6 @@ the source has already given up on its frames). All times are the capture times 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,25 +20,14 @@ from numpy.typing import NDArray
 
 from edge.camera.baseline import Baseline, baseline_from_grey
 from edge.camera.config import CameraHealthConfig
-from edge.camera.measures import (
-    Motion,
-    brightness_contrast,
-    coarse,
-    estimate_motion,
-    flat_fraction,
-    layout,
-    orb_features,
-    regional_correlation,
-    tile_detail,
-    to_grey,
-)
+from edge.camera.judge import LensJudge, MotionJudge, Reference, detail_kept, reference_of, scene_shift
+from edge.camera.measures import brightness_contrast, coarse, to_grey
 from hardware.camera import SourceStatus
 from kuzet.contracts import SEVERITY, CameraHealthMeasures, CameraHealthState
 
 logger = logging.getLogger(__name__)
 
 State = CameraHealthState
-LAYOUT_WIDTH, LAYOUT_SIGMA = 80, 6.0  # px: the picture whose layout tells a cover from a blur (measures.layout)
 IMMEDIATE_SOURCE_STATES = frozenset({"reconnecting", "ended", "failed", "closed"})
 MESSAGES: dict[CameraHealthState, str] = {
     State.HEALTHY: "Camera healthy again: nothing to do",
@@ -113,12 +101,12 @@ class CameraHealthMonitor:
         self._anchor_small: NDArray[np.float32] | None = None
         self._frozen_strays = 0
         self._unchanged_since: datetime | None = None
-        self._motions: deque[Motion] = deque(maxlen=config.moved_consistent)
-        self._last_motion: Motion | None = None
+        self._lens = LensJudge(config)
+        self._motion = MotionJudge(config)
         self._collecting: list[NDArray[np.uint8]] = []
-        self._verdict: CameraHealthState | None = None  # covered or defocused, while the detail stays collapsed
         self._collect_start: datetime | None = None
         self.baseline: Baseline | None = None
+        self._reference: Reference | None = None
         if baseline is not None:
             self._set_baseline(baseline)
 
@@ -188,21 +176,14 @@ class CameraHealthMonitor:
 
     def reference_shift(self) -> tuple[float, float] | None:
         """The latest trusted (shift px, rotation degrees) of the view against the reference; None when unknown."""
-        motion = self._last_motion
+        motion = self._motion.last
         return None if motion is None else (motion.shift_px, motion.rotation_deg)
 
     # ---------------------------------------------------------------- analysis
 
     def _set_baseline(self, baseline: Baseline) -> None:
         self.baseline = baseline
-        self._reference_features = orb_features(baseline.reference, self.config.orb_features)
-        self._reference_layout = layout(baseline.reference, LAYOUT_WIDTH, LAYOUT_SIGMA)
-        detail = tile_detail(baseline.reference, self.config.detail_block_px)
-        textured = detail >= self.config.detail_min_texture
-        if textured.sum() < 4:  # a nearly featureless view: compare whatever detail it has
-            textured = detail > 0.0
-        self._reference_detail = detail
-        self._textured = textured
+        self._reference = reference_of(baseline, self.config)
 
     def _clock(self, captured_at: datetime, device_now: datetime) -> None:
         offset = (captured_at - device_now).total_seconds()
@@ -224,42 +205,33 @@ class CameraHealthMonitor:
             self._conditions[State.FROZEN] &= not covered
             self._measures = self._measures.model_copy(update=update)
             return
-        ratio, lost, gained = self._detail(grey)
+        reference = self._reference
+        assert reference is not None  # set with the baseline
+        ratio, lost, gained = detail_kept(grey, reference, cfg)
         update["sharpness_ratio"] = min(ratio, 1000.0)
         dark = brightness < cfg.covered_brightness or brightness < cfg.covered_brightness_ratio * baseline.brightness
-        # a view turned to another part of the scene has other detail and another layout: when the features match
-        # the reference moved beyond the tolerance, that is a moved camera, not a cover or a blur
-        if not dark and self._judge_motion(grey, baseline):
-            covered, defocused, self._verdict = False, False, None
+        scene = scene_shift(grey, reference)
+        # a view turned to another part of the scene has other detail and another layout: when two estimates agree
+        # that it moved beyond the tolerance, that is a moved camera, not a cover or a blur
+        sure_moved = not dark and self._motion.judge(grey, reference, scene, at)
+        if dark:
+            covered, defocused, self._lens.verdict = True, False, "covered"
+        elif sure_moved:
+            covered, defocused, self._lens.verdict = False, False, None
         else:
-            covered, defocused = self._covered_or_defocused(grey, dark, contrast, (ratio, lost, gained), baseline)
+            covered, defocused = self._lens.judge(grey, reference, contrast, (ratio, lost, gained), scene)
         self._conditions[State.COVERED] = covered
         self._conditions[State.DEFOCUSED] = defocused
-        if covered:
-            self._motions.clear()
+        self._conditions[State.MOVED] = self._motion.moved
+        if dark:  # the estimates before a cap or paint no longer say where the view points
+            self._motion.clear()
         # a covered lens may send the same dark picture over and over: that is the cover, not a freeze
         self._conditions[State.FROZEN] &= not self._conditions[State.COVERED]
-        if self._last_motion is not None:
-            update["shift_px"] = self._last_motion.shift_px
-            update["rotation_deg"] = self._last_motion.rotation_deg
+        motion = self._motion.last
+        if motion is not None:
+            update["shift_px"] = motion.shift_px
+            update["rotation_deg"] = motion.rotation_deg
         self._measures = self._measures.model_copy(update=update)
-
-    def _detail(self, grey: NDArray[np.uint8]) -> tuple[float, float, float]:
-        """(median share of the reference's fine detail kept per textured tile, share of those tiles that lost it,
-        share of all tiles that gained detail the reference lacks: vehicles or people in view).
-
-        Tile by tile, so a vehicle passing, or a baseline recorded while one was in view, moves a few tiles and not the
-        median (``measures.tile_detail`` is already independent of the exposure)."""
-        cfg = self.config
-        detail = tile_detail(grey, cfg.detail_block_px)
-        reference = self._reference_detail
-        if detail.shape != reference.shape:
-            return 1.0, 0.0, 0.0
-        gained = float(((detail > 2.0 * reference) & (detail >= cfg.detail_min_texture)).mean())
-        kept = detail[self._textured] / np.maximum(reference[self._textured], 1e-6)
-        if kept.size == 0:
-            return 1.0, 0.0, gained
-        return float(np.median(kept)), float((kept < cfg.covered_lost_ratio).mean()), gained
 
     def _collect(self, grey: NDArray[np.uint8], frame_bgr: NDArray[np.uint8], at: datetime) -> None:
         if self._collect_start is None or (self._collecting and self._collecting[0].shape != grey.shape):
@@ -291,90 +263,6 @@ class CameraHealthMonitor:
         frozen_s = (at - since).total_seconds()
         self._conditions[State.FROZEN] = frozen_s >= cfg.frozen_after_s
         return frozen_s
-
-    def _covered_or_defocused(
-        self,
-        grey: NDArray[np.uint8],
-        dark: bool,
-        contrast: float,
-        detail: tuple[float, float, float],
-        baseline: Baseline,
-    ) -> tuple[bool, bool]:
-        """(covered, defocused). Covered: dark; or the detail, contrast or texture collapsed while the layout no longer
-        matches the reference. Defocused: the detail collapsed while the layout still matches (a blur or a mist keeps
-        the layout, a hand, a cloth or a sticker over most of the view does not).
-
-        The verdict is reached when the detail collapses and holds while it stays collapsed, changing only on clear
-        evidence (layout correlation below ``covered_flip_correlation`` or above ``defocused_flip_correlation``) and
-        never while the picture holds much more contrast than the reference (vehicles in a low-contrast view: the
-        layout then says nothing about the lens); no verdict is reached while such a picture also holds detail where
-        the reference had none (a hand adds contrast but no detail)."""
-        cfg = self.config
-        if dark:
-            self._verdict = State.COVERED
-            return True, False
-        ratio, lost, gained = detail
-        flat = flat_fraction(grey, cfg.flat_block_px, cfg.flat_block_std)
-        collapsed = contrast < cfg.covered_contrast_ratio * baseline.contrast or lost >= cfg.covered_lost_fraction
-        featureless = flat >= cfg.covered_flat_fraction and flat - baseline.flat_fraction >= cfg.covered_flat_gain
-        blurred = ratio < cfg.defocused_ratio
-        if not (collapsed or featureless or blurred):
-            self._verdict = None
-            return False, False
-        busy = contrast > cfg.busy_contrast_ratio * baseline.contrast
-        kept = regional_correlation(layout(grey, LAYOUT_WIDTH, LAYOUT_SIGMA), self._reference_layout)
-        if self._verdict is None:
-            if not (busy and gained >= cfg.busy_detail_share):
-                self._verdict = State.COVERED if kept < cfg.covered_max_correlation else State.DEFOCUSED
-        elif not busy and kept < cfg.covered_flip_correlation:
-            self._verdict = State.COVERED
-        elif not busy and kept > cfg.defocused_flip_correlation:
-            self._verdict = State.DEFOCUSED
-        covered = self._verdict == State.COVERED
-        return covered, self._verdict == State.DEFOCUSED and blurred
-
-    def _judge_motion(self, grey: NDArray[np.uint8], baseline: Baseline) -> bool:
-        """Match the view against the reference (the moved condition); True when this analysis found, on at least
-        ``moved_sure_inliers`` matches, a motion beyond the tolerance (then the view shows another part of the scene,
-        whatever its detail or layout say)."""
-        cfg = self.config
-        size = (grey.shape[1], grey.shape[0])
-        motion = estimate_motion(self._reference_features, orb_features(grey, cfg.orb_features), size, baseline.scale)
-        trusted = (
-            motion is not None
-            and motion.inliers >= cfg.moved_min_inliers
-            and motion.inliers >= cfg.moved_min_inlier_share * motion.matches
-        )
-        if motion is None or not trusted:  # a cut, a vehicle filling the view, a cover: no judgement
-            return False
-        self._last_motion = motion
-        self._motions.append(motion)
-        recent = list(self._motions)
-        width = baseline.frame_size[0]
-        sure = motion.inliers >= cfg.moved_sure_inliers and self._beyond(motion, width)
-        if len(recent) < cfg.moved_consistent:
-            return sure
-        beyond = [self._beyond(m, width) for m in recent]
-        if all(beyond):
-            dxs, dys = [m.dx for m in recent], [m.dy for m in recent]
-            spread = max(max(dxs) - min(dxs), max(dys) - min(dys))
-            rotations = [m.rotation_deg for m in recent]
-            stable = spread <= cfg.moved_stable_frac * width and (
-                max(rotations) - min(rotations) <= cfg.moved_rotation_deg / 2
-            )
-            if stable:
-                self._conditions[State.MOVED] = True
-        elif not any(beyond):
-            self._conditions[State.MOVED] = False
-        return sure
-
-    def _beyond(self, motion: Motion, width: int) -> bool:
-        cfg = self.config
-        return (
-            motion.shift_px > cfg.moved_shift_frac * width
-            or abs(motion.rotation_deg) > cfg.moved_rotation_deg
-            or abs(motion.scale - 1.0) > cfg.moved_scale
-        )
 
     # ---------------------------------------------------------------- hysteresis
 
