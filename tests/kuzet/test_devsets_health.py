@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.camera.measures import sharpness, to_grey
-from kuzet.devsets import health, tampers
+from kuzet.devsets import health, plans, tampers
 from tests.conftest import REPO
 
 STREET = REPO / "samples" / "traffic" / "ozlu_vehicle_counting.mp4"
@@ -28,9 +28,9 @@ def street_frame() -> np.ndarray:
 
 def test_the_full_plan_covers_every_state_and_kind_and_is_the_same_for_a_seed() -> None:
     names = ["street", "audience", "hamilton"]
-    first = health.plan(np.random.default_rng(3), names, per_bucket=1)
-    again = health.plan(np.random.default_rng(3), names, per_bucket=1)
-    other = health.plan(np.random.default_rng(4), names, per_bucket=1)
+    first = plans.plan(np.random.default_rng(3), names, per_bucket=1)
+    again = plans.plan(np.random.default_rng(3), names, per_bucket=1)
+    other = plans.plan(np.random.default_rng(4), names, per_bucket=1)
     key = [(s.name, s.state, s.start_s, s.end_s, s.detail) for s in first]
     assert key == [(s.name, s.state, s.start_s, s.end_s, s.detail) for s in again]
     assert key != [(s.name, s.state, s.start_s, s.end_s, s.detail) for s in other]
@@ -40,7 +40,7 @@ def test_the_full_plan_covers_every_state_and_kind_and_is_the_same_for_a_seed() 
     for kind in ("hand", "cloth", "cap", "partial", "blur", "mist", "shift", "rotation", "zoom", "gradual", "freeze"):
         assert any(kind in tag for tag in tags), kind
     for spec in tampered:  # a clean baseline before, room to clear after
-        assert health.BASELINE_ROOM_S[0] <= spec.start_s < spec.end_s <= spec.duration_s - health.TAIL_S + 1e-6
+        assert plans.BASELINE_ROOM_S[0] <= spec.start_s < spec.end_s <= spec.duration_s - plans.TAIL_S + 1e-6
     untouched = [s for s in first if s.state is None]
     assert {"untouched-hamilton-with-cuts", "untouched-street-sway", "untouched-audience-exposure"} <= {
         s.name for s in untouched
