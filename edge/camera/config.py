@@ -142,6 +142,13 @@ class CameraHealthConfig(StrictModel):
         description="A moved view with no trusted estimate beyond the tolerance for this long (traffic filling the"
         " view after it was restored) is no longer judged moved",
     )
+    covered_flux_share: float = Field(
+        default=0.04,
+        ge=0.0,
+        le=1.0,
+        description="No cover verdict is reached while this share of the picture (40 px, exposure aside) changed"
+        " since the last analysis: a cover settles at once, a vehicle passing a misted view keeps moving",
+    )
     scene_kept_response: float = Field(
         default=0.45,
         ge=0.0,

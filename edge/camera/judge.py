@@ -26,6 +26,8 @@ from edge.camera.measures import (
     Features,
     Motion,
     PhaseShift,
+    change_share,
+    coarse,
     estimate_motion,
     flat_fraction,
     layout,
@@ -37,6 +39,7 @@ from edge.camera.measures import (
 
 LAYOUT_WIDTH, LAYOUT_SIGMA = 80, 6.0  # px: the picture whose layout tells a cover from a blur (measures.layout)
 PHASE_WIDTH, PHASE_SIGMA = 160, 4.0  # px: the band-passed picture whose phase correlation finds the scene
+FLUX_WIDTH, FLUX_LEVEL = 40, 0.1  # px, share of the mean level: the picture compared between analyses for flux
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ class LensJudge:
     def __init__(self, config: CameraHealthConfig) -> None:
         self.config = config
         self.verdict: str | None = None  # "covered" or "defocused", while the detail stays collapsed
+        self._previous: NDArray[np.float32] | None = None
 
     def judge(
         self,
@@ -127,8 +131,14 @@ class LensJudge:
         defocused when the layout rises over ``defocused_flip_correlation`` or the phase peak is back at the
         reference's position. While the picture holds much more contrast than the reference (vehicles filling a
         low-contrast view) the layout says nothing about the lens: no verdict is reached while such a picture also
-        holds detail where the reference had none (a hand adds contrast but no detail), and none turns to covered."""
+        holds detail where the reference had none (a hand adds contrast but no detail), and none turns to covered.
+        Nor is a covered verdict reached while the picture is in flux (``covered_flux_share`` of it changed since
+        the last analysis, exposure aside): a cover is opaque and settles at once, while a vehicle driving through
+        a misted low-texture view hides the scene's peak for as long as it moves."""
         cfg = self.config
+        small = coarse(grey, FLUX_WIDTH)
+        flux = 1.0 if self._previous is None else change_share(small, self._previous, FLUX_LEVEL)
+        self._previous = small
         baseline = reference.baseline
         ratio, lost, gained = detail
         flat = flat_fraction(grey, cfg.flat_block_px, cfg.flat_block_std)
@@ -147,7 +157,10 @@ class LensJudge:
         if self.verdict is None:
             if not (busy and gained >= cfg.busy_detail_share):
                 gone = kept < cfg.covered_max_correlation and not peak
-                self.verdict = "covered" if gone else "defocused"
+                if not gone:
+                    self.verdict = "defocused"
+                elif flux < cfg.covered_flux_share:
+                    self.verdict = "covered"
         elif peak or kept > cfg.defocused_flip_correlation:
             self.verdict = "defocused"
         elif not busy and kept < cfg.covered_flip_correlation:

@@ -226,3 +226,14 @@ def phase_shift(picture: NDArray[np.float32], reference: NDArray[np.float32]) ->
     # OpenCV multiplies its inputs by the window in place: hand it copies so the caller's reference stays as it is
     (dx, dy), response = cv2.phaseCorrelate(reference.copy(), picture.copy(), window)
     return PhaseShift(float(dx), float(dy), float(response))
+
+
+def change_share(picture: NDArray[np.float32], previous: NDArray[np.float32], level: float) -> float:
+    """Share of the pixels of two same-shape coarse pictures that differ by more than ``level`` of their mean grey
+    level, each picture first divided by its own mean (so an exposure change alone changes nothing); 1 when the
+    shapes differ."""
+    if picture.shape != previous.shape:
+        return 1.0
+    a = picture / max(float(picture.mean()), 1.0)
+    b = previous / max(float(previous.mean()), 1.0)
+    return float((np.abs(a - b) > level).mean())

@@ -12,8 +12,10 @@ from edge.camera.measures import (
     coarse,
     estimate_motion,
     flat_fraction,
+    layout,
     mean_abs_diff,
     orb_features,
+    phase_shift,
     sharpness,
     to_grey,
 )
@@ -84,3 +86,25 @@ def test_motion_of_an_unrelated_or_empty_picture_is_untrusted(frame: np.ndarray)
     noise = np.random.default_rng(1).integers(0, 255, (176, 320), dtype=np.uint8)
     motion = estimate_motion(reference, orb_features(noise, 600), (320, 176), 2.0)
     assert motion is None or motion.inliers < 15
+
+
+@pytest.mark.parametrize(
+    ("tamper", "dx", "min_response", "max_response"),
+    [
+        (shift(0.04), 6.4, 0.3, 2.0),  # 4% of 160 px: the scene found where it went
+        (lambda f: (f * 0.5 + 110).astype(np.uint8), 0.0, 0.45, 2.0),  # a pale veil: still the scene, in place
+        (hand(1.3), None, -1.0, 0.25),  # a hand over the lens: no peak
+    ],
+    ids=["shift-4%", "veil", "hand"],
+)
+def test_phase_shift_finds_the_scene_under_a_veil_and_not_under_a_hand(
+    frame: np.ndarray, tamper, dx: float | None, min_response: float, max_response: float
+) -> None:
+    reference = layout(to_grey(frame, 320), 160, 4.0)
+    kept = reference.copy()
+    found = phase_shift(layout(to_grey(tamper(frame), 320), 160, 4.0), reference)
+    assert np.array_equal(reference, kept)  # OpenCV windows its inputs in place: the reference must not change
+    assert min_response <= found.response <= max_response
+    if dx is not None:
+        assert found.dx == pytest.approx(dx, abs=1.0) and abs(found.dy) < 1.0
+    assert phase_shift(reference[:, :100], reference).response == 0.0

@@ -18,6 +18,7 @@ from edge.camera.config import CameraHealthConfig
 from edge.camera.monitor import CameraHealthMonitor, HealthChange
 from hardware.camera import SourceState, SourceStatus
 from kuzet.contracts import CameraHealthEvent, CameraHealthState
+from kuzet.devsets import tampers
 from tests.edge.camera.clips import STEP_S, Image, at, blur, cap, hand, iter_clip, jpeg, rotate, sampled, shift
 
 State = CameraHealthState
@@ -122,6 +123,28 @@ OTHER_MAGNITUDES: list[tuple[str, Tamper, CameraHealthState]] = [
     ("zoom-1.1", zoom(1.1), State.MOVED),
     ("zoom-0.9", zoom(0.9), State.MOVED),
 ]
+
+
+def uneven_mist(veil: float) -> Tamper:
+    """Condensation as the development set renders it: a little scatter under a bright, blotchy veil."""
+    apply = tampers.mist(veil, 0.005, np.random.default_rng(7))
+    return lambda frame: apply(frame, 1.0)
+
+
+CAR_PARK: list[tuple[str, Tamper, CameraHealthState]] = [
+    ("uneven-mist-35%", uneven_mist(0.35), State.DEFOCUSED),
+    ("uneven-mist-55%", uneven_mist(0.55), State.DEFOCUSED),
+    ("shift-down-left-3.5%", lambda f: shift(-0.035)(np.ascontiguousarray(np.roll(f, 12, axis=0))), State.MOVED),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "tamper", "expected"), CAR_PARK, ids=[t[0] for t in CAR_PARK])
+def test_mist_and_a_small_shift_on_the_low_texture_car_park(
+    name: str, tamper: Tamper, expected: CameraHealthState
+) -> None:
+    """An almost featureless asphalt view: the mist must not read as a cover, the shift must be seen without ORB."""
+    assert_raised_and_cleared(run("intel", tamper), expected)
 
 
 @pytest.mark.slow
