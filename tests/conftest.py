@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,11 +39,16 @@ def samples() -> Path:
     return REPO / "samples"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """In-process tests hash passwords at scrypt N=2^14 (the production N=2^17 takes ~1 s here per hash and would
-    add minutes); servers started as subprocesses, the demo and tests/backend/test_throttle.py use the real cost."""
-    auth = sys.modules.get("backend.services.auth")
-    if auth is not None:
-        monkeypatch.setattr(auth, "SCRYPT_N", 2**14)
-    yield
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """In-process tests hash passwords at scrypt N=2^10 (the production N=2^17 takes ~1 s here per hash; ~70 tests
+    each build a world of six accounts, hashed and logged in); servers started as subprocesses and the demo use the
+    real cost, which tests/backend/test_limits.py pins. What the tests check (format, verify, rehash at a higher
+    current cost) does not depend on N.
+
+    Session-scoped so that module-scoped worlds (built before any function-scoped fixture runs) get it too."""
+    from backend.services import auth
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "SCRYPT_N", 2**10)
+        yield
