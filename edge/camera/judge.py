@@ -179,6 +179,7 @@ class MotionJudge:
         self._motions: deque[Motion] = deque(maxlen=max(2, config.moved_consistent))
         self._beyond_at: datetime | None = None
         self._turned = False  # the latest estimate beyond the tolerance was a rotation or a zoom
+        self._features_at: datetime | None = None  # when features last gave a trusted estimate
 
     def clear(self) -> None:
         """Forget the recent estimates (the view is covered: they no longer say where it points)."""
@@ -189,7 +190,7 @@ class MotionJudge:
         (two successive estimates beyond the tolerance that agree), whatever its detail or layout say."""
         cfg = self.config
         width = reference.baseline.frame_size[0]
-        motion = self._estimate(grey, reference, scene)
+        motion = self._estimate(grey, reference, scene, at)
         if motion is None:  # a cut, a vehicle filling the view, a cover: no judgement, unless the evidence is stale
             stale = self._beyond_at is not None and (at - self._beyond_at).total_seconds() >= cfg.moved_stale_s
             self.moved = self.moved and not stale
@@ -218,7 +219,11 @@ class MotionJudge:
             and (self._agree([previous, motion], width))
         )
 
-    def _estimate(self, grey: NDArray[np.uint8], reference: Reference, scene: PhaseShift) -> Motion | None:
+    def _estimate(
+        self, grey: NDArray[np.uint8], reference: Reference, scene: PhaseShift, at: datetime
+    ) -> Motion | None:
+        """The features' estimate when trusted; else, unless they gave one within the last second (they see a
+        rotation that the phase correlation mistakes for a shift), the whole view's shift by phase correlation."""
         cfg = self.config
         size = (grey.shape[1], grey.shape[0])
         scale = reference.baseline.scale
@@ -228,8 +233,10 @@ class MotionJudge:
             and motion.inliers >= cfg.moved_min_inliers
             and motion.inliers >= cfg.moved_min_inlier_share * motion.matches
         ):
+            self._features_at = at
             return motion
-        if scene.response >= cfg.moved_phase_response:  # too few features: the whole view's shift (no rotation)
+        recent = self._features_at is not None and (at - self._features_at).total_seconds() < 1.0
+        if scene.response >= cfg.moved_phase_response and not recent:  # the whole view's shift (no rotation)
             return Motion(scene.dx, scene.dy, 0.0, 1.0, inliers=0, matches=0)
         return None
 
@@ -244,5 +251,5 @@ class MotionJudge:
         spread = max(max(dxs) - min(dxs), max(dys) - min(dys))
         rotations = [m.rotation_deg for m in motions]
         return spread <= cfg.moved_stable_frac * width and (
-            max(rotations) - min(rotations) <= cfg.moved_rotation_deg / 2
+            max(rotations) - min(rotations) <= cfg.moved_rotation_deg
         )
