@@ -250,6 +250,4 @@ class MotionJudge:
         dxs, dys = [m.dx for m in motions], [m.dy for m in motions]
         spread = max(max(dxs) - min(dxs), max(dys) - min(dys))
         rotations = [m.rotation_deg for m in motions]
-        return spread <= cfg.moved_stable_frac * width and (
-            max(rotations) - min(rotations) <= cfg.moved_rotation_deg
-        )
+        return spread <= cfg.moved_stable_frac * width and (max(rotations) - min(rotations) <= cfg.moved_rotation_deg)
