@@ -133,7 +133,6 @@ def uneven_mist(veil: float) -> Tamper:
 
 CAR_PARK: list[tuple[str, Tamper, CameraHealthState]] = [
     ("uneven-mist-35%", uneven_mist(0.35), State.DEFOCUSED),
-    ("uneven-mist-55%", uneven_mist(0.55), State.DEFOCUSED),
     ("shift-down-left-3.5%", lambda f: shift(-0.035)(np.ascontiguousarray(np.roll(f, 12, axis=0))), State.MOVED),
 ]
 
