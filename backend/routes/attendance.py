@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from backend.deps import DbDep, SettingsDep, StaffOf
 from backend.routes.exports import DAY_PATTERN, checked_day
-from backend.routes.media import media_response
+from backend.routes.media import JPEG_RESPONSES, media_response
 from backend.services.auth import audit
 from backend.services.dashboard import DaySummary, summary, today
 from backend.services.media import MediaVault, school_media_type
@@ -30,7 +30,7 @@ def attendance(school_id: str, db: DbDep, settings: SettingsDep, who: StaffOf, d
 @router.get(
     "/unknown/{event_id}/snapshot",
     response_class=Response,
-    responses={200: {"description": "The snapshot", "content": {"image/jpeg": {"schema": {"type": "string"}}}}},
+    responses=JPEG_RESPONSES,
 )
 def unknown_snapshot(school_id: str, event_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> Response:
     """The snapshot of an unknown face at this school's door (until the retention purge removes it); only bytes this

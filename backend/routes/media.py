@@ -27,6 +27,16 @@ ALLOWED_TYPES = {
     "application/json": None,
     "application/octet-stream": None,
 }
+BYTES_SCHEMA = {"type": "string", "format": "binary"}
+MEDIA_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The attachment's bytes, as stored",
+        "content": {media_type: {"schema": BYTES_SCHEMA} for media_type in ALLOWED_TYPES},
+    }
+}
+JPEG_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "A JPEG image", "content": {"image/jpeg": {"schema": BYTES_SCHEMA}}}
+}
 ShaPath = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the bytes")]
 
 
@@ -94,7 +104,7 @@ async def upload(
     return {"sha256": sha256, "size_bytes": len(data)}
 
 
-@router.get("/{sha256}")
+@router.get("/{sha256}", response_class=Response, responses=MEDIA_RESPONSES)
 def download(sha256: ShaPath, db: DbDep, settings: SettingsDep, _: AdminDep) -> Response:
     """Fetch an attachment, decrypted (admin only here; product pages serve media through their own checks)."""
     stored_type = media_store.media_type(db.conn, sha256)

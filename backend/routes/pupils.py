@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.db import transaction
 from backend.deps import AdminOf, DbDep, SettingsDep, StaffOf
+from backend.routes.media import JPEG_RESPONSES
 from backend.services import privacy, records
 from backend.services.auth import audit
 from backend.services.enrolment import FaceKit
@@ -163,7 +164,7 @@ def enrol(
     return EnrolmentPublic(pupil_id=pupil_id, templates=len(ids), photos=verdicts)
 
 
-@router.get("/{pupil_id}/thumbnail")
+@router.get("/{pupil_id}/thumbnail", response_class=Response, responses=JPEG_RESPONSES)
 def thumbnail(school_id: str, pupil_id: str, db: DbDep, settings: SettingsDep, who: StaffOf) -> Response:
     """The enrolment thumbnail (decrypted on the fly; audited)."""
     key = pupil_of_school(db.conn, school_id, pupil_id).pupil_id

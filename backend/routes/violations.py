@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.db import transaction
 from backend.deps import AdminDep, ClientDep, DbDep, OperatorDep, SettingsDep
 from backend.routes.auth import Credentials, set_session_cookie
-from backend.routes.media import ShaPath, media_response
+from backend.routes.media import MEDIA_RESPONSES, ShaPath, media_response
 from backend.services import operators as ops
 from backend.services import violations as vio
 from backend.services.auth import SESSION_COOKIE, login, logout
@@ -174,7 +174,7 @@ def get_one(violation_id: str, operator: OperatorDep, db: DbDep, settings: Setti
     }
 
 
-@router.get("/api/v1/violations/{violation_id}/media/{sha256}")
+@router.get("/api/v1/violations/{violation_id}/media/{sha256}", response_class=Response, responses=MEDIA_RESPONSES)
 def media(violation_id: str, sha256: ShaPath, operator: OperatorDep, db: DbDep, settings: SettingsDep) -> Response:
     """An evidence file of a violation of the operator's district, uploaded by the district's cameras (else 404)."""
     media_type = vio.evidence_media_type(db.conn, operator, violation_id, sha256)
