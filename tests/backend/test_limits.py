@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from backend.db import connect
+from tests.support.accounts import password_hash_of
 from tests.support.servers import BackendProcess
 
 FIFTY_MB = 50 * 1024 * 1024
@@ -89,14 +89,6 @@ def test_a_chunked_body_without_length_is_cut_at_the_cap(server: BackendProcess)
         assert small.status_code == 401, "an ordinary body under the cap still reaches the login"
 
 
-def _hash_of(database: Path, username: str) -> str:
-    db = connect(database)
-    try:
-        return str(db.execute("SELECT password_hash FROM users WHERE username = ?", [username]).fetchone()[0])
-    finally:
-        db.conn.close()
-
-
 @pytest.fixture(scope="module")
 def accounts(server: BackendProcess) -> tuple[dict[str, str], dict[str, str]]:
     """(device headers, school admin headers) on the server: a door of school-1 and its school admin."""
@@ -113,7 +105,8 @@ def accounts(server: BackendProcess) -> tuple[dict[str, str], dict[str, str]]:
 def test_the_real_server_hashes_passwords_at_current_guidance(
     server: BackendProcess, accounts: tuple[dict[str, str], dict[str, str]]
 ) -> None:
-    assert _hash_of(server.root / "backend.sqlite", "head-1").startswith("scrypt$131072$8$1$")  # N=2^17, r=8, p=1
+    stored = password_hash_of(server.root / "backend.sqlite", "head-1")
+    assert stored.startswith("scrypt$131072$8$1$")  # N=2^17, r=8, p=1
 
 
 def _exercise(operation: schemathesis.APIOperation, mode: GenerationMode, auth: dict[str, str], run: Run) -> None:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
-from backend.db import connect
 from backend.services import auth
 from tests.backend.violations.conftest import PASSWORD, Traffic
+from tests.support.accounts import password_hash_of
 
 WRONG = {"username": "op-a", "password": "not the password"}
 RIGHT = {"username": "op-a", "password": PASSWORD}
@@ -24,14 +23,6 @@ RIGHT = {"username": "op-a", "password": PASSWORD}
 def _from(traffic: Traffic, address: str) -> TestClient:
     """The same app, called from another network address."""
     return TestClient(traffic.client.app, client=(address, 40000))
-
-
-def _hash_of(database: Path, username: str) -> str:
-    db = connect(database)
-    try:
-        return str(db.execute("SELECT password_hash FROM users WHERE username = ?", [username]).fetchone()[0])
-    finally:
-        db.conn.close()
 
 
 def test_30_parallel_wrong_logins_evaluate_at_most_10(traffic: Traffic) -> None:
@@ -85,11 +76,11 @@ def test_wrong_admin_tokens_are_throttled_per_client(traffic: Traffic) -> None:
 
 
 def test_an_older_cheaper_hash_is_replaced_at_the_next_login(traffic: Traffic, monkeypatch: pytest.MonkeyPatch) -> None:
-    old = _hash_of(traffic.settings.database, "op-a")
+    old = password_hash_of(traffic.settings.database, "op-a")
     assert old.startswith(f"scrypt${auth.SCRYPT_N}$")
     monkeypatch.setattr(auth, "SCRYPT_N", auth.SCRYPT_N * 2)
     assert traffic.client.post("/api/v1/auth/login", json=RIGHT).status_code == 200
-    new = _hash_of(traffic.settings.database, "op-a")
+    new = password_hash_of(traffic.settings.database, "op-a")
     assert new.startswith(f"scrypt${auth.SCRYPT_N}$") and new != old
     assert traffic.client.post("/api/v1/auth/login", json=RIGHT).status_code == 200
-    assert _hash_of(traffic.settings.database, "op-a") == new, "a current hash is kept"
+    assert password_hash_of(traffic.settings.database, "op-a") == new, "a current hash is kept"
