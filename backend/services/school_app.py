@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -28,7 +28,8 @@ def attendance_handler(settings: Settings) -> AttendanceHandler:
 
 def run_purge(settings: Settings, now: datetime | None = None) -> int:
     """Delete school snapshots received longer ago than the retention, uploads nothing cites after their grace,
-    expired sessions and old login failures, and seal files stored in plaintext; returns attachment files removed."""
+    and expired sessions (login attempts prune themselves at each login), and seal files stored in plaintext;
+    returns the attachment files removed."""
     db = connect(settings.database, settings.busy_timeout_ms)
     vault = MediaVault.of(settings)
     try:
@@ -38,7 +39,6 @@ def run_purge(settings: Settings, now: datetime | None = None) -> int:
             uncited = purge_uncited(conn, vault, settings.school.uncited_media_grace_hours, at)
             sealed = seal_plaintext(conn, vault)
             retention.delete_expired_sessions(conn, at.isoformat())
-            retention.delete_login_failures_before(conn, (at - timedelta(days=1)).isoformat())
     finally:
         db.conn.close()
     if snapshots or uncited or sealed:

@@ -1,4 +1,4 @@
-"""Deletes of the retention purge that are not about one pupil: expired login sessions, old login failures, and
+"""Deletes of the retention purge that are not about one pupil: expired login sessions and
 the attachments whose time is up (children's snapshots by receipt time, uploads nothing cites)."""
 
 from __future__ import annotations
@@ -9,11 +9,6 @@ import sqlite3
 def delete_expired_sessions(conn: sqlite3.Connection, now: str) -> int:
     """Delete staff/guardian sessions that expired before ``now`` (ISO UTC); returns how many."""
     return conn.execute("DELETE FROM sessions WHERE expires_at < :now", {"now": now}).rowcount
-
-
-def delete_login_failures_before(conn: sqlite3.Connection, cutoff: str) -> int:
-    """Delete failed-login records older than ``cutoff`` (ISO UTC); returns how many."""
-    return conn.execute("DELETE FROM login_failures WHERE at < :cutoff", {"cutoff": cutoff}).rowcount
 
 
 def media_of_kind_stored_before(conn: sqlite3.Connection, kind: str, cutoff: str) -> list[str]:

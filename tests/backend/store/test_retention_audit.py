@@ -26,15 +26,6 @@ def test_expired_sessions_go(school: sqlite3.Connection, now: str, left: int) ->
     assert school.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == left
 
 
-def test_old_login_failures_go(conn: sqlite3.Connection) -> None:
-    conn.executemany(
-        "INSERT INTO login_failures(username, at) VALUES ('anna', ?)",
-        [("2026-03-01T00:00:00+00:00",), ("2026-03-02T00:00:00+00:00",)],
-    )
-    assert retention.delete_login_failures_before(conn, "2026-03-01T12:00:00+00:00") == 1
-    assert conn.execute("SELECT at FROM login_failures").fetchall() == [("2026-03-02T00:00:00+00:00",)]
-
-
 def test_audit_log_newest_first_per_school(conn: sqlite3.Connection) -> None:
     conn.executemany(
         "INSERT INTO audit_log(at, actor, role, school_id, action, subject) VALUES (?, 'u1', 'staff', ?, ?, 'x')",
