@@ -283,11 +283,3 @@ def unknown_snapshot(conn: sqlite3.Connection, school_id: str, event_id: str) ->
         {"event_id": event_id, "school_id": school_id},
     ).fetchone()
     return None if row is None else (row[0], row[1])
-
-
-def forget_unknown_snapshots(conn: sqlite3.Connection, cutoff: str) -> None:
-    """Drop the snapshot reference of unknown faces captured before ``cutoff`` (the rows stay)."""
-    conn.execute(
-        "UPDATE unknown_faces SET snapshot_sha256 = NULL WHERE captured_at < :cutoff AND snapshot_sha256 IS NOT NULL",
-        {"cutoff": cutoff},
-    )

@@ -52,13 +52,3 @@ def record(conn: sqlite3.Connection, conflicts: Sequence[Conflict]) -> None:
             for c in conflicts
         ],
     )  # fmt: skip
-
-
-def of_event(conn: sqlite3.Connection, event_id: str) -> list[Conflict]:
-    """Recorded conflicts of an event id, oldest first."""
-    rows = conn.execute(
-        "SELECT event_id, camera_id, received_at, stored_sha256, offered_sha256, offered_payload"
-        " FROM event_conflicts WHERE event_id = :event_id ORDER BY conflict_id",
-        {"event_id": event_id},
-    )
-    return [Conflict(*r) for r in rows]

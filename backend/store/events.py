@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.store.dialect import existing, scalars
+from backend.store.dialect import scalars
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +29,6 @@ class AttachmentLink:
     event_id: str
     sha256: str
     role: str
-
-
-def existing_ids(conn: sqlite3.Connection, event_ids: Sequence[str]) -> set[str]:
-    """Which of ``event_ids`` are stored already."""
-    return existing(conn, "events", "event_id", event_ids)
 
 
 def insert(conn: sqlite3.Connection, events: Sequence[EventRow], links: Sequence[AttachmentLink]) -> None:

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from edge.camera.config import CameraHealthConfig
 from edge.camera.events import HealthReporter
 from edge.camera.source_health import SourceHealth
-from edge.school.config import SchoolConfig, SchoolDeviceConfig
-from edge.school.gallery import GalleryFile
+from edge.school.config import SchoolConfig
 from edge.school.pipeline import FaceModels, SchoolPipeline, publish
 from edge.spool import Spool
 from hardware.camera import FrameSource, SourceStatus
@@ -115,10 +114,3 @@ def run_agent(
         stats.health = list(monitor.events)
     logger.info("school agent: %d frames, %d events, source %s", stats.frames, len(stats.events), stats.source.state)
     return stats
-
-
-def load_pipeline(device: SchoolDeviceConfig, models: FaceModels | None = None) -> SchoolPipeline:
-    """The pipeline of a device file, with the gallery's last local copy (identifying offline)."""
-    models = models or build_models(device.school)
-    gallery = GalleryFile.of(device.school).load(models.embedder.model, models.embedder.dim)
-    return SchoolPipeline(device.school, models, gallery)

@@ -150,13 +150,6 @@ def measure_readings(
     ]
 
 
-def measure_temperatures(
-    frame: ThermalFrame | None, landmarks: NDArray[Any], settings: ThermalSettings
-) -> list[float | None]:
-    """The temperatures of ``measure_readings`` alone (degrees C, None where there is no reading)."""
-    return [None if r is None else r.celsius for r in measure_readings(frame, landmarks, settings)]
-
-
 def pass_temperature(readings: list[Reading], settings: ThermalSettings) -> PassTemperature | None:
     """A pass's temperature from its per-frame readings (None without any), decided against the door's threshold.
 

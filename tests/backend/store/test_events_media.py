@@ -42,7 +42,6 @@ def stored(school: sqlite3.Connection, tmp_path: Path) -> sqlite3.Connection:
 
 def test_insert_and_look_up(stored: sqlite3.Connection) -> None:
     assert events.count(stored) == 3
-    assert events.existing_ids(stored, ["e1", "zz", "v1"]) == {"e1", "v1"}
     assert events.attachment_shas(stored, "e1") == [SHA_A]  # the repeated link is stored once
     assert media.existing_shas(stored, [SHA_A, "d" * 64]) == {SHA_A}
     assert media.media_type(stored, SHA_A) == "image/jpeg"
@@ -100,14 +99,10 @@ def test_unsealed_files_until_marked(stored: sqlite3.Connection) -> None:
     assert media.unsealed(stored, 10) == [SHA_C]
 
 
-def test_unknown_face_snapshot_until_it_is_forgotten(stored: sqlite3.Connection) -> None:
+def test_unknown_face_snapshot_only_for_its_own_school(stored: sqlite3.Connection) -> None:
     attendance.insert_unknown(stored, UnknownRow("e1", "s1", "2026-01-01", OLD, "door-1", SHA_A))
     assert attendance.unknown_snapshot(stored, "s1", "e1") == (SHA_A, "image/jpeg")
     assert attendance.unknown_snapshot(stored, "s2", "e1") is None  # another school's door
-    attendance.forget_unknown_snapshots(stored, "2026-01-01T07:00:00+00:00")
-    assert attendance.unknown_snapshot(stored, "s1", "e1") == (SHA_A, "image/jpeg")
-    attendance.forget_unknown_snapshots(stored, "2026-01-02T00:00:00+00:00")
-    assert attendance.unknown_snapshot(stored, "s1", "e1") is None
 
 
 def test_migration_10_records_existing_uploads_and_marks_their_files_plaintext(tmp_path: Path) -> None:

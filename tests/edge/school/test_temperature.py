@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 from edge.school.config import ThermalSettings
-from edge.school.temperature import Reading, face_roi, measure_readings, measure_temperatures, pass_temperature
+from edge.school.temperature import Reading, face_roi, measure_readings, pass_temperature
 from hardware.thermal import Registration, ReplayThermalSensor, ThermalFrame, map_roi, quad_pixel_mask, write_replay
 from hardware.thermal.registration import save_registration
 from kuzet.contracts import EntryEvent
+
+
+def celsius_of(*args: Any) -> list[float | None]:
+    """The degrees of ``measure_readings`` alone (None where there is no reading)."""
+    return [None if r is None else r.celsius for r in measure_readings(*args)]
+
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 VISIBLE = (640, 480)
@@ -89,7 +96,7 @@ def test_recovers_face_temperature_through_registration(
     for i in range(3):
         frame = sensor.frame_at(T0 + timedelta(seconds=i / 8.0 + 0.01))
         assert frame is not None and frame.index == i
-        (measured,) = measure_temperatures(frame, landmarks_for(box), settings)
+        (measured,) = celsius_of(frame, landmarks_for(box), settings)
         assert measured is not None
         assert abs(measured - (skin_c + offset_c)) <= 0.3
 
@@ -101,9 +108,9 @@ def test_blackbody_in_view_corrects_sensor_bias(tmp_path: Path) -> None:
     frame[5:15, 140:155] = 35.0 - 0.9  # the blackbody, set to 35.0 C, read with the same bias
     sensor = replay(tmp_path, [frame])
     settings = ThermalSettings(registration=reg, blackbody_xyxy=(140, 5, 155, 15), blackbody_c=35.0)
-    (measured,) = measure_temperatures(sensor.frame_at(T0), landmarks_for(box), settings)
+    (measured,) = celsius_of(sensor.frame_at(T0), landmarks_for(box), settings)
     assert measured is not None and abs(measured - 36.8) <= 0.3
-    (uncorrected,) = measure_temperatures(sensor.frame_at(T0), landmarks_for(box), ThermalSettings(registration=reg))
+    (uncorrected,) = celsius_of(sensor.frame_at(T0), landmarks_for(box), ThermalSettings(registration=reg))
     assert uncorrected is not None and abs(uncorrected - 36.8) > 0.6
     (reading,) = measure_readings(sensor.frame_at(T0), landmarks_for(box), settings)
     assert reading is not None and reading.blackbody_offset_c == pytest.approx(0.9, abs=0.05)  # reported
@@ -206,7 +213,7 @@ def test_no_thermal_data_is_none_never_zero(
     frame = {"all-NaN frame": _all_nan, "NaN where the face is": _nan_face}.get(case, lambda f: f)(frame)
     sensor = replay(tmp_path, [frame])
     thermal = sensor.frame_at(T0 + timedelta(seconds=at_s))
-    result = measure_temperatures(thermal, landmarks_for(box), ThermalSettings(registration=reg))
+    result = celsius_of(thermal, landmarks_for(box), ThermalSettings(registration=reg))
     assert result == [None], case
 
 
@@ -215,10 +222,10 @@ def test_several_faces_are_read_at_once_and_missing_sensor_gives_none() -> None:
     boxes = [(60.0, 200.0, 160.0, 330.0), (420.0, 60.0, 560.0, 240.0)]
     frame = np.maximum(render(reg, boxes[0], 36.1, seed=2), render(reg, boxes[1], 37.7, seed=3))
     landmarks = np.concatenate([landmarks_for(b) for b in boxes])
-    got = measure_temperatures(ThermalFrame(frame, T0, 0), landmarks, ThermalSettings(registration=reg))
+    got = celsius_of(ThermalFrame(frame, T0, 0), landmarks, ThermalSettings(registration=reg))
     assert got[0] is not None and abs(got[0] - 36.1) <= 0.3
     assert got[1] is not None and abs(got[1] - 37.7) <= 0.3
-    assert measure_temperatures(None, landmarks, ThermalSettings(registration=reg)) == [None, None]
+    assert celsius_of(None, landmarks, ThermalSettings(registration=reg)) == [None, None]
 
 
 def test_roi_mapping_covers_the_mapped_quad() -> None:
