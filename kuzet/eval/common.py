@@ -14,8 +14,8 @@ __all__ = ["LayoutError", "Progress", "load_image", "read_labels"]
 Progress = Callable[[str], None]  # one progress line (the commands send it to stderr)
 
 
-def read_labels(data: Path, need: tuple[str, ...]) -> list[dict[str, str]]:
-    """Rows of ``DIR/labels.csv``; ``LayoutError`` naming what is missing."""
+def read_labels(data: Path, need: tuple[str, ...], allow_empty: bool = False) -> list[dict[str, str]]:
+    """Rows of ``DIR/labels.csv``; ``LayoutError`` naming what is missing (no rows too, unless ``allow_empty``)."""
     labels = data / "labels.csv"
     if not data.is_dir():
         raise LayoutError(f"{data} is not a folder")
@@ -28,7 +28,7 @@ def read_labels(data: Path, need: tuple[str, ...]) -> list[dict[str, str]]:
             names = ", ".join(reader.fieldnames or [])
             raise LayoutError(f"{labels} lacks column(s) {', '.join(missing)} (has: {names})")
         rows = list(reader)
-    if not rows:
+    if not rows and not allow_empty:
         raise LayoutError(f"{labels} has no rows")
     return rows
 

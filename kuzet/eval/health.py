@@ -18,7 +18,6 @@ with clip seconds measured from the first frame:
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from collections.abc import Iterable
@@ -30,7 +29,7 @@ from typing import Any
 from edge.camera.config import CameraHealthConfig
 from edge.camera.monitor import CameraHealthMonitor
 from hardware.camera import FrameSourceError, open_source
-from kuzet.eval.common import LayoutError, Progress
+from kuzet.eval.common import LayoutError, Progress, read_labels
 
 logger = logging.getLogger(__name__)
 
@@ -100,18 +99,9 @@ def read_health_labels(data: Path) -> tuple[list[Path], list[Interval]]:
     Raises:
         LayoutError: one line saying what the folder lacks or what a row gets wrong.
     """
-    if not data.is_dir():
-        raise LayoutError(f"{data} is not a folder")
     labels = data / "labels.csv"
-    if not labels.is_file():
-        raise LayoutError(f"{data} has no labels.csv (expected columns: {', '.join(COLUMNS)})")
-    with labels.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            has = ", ".join(reader.fieldnames or [])
-            raise LayoutError(f"{labels} lacks column(s) {', '.join(missing)} (has: {has})")
-        intervals = [_interval(labels, n, row) for n, row in enumerate(reader, start=2)]
+    rows = read_labels(data, COLUMNS, allow_empty=True)  # a set of untouched clips has no rows
+    intervals = [_interval(labels, n, row) for n, row in enumerate(rows, start=2)]
     videos = {p.relative_to(data).as_posix(): p for p in sorted(data.rglob("*")) if _is_video(p)}
     for interval in intervals:
         path = data / interval.video
