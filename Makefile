@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.kuzet-installed
 KUZET_DATA ?= ../shared/data
 
-.PHONY: setup demo test lint bench train clean browser
+.PHONY: setup demo test lint bench train clean browser services
 
 setup: $(STAMP)
 
@@ -32,7 +32,15 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium could not be installed: browser tests will be skipped with the reason"; }
 
-test: setup browser
+# PostgreSQL (the city-scale engine tests) and pdftoppm (the monthly report's PDF check) come from Debian's packages.
+services:
+	@missing=""; command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	  if [ -n "$$missing" ]; then echo "installing$$missing for the tests (apt-get)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	    || echo "could not install$$missing: the tests that need it are skipped with the reason"; fi
+
+test: setup browser services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy kuzet edge models backend notifications hardware
