@@ -3,6 +3,8 @@
 Fitted from four or more image points whose road positions are known (measured lane widths, marking lengths,
 kerb points); the fit is least-squares DLT (``cv2.findHomography`` with method 0) and its reprojection error is
 reported in metres on the road and in pixels on the image, so a bad survey is visible before speeds are trusted.
+The survey declares its own doubt: ``point_sigma_m`` (each road point) and ``scale_sigma`` (the length reference);
+``edge.traffic.speed.speed_from_track`` propagates both into every speed's sigma.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ class CalibrationConfig(StrictModel):
     max_metres_per_pixel: float = Field(
         default=0.25, gt=0.0, le=10.0, description="Samples where one pixel spans more road are not used for speed"
     )
+    point_sigma_m: float = Field(
+        default=0.05, ge=0.0, le=5.0, description="1-sigma error of each surveyed road point, metres (per axis)"
+    )
+    scale_sigma: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="1-sigma relative error of the survey's length reference"
+    )
     notes: str = Field(default="", max_length=500, description="How the road points were obtained")
 
     @model_validator(mode="after")
@@ -63,6 +71,19 @@ class ReprojectionError:
     rms_px: float
 
 
+def fit_homography(image_points: NDArray[np.floating], road_points: NDArray[np.floating]) -> NDArray[np.float64] | None:
+    """Least-squares DLT image -> road homography, or None when the points are degenerate."""
+    h, _ = cv2.findHomography(np.asarray(image_points, np.float64), np.asarray(road_points, np.float64), 0)
+    if h is None or not np.all(np.isfinite(h)) or abs(np.linalg.det(h)) < 1e-12:
+        return None
+    return np.asarray(h, np.float64)
+
+
+def apply_homography(h: NDArray[np.float64], points: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Apply a 3x3 homography to (N, 2) points."""
+    return _apply(h, points)
+
+
 def _apply(h: NDArray[np.float64], points: NDArray[np.floating]) -> NDArray[np.float64]:
     """Apply a 3x3 homography to (N, 2) points."""
     pts = np.asarray(points, np.float64).reshape(-1, 2)
@@ -85,10 +106,10 @@ class Calibration:
         self.config = config
         image = np.asarray(config.image_points, np.float64)
         road = np.asarray(config.road_points, np.float64)
-        h, _ = cv2.findHomography(image, road, 0)
-        if h is None or not np.all(np.isfinite(h)) or abs(np.linalg.det(h)) < 1e-12:
+        h = fit_homography(image, road)
+        if h is None:
             raise CalibrationError(f"calibration {config.version}: points are degenerate (collinear or repeated)")
-        self.H: NDArray[np.float64] = np.asarray(h, np.float64)
+        self.H: NDArray[np.float64] = h
         self.H_inv: NDArray[np.float64] = np.asarray(np.linalg.inv(self.H), np.float64)
         self.error = self._error(image, road)
         if self.error.rms_m > config.max_error_m:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.traffic.calibration import Calibration
-from edge.traffic.speed import SpeedConfig, estimate_speed
+from edge.traffic.calibration import Calibration, CalibrationConfig
+from edge.traffic.speed import SpeedConfig, estimate_speed, speed_from_track
 from tests.edge.traffic.test_calibration import config_for, pinhole_road_to_image, project
 
 FPS = 25.0
@@ -90,3 +90,46 @@ def test_only_the_latest_window_is_used() -> None:
     y = np.where(t < 2.0, t * 20 / 3.6, 2.0 * 20 / 3.6 + (t - 2.0) * 60 / 3.6)
     estimate = estimate_speed(t, np.column_stack([np.zeros_like(t), y]), SpeedConfig(window_s=1.5))
     assert estimate.speed_kmh == pytest.approx(60.0, rel=0.01)
+
+
+def _survey_track(
+    speed_kmh: float, scale_error: float, lost: float, seed: int, scale_sigma: float = 0.05
+) -> tuple[np.ndarray, np.ndarray, CalibrationConfig]:
+    """Capture times and box bottom-centres of a car at constant speed (1 px jitter, a share of frames lost),
+    and a survey whose length reference is off by ``scale_error`` (declared with ``scale_sigma``)."""
+    rng = np.random.default_rng(seed)
+    h = pinhole_road_to_image()
+    t = np.arange(0.0, 2.0, 1.0 / FPS)
+    t = np.sort(rng.choice(t, size=round(len(t) * (1 - lost)), replace=False))
+    road = np.array([0.5, 10.0]) + np.outer(t * speed_kmh / 3.6, [0.0, 1.0])
+    image = project(h, road) + rng.normal(0.0, 1.0, road.shape)
+    survey = config_for(h, noise_px=0.3, seed=seed, point_sigma_m=0.05, scale_sigma=scale_sigma)
+    road_points = [(x * (1 + scale_error), y * (1 + scale_error)) for x, y in survey.road_points]
+    return t + rng.normal(0.0, 0.002, len(t)), image, survey.model_copy(update={"road_points": tuple(road_points)})
+
+
+def test_speed_from_track_counts_the_survey_and_timing_in_its_sigma() -> None:
+    t, image, survey = _survey_track(50.0, 0.10, 0.10, 3)
+    estimate = speed_from_track(t, image, survey, SpeedConfig())
+    assert estimate.status == "ok" and estimate.speed_kmh is not None and estimate.sigma_kmh is not None
+    assert estimate.speed_kmh == pytest.approx(55.0, rel=0.03)  # the survey's 10% is in the speed...
+    assert estimate.calibration_sigma_kmh is not None and estimate.calibration_sigma_kmh >= 0.05 * 50.0
+    assert estimate.speed_kmh - 2 * estimate.sigma_kmh < 50.0  # ...and within the doubt it declares
+    assert estimate.fit_sigma_kmh is not None and estimate.timing_sigma_kmh is not None
+    parts = [estimate.fit_sigma_kmh, estimate.calibration_sigma_kmh, estimate.timing_sigma_kmh]
+    assert estimate.sigma_kmh == pytest.approx(float(np.sqrt(np.sum(np.square(parts)))), rel=1e-6)
+    assert speed_from_track(t, image, survey, SpeedConfig()) == estimate  # pure: fixed-seed survey draws
+
+
+def test_speed_from_track_handles_lost_frames_by_time() -> None:
+    for lost in (0.0, 0.1, 0.3):
+        t, image, survey = _survey_track(50.0, 0.0, lost, 5, scale_sigma=0.0)
+        estimate = speed_from_track(t, image, survey, SpeedConfig())
+        assert estimate.speed_kmh == pytest.approx(50.0, rel=0.02), lost
+        assert abs(estimate.speed_kmh - 50.0) < 2.5 * estimate.sigma_kmh  # type: ignore[operator]
+
+
+def test_speed_from_track_refuses_mismatched_samples() -> None:
+    t, image, survey = _survey_track(50.0, 0.0, 0.0, 1)
+    with pytest.raises(ValueError, match="samples"):
+        speed_from_track(t[:-1], image, survey, SpeedConfig())
