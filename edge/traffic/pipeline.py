@@ -21,7 +21,7 @@ from edge.traffic.calibration import Calibration
 from edge.traffic.config import TrafficConfig
 from edge.traffic.rules.base import TrackView
 from edge.traffic.scene import SceneConfig, lane_index, path_crossings, signed_distance
-from edge.traffic.speed import SpeedEstimate, estimate_speed
+from edge.traffic.speed import SpeedEstimate, speed_from_track
 from kuzet.contracts import CameraId, ClockSource, VehicleEvent
 from models.detections import Detections
 from models.vehicles.detector import VEHICLE_NAMES, VehicleDetector
@@ -36,6 +36,7 @@ class _History:
     frame: list[int] = field(default_factory=list)
     t: list[float] = field(default_factory=list)
     xy: list[NDArray[np.float32]] = field(default_factory=list)
+    box: list[NDArray[np.float32]] = field(default_factory=list)
     class_id: list[int] = field(default_factory=list)
 
 
@@ -104,6 +105,7 @@ class TrafficPipeline:
             history.frame.append(frame_index)
             history.t.append(t)
             history.xy.append(points[row])
+            history.box.append(tracked.xyxy[row])
             history.class_id.append(int(tracked.class_id[row]))
 
     def finished(self) -> list[TrackSummary]:
@@ -138,9 +140,8 @@ class TrafficPipeline:
         road_xy = self.calibration.to_road(image_xy) if self.calibration is not None else None
         ids, counts = np.unique(np.asarray(history.class_id), return_counts=True)
         vehicle_class = self.detector.class_name(int(ids[np.argmax(counts)]))
-        if road_xy is not None and self.calibration is not None:
-            covered = self.calibration.covers(image_xy)
-            speed = estimate_speed(t[covered], road_xy[covered], self.config.speed)
+        if self.calibration is not None:
+            speed = speed_from_track(t, image_xy, self.calibration.config, self.config.speed)
         else:
             speed = SpeedEstimate(None, None, 0, len(t), "too_few_samples")
         lane_ids, lane = self._lanes(image_xy)
@@ -155,6 +156,7 @@ class TrafficPipeline:
             speed_sigma_kmh=speed.sigma_kmh,
             lane_ids=lane_ids,
             frame_index=np.asarray(history.frame, np.int64),
+            boxes_xyxy=np.asarray(history.box, np.float64).reshape(-1, 4),
         )
         return TrackSummary(view, speed, lane, self._crossings(image_xy))
 
