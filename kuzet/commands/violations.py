@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from kuzet.commands import eval_group
+from kuzet.commands.camera import devset_group
 from kuzet.commands.common import emit_json, evaluate_or_exit, fail, progress
 
 
@@ -25,8 +27,31 @@ def eval_lights(data: Path, as_json: bool) -> None:
     click.echo(
         f"n={result['n']} accuracy={result['accuracy']:.4f} recall red={result['recall_red']}"
         f" yellow={result['recall_yellow']} green={result['recall_green']}"
+        f"{' off=' + str(result['recall_off']) if 'recall_off' in result else ''}"
         f" red_as_green={result['red_as_green']} ms/crop={result['ms_per_crop']:.3f}"
     )
+
+
+@devset_group.command("lights-off")
+@click.option("--traffic", type=click.Path(path_type=Path), default=None, help="The shared traffic data folder")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("var/devsets/lights-off"), help="Output folder")
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", help="Which sources (test: held out)")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the crops")
+def devset_lights_off(traffic: Path | None, out: Path, split: str, seed: int) -> None:
+    """Real negatives (no lamp lit, or no signal head) for ``kuzet eval lights``: labels.csv with colour=off.
+
+    The test split's crops come only from files the light classifier never trained on (see
+    ``models/training/lights_negatives.py``); ``--traffic`` defaults to $KUZET_DATA/traffic or ../shared/data/traffic.
+    """
+    from models.training.lights_negatives import build_negatives, write_folder
+
+    default = Path(__file__).resolve().parents[3] / "shared" / "data"
+    root = traffic or Path(os.environ.get("KUZET_DATA", default)) / "traffic"
+    if not (root / "lights" / "labels.csv").is_file():
+        fail(f"{root} is not the traffic data folder (no lights/labels.csv)")
+    negatives = build_negatives(root, split, seed)
+    write_folder(negatives, out, split="test")
+    click.echo(f"devset {out}: {len(negatives)} off crops from the {split} sources (labels.csv)")
 
 
 @click.group("evidence")
@@ -44,32 +69,102 @@ def read_trusted_key(value: str | None) -> str | None:
     return text.lower()
 
 
+def read_anchor(value: str | None) -> tuple[int, str | None] | None:
+    """``SEQ`` or ``SEQ:SHA256`` (the backend's anchored head of the camera); exits 2 when malformed."""
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or (digest and (len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest))):
+        fail(f"--anchor must be SEQ or SEQ:SHA256 (64 lower-case hex), got {value!r}")
+    return int(seq), digest or None
+
+
+def _camera_of(path: Path, single: bool) -> str | None:
+    """The camera id of a package or of the first package of a chain, or None when unreadable."""
+    from edge.traffic.evidence_verify import list_packages, read_manifest
+
+    packages = [path] if single else list_packages(path)
+    manifest = read_manifest(packages[0])[0] if packages else None
+    return None if manifest is None else str(manifest["camera_id"])
+
+
+def _recompute(path: Path, single: bool) -> tuple[list[str], list[dict[str, object]]]:
+    from edge.traffic.evidence_recompute import recompute
+    from edge.traffic.evidence_verify import list_packages
+
+    problems: list[str] = []
+    figures: list[dict[str, object]] = []
+    for package in [path] if single else list_packages(path):
+        result = recompute(package)
+        problems.extend(result.problems)
+        figures.append({"package": package.name, **result.record()})
+        if not result.problems:
+            click.echo(
+                f"RECOMPUTED {package.name}: {result.speed_kmh:.2f} +- {result.sigma_kmh:.2f} km/h"
+                if result.speed_kmh is not None and result.sigma_kmh is not None
+                else f"RECOMPUTED {package.name}: no speed ({result.status}), as stated"
+            )
+    return problems, figures
+
+
 @evidence_group.command("verify")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--trusted-key", default=None, help="Camera public key (hex or .pub file) the packages must be signed with"
 )
+@click.option(
+    "--registry",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of registered camera keys ({camera_id}.ed25519.pub) to take the trusted key from",
+)
+@click.option("--anchor", default=None, help="The backend's anchored head of the camera: SEQ or SEQ:SHA256")
+@click.option("--recompute", is_flag=True, help="Recompute each package's speed from the package alone")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout")
-def evidence_verify(path: Path, trusted_key: str | None, as_json: bool) -> None:
-    """Check one package or a whole chain folder; exit 0 when intact, 1 listing every problem."""
+def evidence_verify(
+    path: Path, trusted_key: str | None, registry: Path | None, anchor: str | None, recompute: bool, as_json: bool
+) -> None:
+    """Check one package or a whole chain folder.
+
+    Exit 0 when intact AND signed by a trusted key (given or registered), 1 listing every problem, 3 when intact
+    but the signer is not trusted (no --trusted-key or --registry key: anyone could have re-signed it).
+    """
+    from edge.traffic.evidence_keys import registered_key
     from edge.traffic.evidence_verify import is_package, list_packages, verify_chain, verify_package
 
     if not path.is_dir():
         fail(f"{path} is not a folder (give an evidence package or a camera's chain folder)")
     key = read_trusted_key(trusted_key)
+    head = read_anchor(anchor)
     single = is_package(path)
     if not single and not list_packages(path):
         fail(f"{path} holds no evidence packages (no manifest.json, no package folders)")
-    problems = verify_package(path, key) if single else verify_chain(path, key)
+    camera = _camera_of(path, single)
+    if key is None and registry is not None and camera is not None:
+        key = registered_key(registry, camera)
+    problems = verify_package(path, key) if single else verify_chain(path, key, head)
+    figures: list[dict[str, object]] = []
+    if recompute and not problems:
+        extra, figures = _recompute(path, single)
+        problems += extra
     count = 1 if single else len(list_packages(path))
     for problem in problems:
         click.echo(f"FAIL {problem}")
+    trusted = key is not None
     if not problems:
-        click.echo(f"OK {count} package(s) in {path} verified" + (" against the trusted key" if key else ""))
+        click.echo(
+            f"OK {count} package(s) in {path} verified"
+            + (" against the trusted key" if trusted else "; UNTRUSTED: self-consistent only, the signer key is not")
+            + ("" if trusted else " anchored (give --trusted-key or --registry)")
+        )
     if as_json:
-        emit_json({"path": str(path), "packages": count, "ok": not problems, "problems": problems})
+        result = {"path": str(path), "camera_id": camera, "packages": count, "ok": not problems, "trusted": trusted,
+                  "anchored": head is not None, "problems": problems, "recomputed": figures}  # fmt: skip
+        emit_json(result)
     if problems:
         sys.exit(1)
+    if not trusted:
+        sys.exit(3)
 
 
 COMMANDS: list[click.Command] = [evidence_group]

@@ -37,6 +37,8 @@ class SignalState(StrEnum):
     AMBER = "amber"
     GREEN = "green"
     UNKNOWN = "unknown"
+    OFF = "off"
+    """No lamp lit (a dark or failed head); never enforceable."""
 
 
 class SignalSource(StrEnum):

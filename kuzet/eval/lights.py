@@ -1,5 +1,10 @@
 """``kuzet eval lights``: traffic-light state accuracy of the committed classifier on signal-head crops
-(``labels.csv`` with ``image,colour[,split]``; only the rows with ``split == test`` when that column exists)."""
+(``labels.csv`` with ``image,colour[,split]``; only the rows with ``split == test`` when that column exists).
+
+``colour`` is ``red``, ``yellow``, ``green`` or ``off`` (no lamp lit, or no signal head at all). On an ``off`` row
+the classifier is right when it says ``off`` or ``unknown`` (either way no signal state is enforced); on a lit row
+``unknown`` is an error. ``recall_off`` is reported when the folder has ``off`` rows (EVAL.md).
+``kuzet devset lights-off`` writes a folder of real negatives in this layout."""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from typing import Any
 
 from kuzet.eval.common import LayoutError, Progress, load_image
 
-COLOURS = ("red", "yellow", "green")
+COLOURS = ("red", "yellow", "green", "off")
+NO_SIGNAL = ("off", "unknown")
+"""Predictions that are right on an ``off`` row."""
 
 
 def read_light_labels(data: Path) -> list[tuple[str, str]]:
@@ -63,13 +70,18 @@ def evaluate_lights(data: Path, rows: list[tuple[str, str]], progress: Progress 
         if progress and number % 100 == 0:
             progress(f"lights: {number}/{len(rows)}")
     y, p = np.array(truth), np.array(predicted)
-    result: dict[str, Any] = {"n": len(rows), "accuracy": float(np.mean(y == p)), "unreadable": unreadable}
+    right = (y == p) | ((y == "off") & np.isin(p, NO_SIGNAL))
+    result: dict[str, Any] = {"n": len(rows), "accuracy": float(np.mean(right)), "unreadable": unreadable}
     for colour in COLOURS:
         mask = y == colour
-        result[f"recall_{colour}"] = float(np.mean(p[mask] == colour)) if mask.any() else None
+        if colour == "off" and not mask.any():
+            continue  # recall_off only when the folder has off rows
+        result[f"recall_{colour}"] = float(np.mean(right[mask])) if mask.any() else None
         result[f"n_{colour}"] = int(mask.sum())
     result["red_as_green"] = int(np.sum((y == "red") & (p == "green")))
-    result["confusion"] = {t: {q: int(np.sum((y == t) & (p == q))) for q in sorted(set(p))} for t in COLOURS}
+    result["confusion"] = {
+        t: {q: int(np.sum((y == t) & (p == q))) for q in sorted(set(p))} for t in COLOURS if np.any(y == t)
+    }
     result["ms_per_crop"] = 1000.0 * elapsed / max(len(rows) - unreadable, 1)
     return result
 

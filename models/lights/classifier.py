@@ -1,8 +1,10 @@
-"""Traffic-light state classifier: signal-head crop -> red / yellow / green with probabilities.
+"""Traffic-light state classifier: signal-head crop -> red / yellow / green / off with calibrated probabilities.
 
 The model is trained by ``models/training/lights.py`` on real crops and shipped as
 ``models/artifacts/light_classifier.onnx`` (a scaler + logistic regression exported with skl2onnx; input
-``features`` (N, F) float32, outputs ``label`` and ``probabilities`` (N, 3)).
+``features`` (N, F) float32, outputs ``label`` and ``probabilities`` (N, 4)). ``off`` is trained on real negatives
+(unlit heads, road background, night and dusk crops); the probabilities are temperature-calibrated on a validation
+split (folded into the weights), so a top probability under ``min_confidence`` reads ``unknown``.
 
 Pre-process: ``preprocess.batch_features``; inference: the ONNX head through a ``Runner``; post-process:
 ``decide`` (thresholds -> labels), then ``LABEL_TO_STATE`` for the contract's ``SignalState``.
@@ -22,12 +24,13 @@ from kuzet.contracts import SignalState
 from models.lights.preprocess import N_FEATURES, batch_features
 from models.runtime import ModelError, Runner, RunnerConfig
 
-CLASSES: tuple[str, ...] = ("red", "yellow", "green")
+CLASSES: tuple[str, ...] = ("red", "yellow", "green", "off")
 UNKNOWN = "unknown"
 LABEL_TO_STATE: dict[str, SignalState] = {
     "red": SignalState.RED,
     "yellow": SignalState.AMBER,
     "green": SignalState.GREEN,
+    "off": SignalState.OFF,
     UNKNOWN: SignalState.UNKNOWN,
 }
 """The classifier's labels (the training set's class names) as the contract's signal states."""
@@ -47,7 +50,7 @@ class LightConfig(StrictModel):
         default=None, description="Light classifier ONNX file (default: models/artifacts/light_classifier.onnx)"
     )
     min_confidence: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Below this top probability the label is 'unknown'"
+        default=0.6, ge=0.0, le=1.0, description="Below this (calibrated) top probability the label is 'unknown'"
     )
     min_side_px: int = Field(default=4, ge=1, le=64, description="Crops with a shorter side are 'unknown'")
 
@@ -77,7 +80,7 @@ class LightClassifier:
             crops: N BGR uint8 images (H, W, 3), any size.
 
         Returns:
-            ``(labels, probs)``: (N,) ``red``/``yellow``/``green``/``unknown`` and (N, 3) float32 class
+            ``(labels, probs)``: (N,) ``red``/``yellow``/``green``/``off``/``unknown`` and (N, 4) float32 class
             probabilities in ``CLASSES`` order (zeros for crops too small to classify).
         """
         n = len(crops)
@@ -89,13 +92,14 @@ class LightClassifier:
         return decide(probs, usable, self.config.min_confidence), probs
 
     def predict_states(self, crops: Sequence[NDArray[np.uint8]]) -> list[SignalState]:
-        """N crops as the contract's signal states (``yellow`` is ``AMBER``; unsure or too small is ``UNKNOWN``)."""
+        """N crops as the contract's signal states (``yellow`` is ``AMBER``, ``off`` is ``OFF``; unsure or too small
+        is ``UNKNOWN``)."""
         labels, _ = self.predict(crops)
         return [LABEL_TO_STATE[str(label)] for label in labels]
 
 
 def decide(probs: NDArray[np.float32], usable: NDArray[np.bool_], min_confidence: float) -> NDArray[np.str_]:
-    """(N,) labels from (N, 3) probabilities: the best class, or ``unknown`` when unsure or not ``usable``."""
+    """(N,) labels from (N, 4) probabilities: the best class, or ``unknown`` when unsure or not ``usable``."""
     names = np.array([*CLASSES, UNKNOWN])
     best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
     confident = probs.max(axis=1, initial=0.0) >= max(min_confidence, 1e-6)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -61,6 +62,33 @@ def test_bad_layout_exits_2(tmp_path: Path, content: str | None, message: str) -
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_off_rows_count_off_and_unknown_as_right(tmp_path: Path) -> None:
+    lines = ["image,colour"]
+    for k, (colour, img) in enumerate(
+        [
+            ("off", np.zeros((60, 30, 3), np.uint8)),
+            ("off", np.full((60, 30, 3), 255, np.uint8)),
+            ("off", signal_head("green", 30, 1)),
+            ("red", signal_head("red", 30, 2)),
+        ]
+    ):
+        cv2.imwrite(str(tmp_path / f"{k}.png"), img)
+        lines.append(f"{k}.png,{colour}")
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = run("--data", str(tmp_path), "--json")
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["recall_off"] == pytest.approx(2 / 3)  # black reads off, white unknown, a lit green head green
+    assert result["n_off"] == 3 and result["accuracy"] == pytest.approx(0.75)
+    assert result["confusion"]["off"]["green"] == 1
+
+
+def test_no_recall_off_without_off_rows(tmp_path: Path) -> None:
+    build_folder(tmp_path, with_split=False)
+    code, out, _ = run("--data", str(tmp_path), "--json")
+    assert code == 0 and "recall_off" not in json.loads(out.strip().splitlines()[-1])
 
 
 def test_real_lights_test_split() -> None:
