@@ -42,6 +42,7 @@ class LineKind(StrEnum):
     """What a painted or virtual line means."""
 
     STOP = "stop"
+    JUNCTION_ENTRY = "junction_entry"
     SOLID = "solid"
     DASHED = "dashed"
     COUNTING = "counting"
@@ -102,13 +103,19 @@ class Line(StrictModel):
     id: str = SceneId
     p1: Point = _COORD
     p2: Point = _COORD
-    kind: LineKind = Field(description="stop, solid, dashed or counting")
+    kind: LineKind = Field(description="stop, junction_entry, solid, dashed or counting")
     beyond: Literal["right", "left"] = Field(
         default="right",
-        description="For stop lines: which side of p1->p2 (as seen on screen) is past the line",
+        description="For stop and junction-entry lines: which side of p1->p2 (as seen on screen) is past the line",
     )
     lanes: tuple[str, ...] = Field(
         default=(), max_length=16, description="Lane ids the line governs (stop lines); empty = every lane"
+    )
+    signal: str | None = Field(
+        default=None,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Signal head governing the line (stop, junction entry); None = the camera's one signal",
     )
 
     @model_validator(mode="after")
@@ -174,6 +181,11 @@ class SceneConfig(StrictModel):
     def stop_lines(self) -> tuple[Line, ...]:
         """Stop lines."""
         return self.lines_of(LineKind.STOP)
+
+    @property
+    def junction_lines(self) -> tuple[Line, ...]:
+        """Junction-entry lines (a front crossing one on red runs the light)."""
+        return self.lines_of(LineKind.JUNCTION_ENTRY)
 
     @property
     def solid_lines(self) -> tuple[Line, ...]:

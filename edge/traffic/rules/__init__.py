@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from edge.traffic.rules.base import (
     RulesConfig,
+    Signals,
     SignalTimeline,
     TrackView,
     Violation,
@@ -31,7 +32,7 @@ from edge.traffic.rules.stop_line import stop_line
 from edge.traffic.rules.wrong_way import wrong_way
 from edge.traffic.scene import SceneConfig
 
-Rule = Callable[[TrackView, SceneConfig, SignalTimeline | None, RulesConfig], list[Violation]]
+Rule = Callable[[TrackView, SceneConfig, Signals, RulesConfig], list[Violation]]
 
 RULES: dict[ViolationKind, Rule] = {
     ViolationKind.SPEEDING: speeding,
@@ -50,13 +51,13 @@ if _MISSING:  # a contract value without a rule would be accepted in config and 
 def evaluate_rules(
     tracks: Iterable[TrackView],
     scene: SceneConfig,
-    signal: SignalTimeline | None,
+    signal: Signals,
     config: RulesConfig | None = None,
 ) -> list[Violation]:
     """Every enabled rule on every eligible (confirmed, long enough) track, ordered by time.
 
-    A stop-line violation is dropped when the same track ran the same stop line on red (one offence, the
-    graver one).
+    ``signal`` is one timeline for the camera, or one per signal head by id (a line's ``signal`` names its head).
+    A stop-line violation is dropped when the same track ran the red (one offence, the graver one).
     """
     cfg = config or RulesConfig()
     out: list[Violation] = []
@@ -64,8 +65,8 @@ def evaluate_rules(
         if not eligible(track, cfg):
             continue
         found = [v for kind in cfg.enabled for v in RULES[kind](track, scene, signal, cfg)]
-        ran = {v.line_id for v in found if v.kind == ViolationKind.RED_LIGHT}
-        out.extend(v for v in found if not (v.kind == ViolationKind.STOP_LINE and v.line_id in ran))
+        ran = any(v.kind == ViolationKind.RED_LIGHT for v in found)
+        out.extend(v for v in found if not (v.kind == ViolationKind.STOP_LINE and ran))
     return sorted(out, key=lambda v: (v.t, v.track_id, v.kind))
 
 
@@ -73,6 +74,8 @@ __all__ = [
     "RULES",
     "Rule",
     "RulesConfig",
+    "SignalTimeline",
+    "Signals",
     "TrackView",
     "Violation",
     "ViolationKind",

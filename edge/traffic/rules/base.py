@@ -17,7 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from edge.traffic.scene import SceneConfig, lane_index
+from edge.traffic.scene import Line, SceneConfig, lane_index
+from edge.traffic.speed import SpeedEstimate
 from hardware.signal import PhaseChange, SignalPhaseFeed, SignalTimeline
 from kuzet.config import StrictModel
 from kuzet.contracts import SignalSource, SignalState, ViolationKind
@@ -58,6 +59,13 @@ class TrackView:
         speed_sigma_kmh: one standard deviation of that estimate, or None.
         lane_ids: (T,) lane id per sample ("" = none), or None to let the rules locate lanes from the scene.
         frame_index: (T,) int64 source frame of each sample, or None (used by the evidence builder).
+        boxes_xyxy: (T, 4) float64 the vehicle's box in each sample, image pixels, or None (drawn on the evidence;
+            without it the rules take ``image_xy`` as the front and cannot tell clipped boxes).
+        front_xy: (T, 2) float64 the vehicle's front on the road, image pixels, or None (then the rules take the
+            box edge ahead in the direction of travel, ``edge.traffic.rules.geometry.front_points``).
+        metres_per_px: (T,) float64 road metres per image pixel at each sample's front, or None (uncalibrated;
+            margins are then in pixels only).
+        speed_estimate: the full speed estimate (its sigma parts go into a speeding decision), or None.
     """
 
     track_id: int
@@ -70,6 +78,10 @@ class TrackView:
     speed_sigma_kmh: float | None = None
     lane_ids: tuple[str, ...] | None = None
     frame_index: NDArray[np.int64] | None = None
+    boxes_xyxy: NDArray[np.float64] | None = None
+    front_xy: NDArray[np.float64] | None = None
+    metres_per_px: NDArray[np.float64] | None = None
+    speed_estimate: SpeedEstimate | None = None
 
     def __post_init__(self) -> None:
         t = np.asarray(self.t, dtype=np.float64).reshape(-1)
@@ -77,11 +89,13 @@ class TrackView:
         if n and np.any(np.diff(t) <= 0):
             raise ValueError(f"track {self.track_id}: t must be strictly increasing")
         object.__setattr__(self, "t", _readonly(t))
-        for name in ("image_xy", "road_xy"):
+        for name, width in (("image_xy", 2), ("road_xy", 2), ("front_xy", 2), ("metres_per_px", 1)):
             value = getattr(self, name)
             if value is None:
                 continue
-            arr = np.asarray(value, dtype=np.float64).reshape(-1, 2)
+            arr: NDArray[np.float64] = np.asarray(value, dtype=np.float64).reshape(-1, width)
+            if width == 1:
+                arr = arr.reshape(-1)
             if len(arr) != n:
                 raise ValueError(f"track {self.track_id}: {name} has {len(arr)} rows, t has {n}")
             object.__setattr__(self, name, _readonly(arr))
@@ -92,6 +106,11 @@ class TrackView:
             if len(frames) != n:
                 raise ValueError(f"track {self.track_id}: frame_index has {len(frames)} rows, t has {n}")
             object.__setattr__(self, "frame_index", _readonly(frames))
+        if self.boxes_xyxy is not None:
+            boxes = np.asarray(self.boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+            if len(boxes) != n:
+                raise ValueError(f"track {self.track_id}: boxes_xyxy has {len(boxes)} rows, t has {n}")
+            object.__setattr__(self, "boxes_xyxy", _readonly(boxes))
 
     def __len__(self) -> int:
         return len(self.t)
@@ -172,8 +191,17 @@ class SpeedingConfig(StrictModel):
     max_sigma_kmh: float = Field(default=15.0, gt=0.0, le=100.0, description="Skip estimates less certain than this")
 
 
+class CrossingConfig(StrictModel):
+    """When a point has crossed a line despite box jitter: clear of it on both sides, for several samples."""
+
+    margin_px: float = Field(default=3.0, ge=0.0, le=200.0, description="Distance from the line on each side, px")
+    margin_m: float = Field(default=0.3, ge=0.0, le=20.0, description="The same in road metres (calibrated)")
+    min_samples: int = Field(default=3, ge=1, le=100, description="Samples needed on each side beyond the margin")
+    smooth_samples: int = Field(default=5, ge=1, le=31, description="Running-median window over the distances")
+
+
 class RedLightConfig(StrictModel):
-    """Red light: crossing the stop line into the junction while red, after the clearance grace."""
+    """Red light: the front crosses a junction-entry line while red, after the clearance grace."""
 
     red_grace_s: float = Field(
         default=0.5,
@@ -181,32 +209,48 @@ class RedLightConfig(StrictModel):
         le=10.0,
         description="Red must have been on this long at the crossing (amber clearance)",
     )
+    crossing: CrossingConfig = Field(default_factory=CrossingConfig, description="Crossing of the entry line")
+    fallback_depth_px: float = Field(
+        default=20.0,
+        ge=0.0,
+        le=2000.0,
+        description="No junction-entry line: the front must get this far past the stop line, px",
+    )
+    fallback_depth_m: float = Field(default=2.5, ge=0.0, le=100.0, description="The same in road metres (calibrated)")
 
 
 class StopLineConfig(StrictModel):
-    """Stop line: halted with the vehicle past the stop line while red."""
+    """Stop line: halted with the front past the stop line while red, not entering the junction on that red."""
 
     min_stopped_s: float = Field(default=1.0, gt=0.0, le=60.0, description="Minimum stationary time past the line")
     stopped_speed_mps: float = Field(default=0.7, gt=0.0, le=5.0, description="Below this (calibrated) = stopped")
     stopped_speed_px_s: float = Field(default=8.0, gt=0.0, le=200.0, description="Below this (image px/s) = stopped")
     min_past_px: float = Field(default=4.0, ge=0.0, le=200.0, description="How far past the line counts as past")
+    min_past_m: float = Field(
+        default=0.6, ge=0.0, le=20.0, description="The same in road metres (calibrated; 0.3-1.0 m is borderline)"
+    )
     max_past_px: float = Field(
-        default=150.0, gt=0.0, le=2000.0, description="Further past the line is inside the junction, not this rule"
+        default=150.0, gt=0.0, le=2000.0, description="No junction-entry line: further past is inside the junction"
     )
 
 
 class SolidLineConfig(StrictModel):
-    """Solid line: the path crosses a solid marking and moves clearly to the other side."""
+    """Solid line: the vehicle's centre moves clearly from one side of a solid marking to the other."""
 
     min_margin_px: float = Field(
         default=6.0, ge=0.0, le=200.0, description="Distance from the line on both sides (rejects jitter)"
     )
+    min_margin_m: float = Field(
+        default=0.5, ge=0.0, le=20.0, description="The same in road metres: a wheel on the line is not a crossing"
+    )
+    min_samples: int = Field(default=3, ge=1, le=100, description="Samples needed on each side beyond the margin")
+    smooth_samples: int = Field(default=5, ge=1, le=31, description="Running-median window over the distances")
 
 
 class WrongWayConfig(StrictModel):
     """Wrong way: net motion against the lane direction over a minimum distance."""
 
-    min_distance_m: float = Field(default=8.0, gt=0.0, le=500.0, description="Against-direction travel (calibrated)")
+    min_distance_m: float = Field(default=15.0, gt=0.0, le=500.0, description="Against-direction travel (calibrated)")
     min_distance_px: float = Field(default=60.0, gt=0.0, le=5000.0, description="Against-direction travel (px)")
     max_cosine: float = Field(
         default=-0.5,
@@ -217,12 +261,13 @@ class WrongWayConfig(StrictModel):
 
 
 class BusLaneConfig(StrictModel):
-    """Bus lane: a non-bus vehicle inside a bus lane during its hours for a minimum time and distance."""
+    """Bus lane: a non-bus vehicle with its centre in a bus lane during its hours over a minimum distance."""
 
     exempt_classes: tuple[str, ...] = Field(default=("bus",), max_length=8, description="Classes allowed in it")
-    min_time_s: float = Field(default=2.0, gt=0.0, le=600.0, description="Minimum continuous time in the lane")
-    min_distance_m: float = Field(default=10.0, ge=0.0, le=1000.0, description="Minimum travel in it (calibrated)")
+    min_time_s: float = Field(default=1.0, gt=0.0, le=600.0, description="Minimum time in the lane")
+    min_distance_m: float = Field(default=20.0, ge=0.0, le=1000.0, description="Minimum travel in it (calibrated)")
     min_distance_px: float = Field(default=60.0, ge=0.0, le=5000.0, description="Minimum travel in it (px)")
+    smooth_samples: int = Field(default=5, ge=1, le=31, description="Running-median window over lane membership")
 
 
 class RulesConfig(StrictModel):
@@ -240,6 +285,20 @@ class RulesConfig(StrictModel):
     solid_line: SolidLineConfig = Field(default_factory=SolidLineConfig, description="Solid-line thresholds")
     wrong_way: WrongWayConfig = Field(default_factory=WrongWayConfig, description="Wrong-way thresholds")
     bus_lane: BusLaneConfig = Field(default_factory=BusLaneConfig, description="Bus-lane thresholds")
+
+
+Signals = SignalTimeline | Mapping[str, SignalTimeline] | None
+"""What the rules get for the signal: one timeline for the camera, one per signal head (by id), or none."""
+
+
+def timeline_for(signal: Signals, line: Line) -> SignalTimeline | None:
+    """The timeline governing a line: its named head (None when that head has no timeline), the camera's only
+    timeline, or None. A line that names no head under several heads gets None (no guessing which)."""
+    if signal is None or isinstance(signal, SignalTimeline):
+        return signal
+    if line.signal is not None:
+        return signal.get(line.signal)
+    return next(iter(signal.values())) if len(signal) == 1 else None
 
 
 def choose_signal(controller: SignalPhaseFeed | None, camera: SignalPhaseFeed | None) -> SignalTimeline | None:

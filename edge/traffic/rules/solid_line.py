@@ -1,49 +1,56 @@
-"""Solid line: the path crosses a solid lane marking and moves clearly to its other side."""
+"""Solid line: the vehicle's centre moves clearly from one side of a solid marking to the other."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, track_lanes
-from edge.traffic.scene import SceneConfig, crossing_times, path_crossings, signed_distance
+from edge.traffic.rules.base import RulesConfig, Signals, TrackView, Violation, track_lanes
+from edge.traffic.rules.geometry import clipped, crossings, margins, running_median, within_segment
+from edge.traffic.scene import SceneConfig, signed_distance
 from kuzet.contracts import ViolationKind
 
 
-def solid_line(
-    track: TrackView, scene: SceneConfig, signal: SignalTimeline | None, config: RulesConfig
-) -> list[Violation]:
-    """Each crossing of a solid line where the path is at least ``min_margin_px`` from the line both before
-    and after it (so box jitter along the marking does not fire). Dashed lines are never checked.
-    At most one violation per solid line.
+def solid_line(track: TrackView, scene: SceneConfig, signal: Signals, config: RulesConfig) -> list[Violation]:
+    """The running-median distance of the box's bottom-centre to a solid line is clear of it (the larger of
+    ``min_margin_px`` and ``min_margin_m``: a wheel on the line is not a crossing) for ``min_samples`` samples on
+    one side, then on the other, within the line's extent. Samples of a box clipped by the frame are left out
+    (their centre is not the vehicle's). Dashed lines are never checked. At most one violation per solid line.
     """
     del signal
-    margin = config.solid_line.min_margin_px
+    cfg = config.solid_line
     lanes = track_lanes(track, scene)
+    cut = clipped(track, scene)
+    usable = ~(cut[:, 0] | cut[:, 2] | cut[:, 3])
+    margin = margins(track, cfg.min_margin_px, cfg.min_margin_m)
     out: list[Violation] = []
     for line in scene.solid_lines:
-        seg = line.array()
-        idx, _ = path_crossings(track.image_xy, seg)
-        if not len(idx):
-            continue
-        dist = np.abs(signed_distance(track.image_xy, seg))
-        bounds = np.concatenate([[0], idx + 1, [len(track)]])
-        for k, step in enumerate(idx.tolist()):
-            before = dist[bounds[k] : step + 1].max()
-            after = dist[step + 1 : bounds[k + 2]].max()
-            if min(before, after) < margin:
+        raw = np.where(usable, signed_distance(track.image_xy, line.array()), np.nan)
+        distance = running_median(raw, cfg.smooth_samples)
+        distance[~usable] = np.nan
+        inside = within_segment(track.image_xy, line, slack=0.0)
+        for c in crossings(track.t, distance, margin, cfg.min_samples):
+            if not (inside[c.before] and inside[c.after]):
                 continue
-            tc = float(crossing_times(track.t, track.image_xy, seg, np.array([step]))[0])
-            lane_k = int(lanes[step])
+            lane_k = int(lanes[c.after])
+            details: dict[str, float | str] = {
+                "before_px": round(c.clear_before, 1),
+                "after_px": round(c.clear_after, 1),
+                "margin_px": round(float(margin[c.after]), 2),
+                "samples_before": c.samples_before,
+                "samples_after": c.samples_after,
+                "direction": c.direction,
+            }
+            if track.metres_per_px is not None:
+                details["after_m"] = round(c.clear_after * float(track.metres_per_px[c.after]), 2)
             out.append(
-                Violation(
-                    kind=ViolationKind.SOLID_LINE,
-                    track_id=track.track_id,
-                    vehicle_class=track.vehicle_class,
-                    t=tc,
-                    index=step + 1,
+                Violation.of_track(
+                    ViolationKind.SOLID_LINE,
+                    track,
+                    c.after,
+                    t=c.t,
                     lane_id=scene.lanes[lane_k].id if lane_k >= 0 else "",
                     line_id=line.id,
-                    details={"before_px": round(float(before), 1), "after_px": round(float(after), 1)},
+                    details=details,
                 )
             )
             break

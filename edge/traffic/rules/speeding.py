@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, dominant_lane, track_lanes
+from edge.traffic.rules.base import RulesConfig, Signals, TrackView, Violation, dominant_lane, track_lanes
 from edge.traffic.scene import SceneConfig
 from kuzet.contracts import ViolationKind
 
 
-def speeding(
-    track: TrackView, scene: SceneConfig, signal: SignalTimeline | None, config: RulesConfig
-) -> list[Violation]:
+def speeding(track: TrackView, scene: SceneConfig, signal: Signals, config: RulesConfig) -> list[Violation]:
     """Fire once per track when ``speed - sigma_factor * sigma > limit + tolerance`` of its dominant lane.
 
     A speed without an uncertainty, or with one above ``max_sigma_kmh``, is not evidence and never fires.
@@ -32,16 +30,12 @@ def speeding(
         return []
     inside = np.flatnonzero(lanes == lane_k)
     index = int(inside[len(inside) // 2])
-    return [
-        Violation.of_track(
-            ViolationKind.SPEEDING,
-            track,
-            index,
-            lane_id=lane.id,
-            details={
-                "limit_kmh": lane.speed_limit_kmh,
-                "tolerance_kmh": lane.speed_tolerance_kmh,
-                "lower_bound_kmh": round(lower, 2),
-            },
-        )
-    ]
+    details: dict[str, float | str] = {
+        "limit_kmh": lane.speed_limit_kmh,
+        "tolerance_kmh": lane.speed_tolerance_kmh,
+        "sigma_factor": cfg.sigma_factor,
+        "lower_bound_kmh": round(lower, 2),
+    }
+    if track.speed_estimate is not None:
+        details.update(track.speed_estimate.details())
+    return [Violation.of_track(ViolationKind.SPEEDING, track, index, lane_id=lane.id, details=details)]

@@ -1,20 +1,24 @@
-"""Wrong way: net motion against the lane's legal direction over a minimum distance."""
+"""Wrong way: net travel against the lane's legal direction over a minimum distance (15 m calibrated)."""
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
-from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, runs, track_lanes
+from edge.traffic.rules.base import RulesConfig, Signals, TrackView, Violation, runs, track_lanes
+from edge.traffic.rules.geometry import running_median
 from edge.traffic.scene import SceneConfig
 from kuzet.contracts import ViolationKind
 
+SMOOTH = 5  # running-median window over lane membership (a box on a lane edge flickers between lanes)
+ENDS = 3  # samples whose median stands for each end of a stretch (one jittered box cannot make the distance)
 
-def wrong_way(
-    track: TrackView, scene: SceneConfig, signal: SignalTimeline | None, config: RulesConfig
-) -> list[Violation]:
-    """For each stretch of consecutive samples in one lane: the net image displacement must point against the
-    lane direction (cosine below ``max_cosine``) and the net travel (metres when calibrated, else pixels) must
-    reach the minimum distance. At most one violation per track.
+
+def wrong_way(track: TrackView, scene: SceneConfig, signal: Signals, config: RulesConfig) -> list[Violation]:
+    """For each stretch of samples in one lane (running-median membership): the net image displacement between
+    the medians of its first and last samples must point against the lane direction (cosine below
+    ``max_cosine``) and the net travel (metres when calibrated, else pixels) must reach the minimum distance.
+    At most one violation per track.
     """
     del signal
     cfg = config.wrong_way
@@ -23,29 +27,39 @@ def wrong_way(
     lanes = track_lanes(track, scene)
     for lane_k in np.unique(lanes[lanes >= 0]).tolist():
         lane = scene.lanes[lane_k]
-        for start, stop in runs(lanes == lane_k):
-            if stop - start < 3:
+        member = running_median((lanes == lane_k).astype(np.float64), SMOOTH) > 0.5
+        for start, stop in runs(member):
+            idx = np.arange(start, stop)
+            if len(idx) < 2 * ENDS:
                 continue
-            move = track.image_xy[stop - 1] - track.image_xy[start]
+            first, last = idx[:ENDS], idx[-ENDS:]
+            move = np.median(track.image_xy[last], axis=0) - np.median(track.image_xy[first], axis=0)
             norm = float(np.linalg.norm(move))
-            travel = float(np.linalg.norm(path[stop - 1] - path[start]))
+            travel = float(np.linalg.norm(np.median(path[last], axis=0) - np.median(path[first], axis=0)))
             if norm == 0.0 or travel < min_distance:
                 continue
             cosine = float(move @ lane.direction) / norm
             if cosine >= cfg.max_cosine:
                 continue
-            index = (start + stop - 1) // 2
-            return [
-                Violation.of_track(
-                    ViolationKind.WRONG_WAY,
-                    track,
-                    index,
-                    lane_id=lane.id,
-                    details={
-                        "cosine": round(cosine, 3),
-                        "travel": round(travel, 2),
-                        "unit": "m" if calibrated else "px",
-                    },
-                )
-            ]
+            return [_violation(track, lane.id, idx, cosine, travel, calibrated)]
     return []
+
+
+def _violation(
+    track: TrackView, lane_id: str, idx: NDArray[np.int64], cosine: float, travel: float, calibrated: bool
+) -> Violation:
+    index = int(idx[len(idx) // 2])
+    return Violation.of_track(
+        ViolationKind.WRONG_WAY,
+        track,
+        index,
+        lane_id=lane_id,
+        details={
+            "cosine": round(cosine, 3),
+            "travel": round(travel, 2),
+            "unit": "m" if calibrated else "px",
+            "samples": len(idx),
+            "from_t": round(float(track.t[idx[0]]), 3),
+            "to_t": round(float(track.t[idx[-1]]), 3),
+        },
+    )
