@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from backend import errors
+from backend.broker import wiring as broker_wiring
 from backend.db import connect, connector, migrate
 from backend.guard import WebGuard
 from backend.routes import (
@@ -91,6 +92,7 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
         school_app.attendance_handler(settings),
         ViolationEventHandler(MediaVault.of(settings)),
         CameraHealthHandler(settings.school.timezone),
+        *broker_wiring.install(app, settings),
     )
     app.state.services = Services(ingest=IngestService([*handlers, *builtin], settings.limits))
     errors.install(app)

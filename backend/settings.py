@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from backend.broker.config import BrokerSettings
+from backend.objects.config import MediaStoreSettings
 from kuzet.config import StrictModel
 from notifications.config import NotificationSettings
 
@@ -166,6 +168,10 @@ class Settings(StrictModel):
     )
     school: SchoolSettings = Field(default_factory=SchoolSettings, description="School service settings")
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Request size, image and time limits")
+    media: MediaStoreSettings = Field(
+        default_factory=MediaStoreSettings, description="Where attachment bytes live (media_dir or s3://)"
+    )
+    broker: BrokerSettings = Field(default_factory=BrokerSettings, description="NATS JetStream; off by default")
 
     @field_validator("admin_token")
     @classmethod

@@ -98,7 +98,7 @@ async def upload(
             media_store.record_upload(conn, sha256, device.camera_id, now)
         response.status_code = 200
         return {"sha256": sha256, "size_bytes": len(data)}
-    MediaVault.of(settings).write(sha256, data)
+    MediaVault.of(settings).write(sha256, data, tenant_kind=device.kind)  # the tag the lifecycle rule reads
     with transaction(db) as conn:
         media_store.insert(conn, MediaRow(sha256, media_type, len(data), device.camera_id, now))
     return {"sha256": sha256, "size_bytes": len(data)}

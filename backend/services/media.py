@@ -10,6 +10,10 @@ cannot be swapped for another hash and nothing on disk reads as a JPEG. The key 
 ``settings.template_key``, the face-template key, so there is one secret to manage and rotate, yet templates and
 media never share a key. Files written before sealing (``media.sealed = 0``) are still readable after their hash is
 checked, and ``seal_plaintext`` (run by the retention purge) rewrites them sealed.
+
+Where: the vault's ``objects`` store (``backend.objects``): files under ``media_dir`` by default, or an S3 bucket
+when ``media.store`` is ``s3://bucket/prefix``; either way by content hash, sealed the same way, with the same
+tenancy rows in the database.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ import secrets
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from backend.objects.base import ObjectStore
+from backend.objects.factory import object_store
 from backend.services.errors import BadInputError, NotFoundError
 from backend.settings import Settings
 from backend.store import devices, retention
@@ -47,28 +52,34 @@ def media_key(template_key: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class MediaVault:
-    """The attachment files of one backend: where they are and the key that seals them."""
+    """The attachments of one backend: the object store that holds them and the key that seals them."""
 
-    root: Path
+    objects: ObjectStore
     key: bytes
 
     @classmethod
     def of(cls, settings: Settings) -> MediaVault:
-        """The vault of these settings (``media_dir``, key from ``template_key``)."""
-        return cls(settings.media_dir, media_key(settings.template_key_bytes))
+        """The vault of these settings (``media_dir`` or ``media.store``, key from ``template_key``)."""
+        store = object_store(settings.media, settings.media_dir, settings.school.snapshot_retention_days)
+        return cls(store, media_key(settings.template_key_bytes))
 
     def seal(self, sha256: str, data: bytes) -> bytes:
         """The sealed file content of ``data`` (whose hash is ``sha256``)."""
         nonce = secrets.token_bytes(NONCE_BYTES)
         return MAGIC + nonce + AESGCM(self.key).encrypt(nonce, data, sha256.encode())
 
-    def write(self, sha256: str, data: bytes) -> None:
-        """Store ``data`` sealed under its hash."""
-        store.write_file(self.root, sha256, self.seal(sha256, data))
+    def write(self, sha256: str, data: bytes, *, tenant_kind: str | None = None, replace: bool = False) -> bool:
+        """Store ``data`` sealed under its hash; False when the object was already there (kept: same bytes).
+
+        ``tenant_kind`` (``school``/``traffic``) tags the object for the store's lifecycle rule; ``replace``
+        rewrites an existing object (a plaintext file being sealed).
+        """
+        tags = {"retention": tenant_kind} if tenant_kind else None
+        return self.objects.put(sha256, self.seal(sha256, data), replace=replace, tags=tags)
 
     def read(self, sha256: str) -> bytes | None:
         """The plain bytes of ``sha256``, or None when there is no file (or it is not what the hash says)."""
-        raw = store.read_media(self.root, sha256)
+        raw = self.objects.get(sha256)
         if raw is None:
             return None
         if raw.startswith(MAGIC):
@@ -149,7 +160,7 @@ def seal_plaintext(conn: sqlite3.Connection, vault: MediaVault, limit: int = 500
     for sha in store.unsealed(conn, limit):
         data = vault.read(sha)
         if data is not None:
-            vault.write(sha, data)
+            vault.write(sha, data, replace=True)
             done += 1
         store.mark_sealed(conn, sha)
     return done
@@ -159,5 +170,6 @@ def forget(conn: sqlite3.Connection, vault: MediaVault, shas: Sequence[str]) -> 
     """Delete attachments with every reference to them (any product's); returns how many."""
     for sha in shas:
         retention.drop_media_references(conn, sha)
-        store.delete(conn, vault.root, sha)
+        vault.objects.delete(sha)
+        store.delete_row(conn, sha)
     return len(shas)

@@ -134,6 +134,11 @@ def mark_sealed(conn: sqlite3.Connection, sha256: str) -> None:
     conn.execute("UPDATE media SET sealed = 1 WHERE sha256 = :sha256", {"sha256": sha256})
 
 
+def delete_row(conn: sqlite3.Connection, sha256: str) -> None:
+    """Forget an attachment's row and uploaders (the object store removed its bytes; references went first)."""
+    conn.execute("DELETE FROM media WHERE sha256 = :sha256", {"sha256": sha256})
+
+
 def delete(conn: sqlite3.Connection, root: Path, sha256: str) -> None:
     """Forget an attachment: its file, its row and its uploaders (the caller removed every reference first)."""
     media_path(root, sha256).unlink(missing_ok=True)

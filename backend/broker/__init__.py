@@ -1,0 +1,1 @@
+"""NATS JetStream: the vehicle-event stream, its aggregator and the outbox fan-out (off by default)."""
