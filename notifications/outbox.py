@@ -337,3 +337,14 @@ def counts(conn: sqlite3.Connection, school_id: str | None = None) -> dict[str, 
     clause, args = ("WHERE school_id = ?", (school_id,)) if school_id is not None else ("", ())
     found = dict(conn.execute(f"SELECT status, COUNT(*) FROM outbox {clause} GROUP BY status", args).fetchall())
     return {s: int(found.get(s, 0)) for s in STATUSES}
+
+
+def leases(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None, int]]:
+    """``(status, lease_owner, attempts)`` of each of ``ids`` still in the outbox (the broker fan-out checks that a
+    message it took from the stream is still the claim the relay published before sending it)."""
+    params = {f"i{n}": int(i) for n, i in enumerate(ids)}
+    if not params:
+        return {}
+    marks = ", ".join(f":{key}" for key in params)
+    rows = conn.execute(f"SELECT id, status, lease_owner, attempts FROM outbox WHERE id IN ({marks})", params)
+    return {int(r[0]): (str(r[1]), r[2], int(r[3])) for r in rows}

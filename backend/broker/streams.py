@@ -38,15 +38,3 @@ def outbox_stream(settings: BrokerSettings) -> str:
 def outbox_subject(settings: BrokerSettings, channel: str) -> str:
     """Subject of one channel's committed outbox rows."""
     return f"{settings.subject_prefix}.outbox.{channel}"
-
-
-def outbox_config(settings: BrokerSettings) -> StreamConfig:
-    """A work queue: a message is gone once a worker acknowledged it; duplicates dropped within the window."""
-    return StreamConfig(
-        name=outbox_stream(settings),
-        subjects=[f"{settings.subject_prefix}.outbox.>"],
-        retention=RetentionPolicy.WORK_QUEUE,
-        storage=StorageType.FILE,
-        duplicate_window=settings.duplicate_window_s,
-        num_replicas=settings.replicas,
-    )
