@@ -26,6 +26,8 @@ from backend.routes import (
     guardians,
     health,
     media,
+    pages_admin,
+    pages_reports,
     parents,
     pupils,
     review,
@@ -58,6 +60,8 @@ ROUTERS = (
     parents.router,
     gallery.router,
     dashboard.router,
+    pages_admin.router,
+    pages_reports.router,
     camera_health.router,
 )
 """Every router of the backend, in the order they are matched: platform, traffic, then the school service."""

@@ -20,11 +20,12 @@ from backend.deps import DbDep, MaybePrincipal, SettingsDep
 from backend.services import violations as vio
 from backend.services.auth import is_operator
 from backend.services.media import MediaVault
+from backend.web.render import install_globals
 
 router = APIRouter(prefix="/review", tags=["review"], include_in_schema=False)
 WEB = Path(__file__).resolve().parent.parent / "web" / "templates"
-TEMPLATES = Jinja2Templates(directory=str(WEB / "review"))
-LOGIN = Jinja2Templates(directory=str(WEB))
+TEMPLATES = install_globals(Jinja2Templates(directory=str(WEB / "review")))  # t(), the language switch (issue 17)
+LOGIN = install_globals(Jinja2Templates(directory=str(WEB)))
 LOGIN_PAGE = "/review/login"
 
 

@@ -1,1 +1,1 @@
-"""Server-rendered pages of the school service (Jinja2 templates, small inline scripts, no front-end build)."""
+"""The pages' templates, static files and translation catalogues (``i18n``), rendered on the server."""

@@ -96,6 +96,23 @@ def n() -> int:
     return next(counter)
 
 
+# each guardian's own preferences as seeded (the matrix sets them to what they are)
+OWN_PREFERENCES = {
+    "guardian_a": {"language": "kk", "channel": "email", "address": "aigerim@example.kz"},
+    "guardian_a2": {"language": "ru", "channel": "telegram", "address": "100200"},
+    "guardian_b": {"language": "en", "channel": "sms", "address": "+77010000000"},
+}
+
+
+def pass_with_frame(world: World) -> dict[str, Any]:
+    """A pass of p1 at school 1's door citing a frame door-1 uploaded (the staff page's evidence)."""
+    sha = hashlib.sha256(JPEG).hexdigest()
+    frame = Attachment(sha256=sha, media_type="image/jpeg", role="snapshot", size_bytes=len(JPEG))
+    event = entry("door-1", n(), pupil_id="p1", attachments=(frame,), captured_at=datetime.now(UTC))
+    world.post_events([event])
+    return {"event_id": str(event.event_id)}
+
+
 SPECS: dict[str, Spec] = {
     # public
     "GET /openapi.json": Spec(EVERYONE),
@@ -196,6 +213,29 @@ SPECS: dict[str, Spec] = {
     "GET /api/v1/parents/children": Spec(GUARDIANS),
     "GET /api/v1/parents/children/{pupil_id}/passes": Spec(frozenset({"guardian_a"})),
     "GET /parents": Spec(GUARDIANS),
+    # pages (issue 17): static files, the language switch, the live board, pupil page, admin, reports, parents' API
+    "GET /static/{name}": Spec(EVERYONE, lambda w, p: {"name": "kuzet.css"}),
+    "POST /api/v1/me/language": Spec(EVERYONE, lambda w, p: {"json": {"language": "ru"}}),
+    "GET /schools/{school_id}/dashboard/stream": Spec(STAFF_A, lambda w, p: {"params": {"limit_s": 0}}),
+    "GET /schools/{school_id}/pupils/{pupil_id}": Spec(STAFF_A),
+    "GET /schools/{school_id}/passes/{event_id}/frame": Spec(STAFF_A, lambda w, p: pass_with_frame(w)),
+    "GET /schools/{school_id}/admin": Spec(frozenset({"admin_a"})),
+    "GET /schools/{school_id}/admin/pupils/{pupil_id}": Spec(frozenset({"admin_a"})),
+    "POST /api/v1/schools/{school_id}/pupils/{pupil_id}/photos/check": Spec(
+        frozenset({"admin_a"}), lambda w, p: {"files": [("photos", ("a.jpg", JPEG, "image/jpeg"))]}
+    ),
+    "PUT /api/v1/schools/{school_id}/timezone": Spec(
+        frozenset({"admin_a"}), lambda w, p: {"json": {"timezone": "Asia/Almaty"}}
+    ),
+    "GET /schools/{school_id}/reports/monthly": Spec(STAFF_A),
+    "GET /api/v1/schools/{school_id}/reports/monthly.csv": Spec(STAFF_A),
+    "GET /api/v1/schools/{school_id}/reports/monthly.pdf": Spec(STAFF_A),
+    "POST /api/v1/parents/children/{pupil_id}/consent/withdraw": Spec(frozenset({"guardian_a"}), victim_pupil),
+    "PUT /api/v1/parents/preferences": Spec(
+        GUARDIANS, lambda w, p: {"json": OWN_PREFERENCES.get(p, OWN_PREFERENCES["guardian_a"])}
+    ),
+    "GET /api/v1/parents/children/{pupil_id}/export.json": Spec(frozenset({"guardian_a"})),
+    "GET /api/v1/parents/children/{pupil_id}/export.csv": Spec(frozenset({"guardian_a"})),
     # camera health: the platform admin sees every camera, school staff their own school's door cameras
     "GET /api/v1/cameras/health": Spec(frozenset({"platform_admin", "admin_a", "staff_a", "admin_b", "staff_b"})),
     "GET /api/v1/cameras/{camera_id}/health/history": Spec(frozenset({"platform_admin", "admin_a", "staff_a"})),
@@ -295,6 +335,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, di
         "sha256": sha,
         "camera_id": "door-1",
         "user_id": "none",
+        "name": "kuzet.css",
     }
     yield world, params
     worlds.close()

@@ -61,6 +61,18 @@ FOREIGN_OBJECT_ROWS: list[tuple[str, str, dict[str, str], dict[str, Any]]] = [
     ("GET /api/v1/schools/{school_id}/unknown/{event_id}/snapshot", "staff_a", {"event_id": "<foreign>"}, {}),
     ("GET /api/v1/cameras/{camera_id}/health/history", "staff_a", {"camera_id": "door-2"}, {}),
     ("GET /api/v1/parents/children/{pupil_id}/passes", "guardian_a", {"pupil_id": "qleakb1"}, {}),
+    ("GET /schools/{school_id}/pupils/{pupil_id}", "staff_a", {"pupil_id": "qleakb1"}, {}),
+    ("GET /schools/{school_id}/passes/{event_id}/frame", "staff_a", {"event_id": "<foreign>"}, {}),
+    ("GET /schools/{school_id}/admin/pupils/{pupil_id}", "admin_a", {"pupil_id": "qleakb1"}, {}),
+    (
+        "POST /api/v1/schools/{school_id}/pupils/{pupil_id}/photos/check",
+        "admin_a",
+        {"pupil_id": "qleakb1"},
+        {"files": [("photos", ("a.jpg", JPEG, "image/jpeg"))]},
+    ),
+    ("POST /api/v1/parents/children/{pupil_id}/consent/withdraw", "guardian_a", {"pupil_id": "qleakb1"}, {}),
+    ("GET /api/v1/parents/children/{pupil_id}/export.json", "guardian_a", {"pupil_id": "qleakb1"}, {}),
+    ("GET /api/v1/parents/children/{pupil_id}/export.csv", "guardian_a", {"pupil_id": "qleakb1"}, {}),
     (
         "POST /api/v1/schools/{school_id}/pupils",
         "admin_a",
