@@ -21,7 +21,8 @@ from edge.traffic.calibration import Calibration
 from edge.traffic.config import TrafficConfig
 from edge.traffic.rules.base import TrackView
 from edge.traffic.scene import SceneConfig, lane_index, path_crossings, signed_distance
-from edge.traffic.speed import SpeedEstimate, speed_from_track
+from edge.traffic.speed import SpeedEstimate
+from edge.traffic.tracks import track_view
 from kuzet.contracts import CameraId, ClockSource, VehicleEvent
 from models.detections import Detections
 from models.vehicles.detector import VEHICLE_NAMES, VehicleDetector
@@ -137,27 +138,13 @@ class TrafficPipeline:
         """Build the ``TrackSummary`` (TrackView, speed, lane, crossings) of one track's history."""
         t = np.asarray(history.t, np.float64)
         image_xy = np.asarray(history.xy, np.float64).reshape(-1, 2)
-        road_xy = self.calibration.to_road(image_xy) if self.calibration is not None else None
         ids, counts = np.unique(np.asarray(history.class_id), return_counts=True)
         vehicle_class = self.detector.class_name(int(ids[np.argmax(counts)]))
-        if self.calibration is not None:
-            speed = speed_from_track(t, image_xy, self.calibration.config, self.config.speed)
-        else:
-            speed = SpeedEstimate(None, None, 0, len(t), "too_few_samples")
-        lane_ids, lane = self._lanes(image_xy)
-        view = TrackView(
-            track_id=track_id,
-            vehicle_class=vehicle_class,
-            confirmed=True,
-            t=t,
-            image_xy=image_xy,
-            road_xy=road_xy,
-            speed_kmh=speed.speed_kmh,
-            speed_sigma_kmh=speed.sigma_kmh,
-            lane_ids=lane_ids,
-            frame_index=np.asarray(history.frame, np.int64),
-            boxes_xyxy=np.asarray(history.box, np.float64).reshape(-1, 4),
-        )
+        boxes = np.asarray(history.box, np.float64).reshape(-1, 4)
+        frames = np.asarray(history.frame, np.int64)
+        calibration, speed_config = self.calibration, self.config.speed
+        view, speed = track_view(track_id, vehicle_class, t, boxes, frames, calibration, self.scene, speed_config)
+        _, lane = self._lanes(image_xy)
         return TrackSummary(view, speed, lane, self._crossings(image_xy))
 
     def _lanes(self, image_xy: NDArray[np.float64]) -> tuple[tuple[str, ...] | None, str | None]:
