@@ -8,8 +8,9 @@ import itertools
 import math
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from backend.broker.config import BrokerSettings
 from backend.objects.config import MediaStoreSettings
@@ -144,10 +145,134 @@ class LimitSettings(StrictModel):
     )
 
 
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+class DatabaseSettings(StrictModel):
+    """Where every record lives: one SQLite file (the embedded default) or a PostgreSQL server.
+
+    ``database: path/to/file.sqlite`` (the old form) still means ``url: sqlite:///path/to/file.sqlite``. The password
+    of a ``postgresql://`` URL is never logged: :attr:`masked_url` (and ``str()``) hide it.
+    """
+
+    url: str = Field(
+        default="sqlite:///var/kuzet.sqlite",
+        min_length=10,
+        max_length=1000,
+        description="sqlite:///relative/or//absolute/path.sqlite, or postgresql://user:password@host:port/dbname",
+    )
+    pool_min: int = Field(default=1, ge=0, le=100, description="PostgreSQL connections kept open per process")
+    pool_max: int = Field(default=20, ge=1, le=500, description="Most PostgreSQL connections per process")
+    connect_timeout_s: float = Field(
+        default=10.0, gt=0.0, le=300.0, description="Seconds to wait for a (pooled) PostgreSQL connection"
+    )
+    event_retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36_500,
+        description="Events captured more than this many days ago are purged (PostgreSQL: whole day partitions)",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in DATABASE_SCHEMES:
+            raise ValueError("must start with sqlite:/// or postgresql:// (the value is not shown)")
+        if scheme == "sqlite":
+            if not rest.startswith("/") or len(rest) < 2:
+                raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+            return value
+        parsed = urlsplit(value)
+        try:
+            port = parsed.port
+        except ValueError as exc:
+            raise ValueError("the PostgreSQL URL has an invalid port (the value is not shown)") from exc
+        if not parsed.hostname or not parsed.path.strip("/") or (port is not None and not 0 < port < 65536):
+            raise ValueError("a PostgreSQL URL needs a host and a database: postgresql://user:password@host:port/db")
+        return value
+
+    @property
+    def engine(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return "sqlite" if self.url.startswith("sqlite:") else "postgresql"
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (a PostgreSQL database has none: ValueError)."""
+        if self.engine != "sqlite":
+            raise ValueError("database.url is a PostgreSQL URL; it has no file path")
+        return Path(self.url.removeprefix("sqlite:///"))
+
+    @property
+    def masked_url(self) -> str:
+        """The URL with its password replaced by ``***`` (what logs and messages show)."""
+        return mask_url(self.url)
+
+    def __fspath__(self) -> str:
+        """The SQLite file, so ``sqlite3.connect(settings.database)`` and ``Path(settings.database)`` keep working."""
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path) if self.engine == "sqlite" else self.masked_url
+
+
+def mask_url(url: str) -> str:
+    """``scheme://user:***@host/...``: the password of a URL hidden."""
+    parsed = urlsplit(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parsed._replace(netloc=f"{parsed.username or ''}:***@{netloc}"))
+
+
+def _database_of(value: object, info: ValidationInfo) -> object:
+    """Accept the old ``database: <path>`` form; resolve a relative SQLite path against the config file's folder."""
+    if isinstance(value, Path) or (isinstance(value, str) and "://" not in value):
+        value = {"url": f"sqlite:///{value}"}
+    base = (info.context or {}).get("base_dir") if info.context else None
+    if isinstance(value, dict) and isinstance(value.get("url"), str) and base is not None:
+        url = value["url"]
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            value = {**value, "url": f"sqlite:///{Path(base) / url.removeprefix('sqlite:///')}"}
+    return value
+
+
+class TrafficRetentionSettings(StrictModel):
+    """How long each class of traffic data is kept (by the backend's receipt time), enforced by the retention purge.
+
+    Evidence goes with its violation (the record, its files, hand-off and outbox message; the review audit stays
+    with plate corrections blanked). Plate reads: watchlist alerts (with their crops) are deleted and the plate
+    text is removed from vehicle events. Vehicle events: deleted with their attachments.
+    """
+
+    evidence_days: int = Field(
+        default=90, ge=1, le=3650, description="Days a queued or rejected violation and its evidence are kept"
+    )
+    confirmed_evidence_days: int = Field(
+        default=1825,
+        ge=30,
+        le=7300,
+        description="Days a confirmed violation (handed off to the police) and its evidence are kept",
+    )
+    plate_reads_days: int = Field(
+        default=30, ge=1, le=3650, description="Days watchlist alerts and vehicle events' plate text are kept"
+    )
+    vehicle_events_days: int = Field(default=365, ge=1, le=3650, description="Days vehicle track events are kept")
+
+    @model_validator(mode="after")
+    def _confirmed_not_shorter(self) -> TrafficRetentionSettings:
+        if self.confirmed_evidence_days < self.evidence_days:
+            raise ValueError("confirmed_evidence_days must be at least evidence_days (confirmed ones are kept longer)")
+        return self
+
+
 class Settings(StrictModel):
     """Everything the backend needs to run; unknown keys are an error."""
 
-    database: Path = Field(default=Path("var/kuzet.sqlite"), description="SQLite database file")
+    database: DatabaseSettings = Field(
+        default_factory=DatabaseSettings, description="Database engine and URL (a bare path means a SQLite file)"
+    )
     media_dir: Path = Field(default=Path("var/media"), description="Folder of attachment files, by SHA-256")
     max_upload_bytes: int = Field(
         default=5_000_000, ge=1_000, le=200_000_000, description="Largest accepted attachment, bytes"
@@ -172,6 +297,9 @@ class Settings(StrictModel):
         default_factory=MediaStoreSettings, description="Where attachment bytes live (media_dir or s3://)"
     )
     broker: BrokerSettings = Field(default_factory=BrokerSettings, description="NATS JetStream; off by default")
+    traffic_retention: TrafficRetentionSettings = Field(
+        default_factory=TrafficRetentionSettings, description="Retention of traffic evidence, plate reads, vehicles"
+    )
 
     @field_validator("admin_token")
     @classmethod
@@ -209,7 +337,12 @@ class Settings(StrictModel):
         """The 32-byte AES-GCM key of face templates."""
         return base64.b64decode(self.template_key)
 
-    @field_validator("database", "media_dir")
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_form(cls, value: object, info: ValidationInfo) -> object:
+        return _database_of(value, info)
+
+    @field_validator("media_dir")
     @classmethod
     def _relative_to_file(cls, value: Path, info: ValidationInfo) -> Path:
         base = (info.context or {}).get("base_dir") if info.context else None

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import database_url, db_engine, postgres_server  # noqa: F401  (fixtures for every test)
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -13,6 +13,8 @@ import logging
 
 import sqlite_utils
 
+from backend.store.dialect import is_postgres
+
 VERSION = 302
 
 logger = logging.getLogger(__name__)
@@ -65,8 +67,16 @@ def _copy_accounts(db: sqlite_utils.Database) -> None:
 def _refer_violations_to_users(db: sqlite_utils.Database) -> None:
     """Point ``violations.decided_by`` at ``users`` (same ids; the stored rows do not change, only the schema text).
 
-    This is SQLite's documented procedure for a schema change that leaves the stored format alone.
+    This is SQLite's documented procedure for a schema change that leaves the stored format alone; PostgreSQL
+    replaces the constraint.
     """
+    if is_postgres(db.conn):
+        db.execute("ALTER TABLE violations DROP CONSTRAINT violations_decided_by_fkey")
+        db.execute(
+            "ALTER TABLE violations ADD CONSTRAINT violations_decided_by_fkey FOREIGN KEY (decided_by) "
+            + _NEW_REFERENCE
+        )
+        return
     version = int(db.execute("PRAGMA schema_version").fetchone()[0])
     db.execute("PRAGMA writable_schema = ON")
     db.execute(

@@ -1,8 +1,10 @@
 """Idempotent batch ingest of wire events.
 
-One transaction per batch: look up which event ids already exist, insert only the new ones with their attachment
-links, and let the registered handlers (attendance, violations, outbox rows...) react to the new events inside the
-same transaction. A replayed batch therefore stores nothing twice and triggers nothing twice.
+One transaction per batch: insert the events whose id is new in one set-based statement (``backend.store.events``:
+``INSERT ... SELECT FROM unnest ... ON CONFLICT DO NOTHING RETURNING`` on PostgreSQL, one lookup and
+``executemany`` on SQLite), compare the ids already stored with their stored content, and let the registered handlers
+(attendance, violations, outbox rows...) react to the new events inside the same transaction. A replayed batch
+therefore stores nothing twice and triggers nothing twice, also when two API processes receive it at once.
 
 Idempotency notices: an id re-sent with the same content is a duplicate; with different content (stored earlier or
 twice in the batch) the batch is refused with 409 and each refused copy is recorded in ``event_conflicts``, never
@@ -18,7 +20,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import NoReturn, Protocol
 from uuid import UUID
 
 import sqlite_utils
@@ -82,27 +84,45 @@ class IngestService:
         durable(db)  # acknowledged means on disk: the device drops what we acknowledge
         unique, repeated, clashes = _in_batch(events)
         now = received.isoformat()
-        with transaction(db) as conn:
-            check_citations(conn, camera_id, unique)  # own tenant's uploads only; the same 422 as never stored
-            self._check_media(conn, unique)
-            stored = conflicts.stored_payloads(conn, [str(e.event_id) for e in unique])
-            refused = clashes + [c for e in unique if (c := _differs(e, stored.get(str(e.event_id)))) is not None]
-            fresh = [] if refused else [e for e in unique if str(e.event_id) not in stored]
-            self._insert(conn, fresh, now)
-            for handler in self.handlers:
-                mine = [e for e in fresh if e.kind in handler.kinds]
-                if mine:
-                    handler.handle(conn, mine)
-            if not refused:
+        rows, links = _rows(unique, now)
+        stored_events.ensure_partitions(db.conn, {stored_events.capture_day(r.captured_at) for r in rows})
+        try:
+            with transaction(db) as conn:
+                fresh = self._store(conn, camera_id, unique, clashes, rows, links)
+                for handler in self.handlers:
+                    mine = [e for e in fresh if e.kind in handler.kinds]
+                    if mine:
+                        handler.handle(conn, mine)
                 devices.touch(conn, camera_id, now)
-        if refused:
-            self._refuse(db, camera_id, refused, now)
+        except _RefusedError as refusal:  # the transaction rolled back: nothing of the batch is stored
+            self._refuse(db, camera_id, refusal.refused, now)
         fresh_ids = {e.event_id for e in fresh}
         return IngestResult(
             accepted=tuple(e.event_id for e in fresh),
             duplicates=tuple(e.event_id for e in unique if e.event_id not in fresh_ids),
             repeated=repeated,
         )
+
+    def _store(
+        self,
+        conn: sqlite3.Connection,
+        camera_id: str,
+        unique: list[AnyEvent],
+        clashes: list[tuple[AnyEvent, str | None]],
+        rows: list[EventRow],
+        links: list[AttachmentLink],
+    ) -> list[AnyEvent]:
+        """Insert the batch's new events in one set-based statement; raise :class:`_RefusedError` (rolling it back)
+        when an id comes with content other than its stored or batch twin. Returns the events stored now, in order."""
+        check_citations(conn, camera_id, unique)  # own tenant's uploads only; the same 422 as never stored
+        self._check_media(conn, unique)
+        new = stored_events.insert_new(conn, rows, links)
+        seen = [e for e in unique if str(e.event_id) not in new]
+        stored = conflicts.stored_payloads(conn, [str(e.event_id) for e in seen]) if seen else {}
+        refused = clashes + [c for e in seen if (c := _differs(e, stored.get(str(e.event_id)))) is not None]
+        if refused:
+            raise _RefusedError(refused)
+        return [e for e in unique if str(e.event_id) in new]
 
     def _check_times(self, events: Sequence[AnyEvent], received: datetime) -> None:
         """Refuse capture times outside [receipt - capture_past_days, receipt + capture_future_s]."""
@@ -123,7 +143,7 @@ class IngestService:
     @staticmethod
     def _refuse(
         db: sqlite_utils.Database, camera_id: str, refused: list[tuple[AnyEvent, str | None]], now: str
-    ) -> None:
+    ) -> NoReturn:
         """Record every refused copy (in its own transaction: the batch wrote nothing) and raise 409."""
         rows = [
             conflicts.Conflict(str(e.event_id), camera_id, now, stored, _sha(e.model_dump_json()), e.model_dump_json())
@@ -150,15 +170,24 @@ class IngestService:
                 missing=missing[:50],
             )
 
-    @staticmethod
-    def _insert(conn: sqlite3.Connection, fresh: Sequence[AnyEvent], now: str) -> None:
-        rows = [
-            EventRow(str(e.event_id), e.kind, e.camera_id, e.captured_at.isoformat(), now, e.schema_version,
-                     e.model_dump_json())
-            for e in fresh
-        ]  # fmt: skip
-        links = [AttachmentLink(str(e.event_id), a.sha256, a.role) for e in fresh for a in e.attachments]
-        stored_events.insert(conn, rows, links)
+
+class _RefusedError(Exception):
+    """Raised inside the ingest transaction to roll the batch back when ids were reused with other content."""
+
+    def __init__(self, refused: list[tuple[AnyEvent, str | None]]) -> None:
+        super().__init__(f"{len(refused)} event id(s) reused with different content")
+        self.refused = refused
+
+
+def _rows(events: Sequence[AnyEvent], now: str) -> tuple[list[EventRow], list[AttachmentLink]]:
+    """The stored rows and attachment links of ``events``."""
+    rows = [
+        EventRow(str(e.event_id), e.kind, e.camera_id, e.captured_at.isoformat(), now, e.schema_version,
+                 e.model_dump_json())
+        for e in events
+    ]  # fmt: skip
+    links = [AttachmentLink(str(e.event_id), a.sha256, a.role) for e in events for a in e.attachments]
+    return rows, links
 
 
 def _sha(text: str) -> str:

@@ -215,7 +215,7 @@ def pupil_days(conn: sqlite3.Connection, school_id: str, day: str) -> list[Pupil
         " LEFT JOIN classes c ON c.class_id = p.class_id"
         " LEFT JOIN attendance a ON a.pupil_id = p.pupil_id AND a.day = :day"
         " LEFT JOIN attendance_thermal t ON t.pupil_id = p.pupil_id AND t.day = :day"
-        " WHERE p.school_id = :school_id ORDER BY c.name, p.name",
+        " WHERE p.school_id = :school_id ORDER BY c.name NULLS FIRST, p.name",
         {"day": day, "school_id": school_id},
     )
     return [

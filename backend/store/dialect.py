@@ -1,14 +1,18 @@
-"""What the stores do that is SQLite's own, kept in one place: the seam another database goes behind.
+"""What differs between the engines, kept in one place: the seam PostgreSQL sits behind.
 
 Everything else in ``backend.store`` is written once in portable SQL (named parameters, ``ON CONFLICT``,
-``COALESCE``, ``COUNT``); the pragmas live in ``backend.db.connect``. Here: which exception means a constraint was
-violated, and how many values one ``IN (...)`` list may bind.
+``COALESCE``, ``COUNT``); the SQLite pragmas live in ``backend.db.connect`` and the PostgreSQL adapter (parameter
+style, DDL types, error mapping) in ``backend.store.postgres``. Here: which engine a connection talks to, which
+exception means a constraint was violated (both engines raise ``sqlite3.IntegrityError``), how many values one
+``IN (...)`` list may bind, the migration lock and per-key write locks.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 IntegrityError = sqlite3.IntegrityError
@@ -16,6 +20,48 @@ IntegrityError = sqlite3.IntegrityError
 
 IN_LIST_CHUNK = 500
 """Values bound per ``IN (...)`` list (SQLite's variable limit is 999 on old builds)."""
+
+
+MIGRATION_LOCK = 7_340_001
+"""Advisory lock key (PostgreSQL) held while migrations run."""
+
+
+def engine(conn: sqlite3.Connection) -> str:
+    """``postgresql`` for the adapter of ``backend.store.postgres``, else ``sqlite``."""
+    return str(getattr(conn, "dialect", "sqlite"))
+
+
+def is_postgres(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` talks to PostgreSQL."""
+    return engine(conn) == "postgresql"
+
+
+@contextmanager
+def migration_lock(conn: sqlite3.Connection) -> Iterator[None]:
+    """Hold PostgreSQL's session advisory lock while migrating (SQLite: each migration's BEGIN IMMEDIATE suffices)."""
+    if not is_postgres(conn):
+        yield
+        return
+    conn.execute("SELECT pg_advisory_lock(:key)", {"key": MIGRATION_LOCK})
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(:key)", {"key": MIGRATION_LOCK})
+
+
+def lock_keys(conn: sqlite3.Connection, scope: str, keys: Iterable[str]) -> None:
+    """Serialise writers of the same keys until the transaction ends (PostgreSQL row-independent advisory locks).
+
+    SQLite's ``BEGIN IMMEDIATE`` already serialises every writer, so this is a no-op there. Keys are locked in sorted
+    order, so two transactions never wait on each other in a cycle.
+    """
+    if not is_postgres(conn):
+        return
+    ids = sorted({zlib.crc32(f"{scope}:{k}".encode()) - 2**31 for k in keys})
+    if ids:
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS t(k) ORDER BY k", {"ids": ids}
+        )
 
 
 def try_insert(conn: sqlite3.Connection, sql: str, params: Mapping[str, Any]) -> bool:

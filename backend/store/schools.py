@@ -127,7 +127,7 @@ def roster(conn: sqlite3.Connection, school_id: str) -> list[RosterLine]:
     """Pupils of a school with their class names, ordered by class then name."""
     rows = conn.execute(
         "SELECT p.pupil_id, p.name, COALESCE(c.name, '') FROM pupils p LEFT JOIN classes c ON c.class_id = p.class_id"
-        " WHERE p.school_id = :school_id ORDER BY c.name, p.name",
+        " WHERE p.school_id = :school_id ORDER BY c.name NULLS FIRST, p.name",
         {"school_id": school_id},
     )
     return [RosterLine(*r) for r in rows]

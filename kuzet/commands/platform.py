@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -26,8 +28,46 @@ def serve(config_path: Path, port: int | None) -> None:
     from backend.settings import Settings
 
     settings = load_or_exit(config_path, Settings)
-    app = create_app(settings)
+    app = database_or_exit(settings, lambda: create_app(settings))
     uvicorn.run(app, host=settings.host, port=port or settings.port, log_level="warning")
+
+
+@click.command("migrate")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True, help="Backend YAML.")
+def migrate(config_path: Path) -> None:
+    """Apply the pending database migrations (SQLite file or PostgreSQL) and print the schema version."""
+    from backend.db import close_pools, connect
+    from backend.db import migrate as apply_migrations
+    from backend.settings import Settings
+    from backend.store import system
+
+    settings = load_or_exit(config_path, Settings)
+
+    def run() -> tuple[list[int], int]:
+        db = connect(settings.database, settings.busy_timeout_ms)
+        try:
+            return apply_migrations(db), system.schema_version(db.conn)
+        finally:
+            db.conn.close()
+            close_pools()
+
+    applied, version = database_or_exit(settings, run)
+    click.echo(json.dumps({"database": str(settings.database), "applied": applied, "schema_version": version}))
+
+
+T = TypeVar("T")
+
+
+def database_or_exit(settings: Any, work: Callable[[], T]) -> T:
+    """Run ``work``; a database that cannot be opened exits 2 with one line naming ``database.url`` (password
+    masked)."""
+    import sqlite3
+
+    try:
+        return work()
+    except sqlite3.OperationalError as exc:
+        reason = str(exc).replace(settings.database.url, settings.database.masked_url).splitlines()[0]
+        fail(f"setting 'database.url' ({settings.database.masked_url}): cannot open the database: {reason}")
 
 
 @click.command("register-device")
@@ -85,4 +125,4 @@ def uplink(config_path: Path) -> None:
         spool.close()
 
 
-COMMANDS.extend([serve, register_device])
+COMMANDS.extend([serve, migrate, register_device])

@@ -1,10 +1,10 @@
-"""A migrated SQLite file per test, and a school with one door camera to hang rows on."""
+"""A migrated database per test on each engine (a SQLite file, a PostgreSQL database), and a school with one door
+camera to hang rows on."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +17,9 @@ T0 = "2026-03-02T08:00:00+00:00"
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection to a freshly migrated database file (autocommit, foreign keys on)."""
-    db = connect(tmp_path / "store.sqlite")
+def conn(database_url: str) -> Iterator[sqlite3.Connection]:
+    """A connection to a freshly migrated database of the engine under test (autocommit, foreign keys on)."""
+    db = connect(database_url)
     migrate(db)
     try:
         yield db.conn

@@ -8,8 +8,9 @@ import sqlite3
 import pytest
 
 from backend.store import camera_health as store
-from backend.store import devices
+from backend.store import devices, events
 from backend.store.camera_health import HealthRow, OperatorContact
+from backend.store.events import EventRow
 from tests.backend.store.conftest import T0, camera
 
 
@@ -29,11 +30,7 @@ def change(event_id: str, captured_at: str, state: str = "covered", camera_id: s
 
 
 def stored_event(conn: sqlite3.Connection, event_id: str, camera_id: str = "door-1") -> None:
-    conn.execute(
-        "INSERT INTO events(event_id, kind, camera_id, captured_at, received_at, schema_version, payload)"
-        " VALUES (?, 'camera_health', ?, ?, ?, 1, '{}')",
-        (event_id, camera_id, T0, T0),
-    )
+    events.insert(conn, [EventRow(event_id, "camera_health", camera_id, T0, T0, 1, "{}")], [])
 
 
 @pytest.fixture
