@@ -92,7 +92,7 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
     Image.MAX_IMAGE_PIXELS = settings.limits.max_image_pixels  # larger: DecompressionBombError, answered 413
     app = FastAPI(title="Kuzet backend", version="0.1.0")
     app.state.settings = settings
-    builtin = (
+    builtin: tuple[EventHandler, ...] = (
         school_app.attendance_handler(settings),
         ViolationEventHandler(MediaVault.of(settings)),
         CameraHealthHandler(settings.school.timezone),

@@ -35,12 +35,17 @@ def main(verbose: int) -> None:
 
 
 @main.command("demo")
-@click.option("--work-dir", type=click.Path(path_type=Path), default=Path("var/demo"), help="Scratch folder.")
-def demo(work_dir: Path) -> None:
+@click.option("--work-dir", type=click.Path(path_type=Path), default=None, help="Scratch folder (var/demo, var/city).")
+@click.option("--city", is_flag=True, help="On PostgreSQL, NATS JetStream and S3, two API processes, two workers.")
+def demo(work_dir: Path | None, city: bool) -> None:
     """Run the main job on the bundled samples and print a summary."""
+    if city:
+        from kuzet.city.demo import run as run_city
+
+        raise SystemExit(run_city(work_dir or Path("var/city")))
     from kuzet.demo import run
 
-    raise SystemExit(run(work_dir))
+    raise SystemExit(run(work_dir or Path("var/demo")))
 
 
 main.add_command(eval_group)

@@ -264,7 +264,7 @@ def failed(conn: sqlite3.Connection, school_id: str | None, limit: int = 200) ->
     """Dead letters of one school (``None``: those without a school, e.g. police), newest first."""
     rows = conn.execute(
         "SELECT id, channel, recipient, kind, subject, attempts, COALESCE(last_error, ''), created_at, dead_at"
-        " FROM outbox WHERE status = 'dead' AND school_id IS ? ORDER BY id DESC LIMIT ?",
+        " FROM outbox WHERE status = 'dead' AND school_id IS NOT DISTINCT FROM ? ORDER BY id DESC LIMIT ?",
         (school_id, limit),
     ).fetchall()
     return [
@@ -326,7 +326,7 @@ def states(
 def messages(conn: sqlite3.Connection, school_id: str | None) -> list[tuple[OutboxMessage, Status]]:
     """Every message of one school (``None``: those without a school) with its status, oldest first."""
     rows = conn.execute(
-        f"SELECT {MESSAGE_COLUMNS}, status FROM outbox WHERE school_id IS :school_id ORDER BY id",
+        f"SELECT {MESSAGE_COLUMNS}, status FROM outbox WHERE school_id IS NOT DISTINCT FROM :school_id ORDER BY id",
         {"school_id": school_id},
     ).fetchall()
     return [(OutboxMessage.from_row(r[:-1]), r[-1]) for r in rows]

@@ -9,13 +9,14 @@ import os
 from fastapi import FastAPI
 
 from backend.broker.vehicles import VehicleStreamHandler
+from backend.services.ingest import EventHandler
 from backend.settings import Settings
 from notifications.jetstream import JetStreamLink
 
 logger = logging.getLogger(__name__)
 
 
-def install(app: FastAPI, settings: Settings) -> tuple[VehicleStreamHandler, ...]:
+def install(app: FastAPI, settings: Settings) -> tuple[EventHandler, ...]:
     """Connect to the broker and return the ingest handlers that publish to it (none without ``broker.url``).
 
     Raises:

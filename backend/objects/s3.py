@@ -100,8 +100,12 @@ class S3ObjectStore:
             except ClientError as exc:
                 if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
                     raise
-                self.client.create_bucket(Bucket=self.bucket)
-                logger.info("created bucket %s", self.bucket)
+                try:
+                    self.client.create_bucket(Bucket=self.bucket)
+                    logger.info("created bucket %s", self.bucket)
+                except ClientError as race:  # another process created it meanwhile
+                    if _code(race) != "BucketAlreadyOwnedByYou":
+                        raise
         if settings.lifecycle:
             self.client.put_bucket_lifecycle_configuration(
                 Bucket=self.bucket, LifecycleConfiguration={"Rules": [self.lifecycle_rule(school_retention_days)]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,12 +45,32 @@ def notify(config_path: Path, once: bool) -> None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            worker.run(stop)
+            if settings.broker.url is None:
+                worker.run(stop)
+            else:  # the vehicle aggregator; with broker.outbox_fanout the relay and fan-out worker replace polling
+                _with_broker(settings, channels, worker, stop)
         except KeyboardInterrupt:
             stop.set()
     finally:
         worker.close()
         db.conn.close()
+
+
+def _with_broker(settings: Any, channels: dict[str, Any], worker: Any, stop: threading.Event) -> None:
+    """Run the broker's workers (and the polling worker unless the outbox is fanned out) until ``stop``."""
+    from backend.broker.runner import run_broker_workers
+
+    progress(f"notify: broker {settings.broker.safe_url}, outbox fan-out {settings.broker.outbox_fanout}")
+    if settings.broker.outbox_fanout:
+        run_broker_workers(settings, channels, stop)
+        return
+    polling = threading.Thread(target=worker.run, args=(stop,), name="outbox", daemon=True)
+    polling.start()
+    try:
+        run_broker_workers(settings, channels, stop)
+    finally:
+        stop.set()
+        polling.join(30)
 
 
 COMMANDS.append(notify)
