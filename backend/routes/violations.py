@@ -2,7 +2,9 @@
 
 Every route is scoped to the operator's district: a violation of another district answers 404 as if it did not
 exist. Viewing, confirming, rejecting and correcting the plate are each recorded in the audit trail. Posting
-decisions needs a JSON body, so a cross-site form cannot submit them with the cookie.
+decisions needs a JSON body, so a cross-site form cannot submit them with the cookie. Confirming is refused with
+409 and the reasons (``reasons``) unless the evidence verifies and a valid plate is present; the officer signs
+the hand-off (``backend.services.handoff``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from backend.db import transaction
 from backend.deps import AdminDep, ClientDep, DbDep, OperatorDep, SettingsDep
 from backend.routes.auth import Credentials, set_session_cookie
 from backend.routes.media import MEDIA_RESPONSES, ShaPath, media_response
+from backend.services import evidence
 from backend.services import operators as ops
 from backend.services import violations as vio
 from backend.services.auth import SESSION_COOKIE, login, logout
+from backend.services.handoff import handoff_bytes
 from backend.services.media import MediaVault
 from backend.services.records import found
 from backend.store.violations import ViolationRecord
@@ -39,6 +43,14 @@ class OperatorCreate(BaseModel):
         default=None, max_length=200, description="Where camera-health alerts of the district's cameras go"
     )
     language: Language = Field(default="ru", description="Language of those alerts")
+    public_key: str | None = Field(
+        default=None,
+        min_length=64,
+        max_length=64,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="Ed25519 public key (hex) whose private half the operator's client holds; omitted: the server"
+        " generates the operator's key and keeps it sealed",
+    )
 
 
 class OperatorPublic(BaseModel):
@@ -48,6 +60,8 @@ class OperatorPublic(BaseModel):
     username: str = Field(description="Login name")
     district: str = Field(description="District whose cameras the operator reviews")
     token: str | None = Field(default=None, description="Session token: 'Authorization: Bearer <token>'")
+    public_key: str | None = Field(default=None, description="The operator's Ed25519 signing key (hex)")
+    key_custody: str | None = Field(default=None, description="client (operator holds it) or sealed (server)")
 
 
 class ConfirmBody(BaseModel):
@@ -56,6 +70,19 @@ class ConfirmBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(default="", max_length=500, description="Optional note for the audit trail")
+    plate: str | None = Field(
+        default=None, min_length=4, max_length=20, description="The plate as the operator reads it (corrects the read)"
+    )
+    signature: str | None = Field(
+        default=None,
+        min_length=128,
+        max_length=128,
+        pattern=r"^[0-9a-f]{128}$",
+        description="Operators holding their own key: hex Ed25519 signature of the bytes GET .../handoff returned",
+    )
+    signed_at: str | None = Field(
+        default=None, max_length=40, description="The signed_at used for those bytes (ISO time, within 10 min)"
+    )
 
 
 class RejectBody(BaseModel):
@@ -79,13 +106,25 @@ def _public(record: ViolationRecord) -> dict[str, Any]:
 
 
 @router.post("/api/v1/operators", status_code=201, response_model=OperatorPublic)
-def create_operator(body: OperatorCreate, db: DbDep, _: AdminDep) -> OperatorPublic:
-    """Create an operator of a district (platform admin token only)."""
+def create_operator(body: OperatorCreate, db: DbDep, settings: SettingsDep, _: AdminDep) -> OperatorPublic:
+    """Create an operator of a district with their signing key (platform admin token only)."""
     with transaction(db) as conn:
         operator = ops.create_operator(
-            conn, body.username, body.password, body.district, contact=(body.email, body.language)
+            conn,
+            body.username,
+            body.password,
+            body.district,
+            contact=(body.email, body.language),
+            key=(body.public_key, settings.template_key_bytes),
         )
-    return OperatorPublic(operator_id=operator.operator_id, username=operator.username, district=operator.district)
+        key = ops.signing_key(conn, operator.operator_id) or {}
+    return OperatorPublic(
+        operator_id=operator.operator_id,
+        username=operator.username,
+        district=operator.district,
+        public_key=key.get("public_key"),
+        key_custody=key.get("custody"),
+    )
 
 
 class OperatorName(BaseModel):
@@ -130,22 +169,6 @@ def log_out(operator: OperatorDep, db: DbDep, response: Response) -> Response:
     return response
 
 
-class CameraName(BaseModel):
-    """A traffic camera."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    camera_id: str = Field(min_length=1, max_length=64, description="Camera whose evidence key to forget")
-
-
-@router.post("/api/v1/violations/evidence-keys/reset")
-def reset_evidence_key(body: CameraName, db: DbDep, _: AdminDep) -> dict[str, bool]:
-    """Forget a camera's pinned evidence key after the camera was replaced (platform admin token only)."""
-    with transaction(db) as conn:
-        removed = vio.reset_evidence_key(conn, body.camera_id)
-    return {"removed": removed}
-
-
 @router.get("/api/v1/violations")
 def list_queue(
     operator: OperatorDep,
@@ -165,13 +188,27 @@ def get_one(violation_id: str, operator: OperatorDep, db: DbDep, settings: Setti
         record = vio.get_violation(conn, operator, violation_id)
         vio.audit(conn, operator, "view", violation_id)
     files = vio.evidence_files(db.conn, violation_id)
+    vault = MediaVault.of(settings)
     return {
         **_public(record),
         "files": [{"role": f.role, "sha256": f.sha256, "media_type": f.media_type} for f in files],
-        "overlay": vio.track_overlay(MediaVault.of(settings), files),
+        "overlay": vio.track_overlay(vault, files),
+        "review": evidence.review_view(vault, record, files),
+        "handoff": vio.handoff_of(db.conn, violation_id),
         "delivery": vio.delivery(db.conn, violation_id),
         "audit": vio.audit_trail(db.conn, violation_id),
     }
+
+
+@router.get("/api/v1/violations/{violation_id}/handoff")
+def handoff_draft(
+    violation_id: str, operator: OperatorDep, db: DbDep, settings: SettingsDep, plate: str | None = None
+) -> dict[str, Any]:
+    """The exact hand-off bytes to sign (operators holding their own key), with its ``signed_at``; refused with
+    409 and the reasons when the violation cannot be confirmed. Nothing is written."""
+    request = vio.Confirmation(plate=plate)
+    _, payload, key = vio.prepare_handoff(db.conn, MediaVault.of(settings), operator, violation_id, request)
+    return {"payload": handoff_bytes(payload).decode(), "signed_at": payload["signed_at"], "custody": key.custody}
 
 
 @router.get("/api/v1/violations/{violation_id}/media/{sha256}", response_class=Response, responses=MEDIA_RESPONSES)
@@ -183,10 +220,16 @@ def media(violation_id: str, sha256: ShaPath, operator: OperatorDep, db: DbDep, 
 
 
 @router.post("/api/v1/violations/{violation_id}/confirm")
-def confirm(violation_id: str, body: ConfirmBody, operator: OperatorDep, db: DbDep) -> dict[str, Any]:
-    """Confirm: the violation goes to the police through the outbox (one signed webhook, tracked)."""
+def confirm(
+    violation_id: str, body: ConfirmBody, operator: OperatorDep, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Confirm: the officer signs the hand-off and it goes to the police through the outbox (one webhook,
+    tracked). 409 with ``reasons`` when the evidence does not verify or no valid plate is present."""
+    request = vio.Confirmation(body.note, body.plate, body.signature, body.signed_at)
     with transaction(db) as conn:
-        record = vio.confirm(conn, operator, violation_id, body.note)
+        record = vio.confirm(
+            conn, MediaVault.of(settings), settings.template_key_bytes, operator, violation_id, request
+        )
     return {**_public(record), "delivery": vio.delivery(db.conn, violation_id)}
 
 

@@ -3,7 +3,9 @@
 An operator reviews the violations of the traffic cameras whose ``site`` is the operator's district, and nothing
 else. Operators log in like everyone else (``backend.services.auth``: one session system, one cookie);
 ``POST /api/v1/operators/login`` stays as an alias that only operators may use. Accounts are created, listed and
-disabled by the platform admin (``/api/v1/operators`` with the admin token).
+disabled by the platform admin (``/api/v1/operators`` with the admin token). Each operator gets an Ed25519
+signing key at creation (``backend.services.handoff``: an uploaded public key the operator's client holds the
+private half of, or a server-generated key sealed per operator) that signs their hand-offs to the police.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import sqlite3
 import uuid
 from datetime import UTC, datetime
 
+from backend.services import handoff
 from backend.services.auth import hash_password, logout
 from backend.services.errors import BadInputError, ConflictError, NotFoundError
-from backend.store import users
+from backend.store import handoffs, users
 from backend.store.users import OperatorRow
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
@@ -29,8 +32,11 @@ def create_operator(
     password: str,
     district: str,
     contact: tuple[str | None, str] = (None, "ru"),
+    key: tuple[str | None, bytes] = (None, b""),
 ) -> OperatorRow:
-    """Add an operator account; ``contact`` is (e-mail for camera-health alerts or None, their language).
+    """Add an operator account with its signing key; ``contact`` is (e-mail for camera-health alerts or None,
+    their language), ``key`` is (the public key the operator's client holds, or None for a sealed server-side key;
+    the server's master key that seals it).
 
     Raises:
         BadInputError: a malformed user name or a short password.
@@ -43,6 +49,7 @@ def create_operator(
     operator = OperatorRow(uuid.uuid4().hex, username, district, datetime.now(UTC).isoformat(), None)
     if not users.add_operator(conn, operator, hash_password(password), contact):
         raise ConflictError("User name taken", f"an account {username!r} exists; choose another name")
+    handoffs.add_key(conn, handoff.new_key(operator.operator_id, key[0], key[1]))
     return operator
 
 
@@ -60,14 +67,25 @@ def disable_operator(conn: sqlite3.Connection, username: str) -> None:
 
 
 def list_operators(conn: sqlite3.Connection) -> list[dict[str, str | None]]:
-    """Every operator account (no password hashes)."""
-    return [
-        {
-            "operator_id": o.operator_id,
-            "username": o.username,
-            "district": o.district,
-            "created_at": o.created_at,
-            "disabled_at": o.disabled_at,
-        }
-        for o in users.operators(conn)
-    ]
+    """Every operator account with its public signing key and custody (no password hashes, no private keys)."""
+    out: list[dict[str, str | None]] = []
+    for o in users.operators(conn):
+        key = handoffs.key_of(conn, o.operator_id)
+        out.append(
+            {
+                "operator_id": o.operator_id,
+                "username": o.username,
+                "district": o.district,
+                "created_at": o.created_at,
+                "disabled_at": o.disabled_at,
+                "public_key": None if key is None else key.public_key,
+                "key_custody": None if key is None else key.custody,
+            }
+        )
+    return out
+
+
+def signing_key(conn: sqlite3.Connection, operator_id: str) -> dict[str, str] | None:
+    """The operator's public signing key and custody, or None."""
+    key = handoffs.key_of(conn, operator_id)
+    return None if key is None else {"public_key": key.public_key, "custody": key.custody}

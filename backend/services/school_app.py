@@ -15,6 +15,7 @@ from backend.services.attendance import AttendanceHandler
 from backend.services.enrolment import FaceKit
 from backend.services.media import MediaVault, seal_plaintext
 from backend.services.privacy import purge_snapshots, purge_uncited
+from backend.services.traffic_retention import purge_traffic
 from backend.settings import Settings
 from backend.store import retention
 
@@ -27,7 +28,8 @@ def attendance_handler(settings: Settings) -> AttendanceHandler:
 
 
 def run_purge(settings: Settings, now: datetime | None = None) -> int:
-    """Delete school snapshots received longer ago than the retention, uploads nothing cites after their grace,
+    """Delete school snapshots received longer ago than the retention, traffic data past its class's retention
+    (``backend.services.traffic_retention``), uploads nothing cites after their grace,
     and expired sessions (login attempts prune themselves at each login), and seal files stored in plaintext;
     returns the attachment files removed."""
     db = connect(settings.database, settings.busy_timeout_ms)
@@ -36,6 +38,7 @@ def run_purge(settings: Settings, now: datetime | None = None) -> int:
         with transaction(db) as conn:
             at = now or datetime.now(UTC)
             snapshots = purge_snapshots(conn, vault, settings.school.snapshot_retention_days, at)
+            snapshots += purge_traffic(conn, vault, settings.traffic_retention, at)["files"]
             uncited = purge_uncited(conn, vault, settings.school.uncited_media_grace_hours, at)
             sealed = seal_plaintext(conn, vault)
             retention.delete_expired_sessions(conn, at.isoformat())

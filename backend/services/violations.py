@@ -1,13 +1,15 @@
 """Traffic violations: stored from ingested ViolationEvents, reviewed by district operators, sent to the police.
 
 ``ViolationEventHandler`` runs inside the ingest transaction for new events only, so a replayed event is stored
-once. Each violation keeps its evidence files (frames, annotated frame, plate crop, track, scene, the signed
-manifest and its signature) by role, and the result of re-checking the package on arrival (the manifest hash is
-the event's ``evidence_sha256``, the Ed25519 signature matches the manifest's key, every listed file arrived, and
-the key is the one pinned for the camera by its first verified package).
+once. Each violation keeps its evidence files (frames, clips, annotated frame, plate crop, track, scene, the signed
+manifest and its signature) by role, and the result of re-checking the package on arrival against the camera's
+registered key and the anchored chain head (``backend.services.evidence``).
 
-States: ``queued`` -> ``confirmed`` (one police outbox row, written in the same transaction) or ``rejected``
-(with a reason). A plate correction keeps the original read. Every operator action is in ``violation_audit``.
+States: ``queued`` -> ``confirmed`` (one officer-signed hand-off and one police outbox row, written in the same
+transaction) or ``rejected`` (with a reason). Confirming is refused (409, with the reasons) unless the evidence
+verifies now and a valid plate is present (read by the camera, or corrected by the operator in the request); a
+refusal writes nothing. A plate correction keeps the original read. Every operator action is in
+``violation_audit``.
 """
 
 from __future__ import annotations
@@ -17,57 +19,30 @@ import logging
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from backend.services import evidence as ev
+from backend.services import handoff as ho
 from backend.services.auth import Principal
 from backend.services.errors import BadInputError, ConflictError, NotFoundError
 from backend.services.ingest import AnyEvent
 from backend.services.media import MediaVault
-from backend.store import devices
+from backend.store import devices, handoffs
 from backend.store import media as media_store
 from backend.store import violations as store
+from backend.store.handoffs import Handoff
 from backend.store.violations import AuditRow, EvidenceFile, ViolationRecord
-from edge.traffic.evidence_verify import verify_uploaded
 from kuzet.contracts import ViolationEvent
 from notifications.outbox import enqueue_police, state
+from notifications.police_handoff import envelope
 from notifications.templates import render
 
 logger = logging.getLogger(__name__)
 
 PLATE = re.compile(r"^[A-Z0-9]{4,12}$")
-VERIFIED = "verified"
-
-
-def evidence_status(event: ViolationEvent, media: MediaVault, pinned_key: str | None) -> tuple[str, str | None]:
-    """Re-check the event's evidence package from the uploaded files (``edge.traffic.evidence_verify``).
-
-    Args:
-        event: the ingested violation.
-        media: the uploaded attachments (sealed at rest).
-        pinned_key: hex Ed25519 public key pinned for the camera, or None when none is pinned yet.
-
-    Returns:
-        ``(status, public_key)``: ``verified`` or the first problem, and the manifest's key when the signature
-        verified with it (else None).
-    """
-    by_role = {a.role: a.sha256 for a in event.attachments}
-    if event.evidence_sha256 is None:
-        return "no evidence package referenced", None
-    if by_role.get("manifest") != event.evidence_sha256:
-        return "the manifest attachment is not the package named by evidence_sha256", None
-    manifest = media.read(event.evidence_sha256)
-    signature = media.read(by_role.get("signature", "")) if "signature" in by_role else None
-    if manifest is None or signature is None:
-        return "the manifest or its signature was not uploaded", None
-    problem, public = verify_uploaded(manifest, signature, set(by_role.values()), event.camera_id, pinned_key)
-    return problem or VERIFIED, public
-
-
-def reset_evidence_key(conn: sqlite3.Connection, camera_id: str) -> bool:
-    """Forget a camera's pinned evidence key (a replaced camera); its next verified package pins the new one."""
-    return store.unpin_key(conn, camera_id)
+VERIFIED = ev.VERIFIED
 
 
 def _record(event: ViolationEvent, district: str, status: str, received_at: str) -> ViolationRecord:
@@ -98,6 +73,17 @@ def _record(event: ViolationEvent, district: str, status: str, received_at: str)
     )
 
 
+def _files(event: ViolationEvent, manifest: dict[str, Any] | None) -> list[EvidenceFile]:
+    """Evidence files by role; a verified manifest's media type wins (clips travel as octet-stream, are MP4)."""
+    declared = {str(f["sha256"]): str(f.get("media_type", "")) for f in (manifest or {}).get("files", [])}
+    return [
+        EvidenceFile(a.role, a.sha256, declared.get(a.sha256) or a.media_type)
+        if declared.get(a.sha256) == "video/mp4"
+        else EvidenceFile(a.role, a.sha256, a.media_type)
+        for a in event.attachments
+    ]
+
+
 class ViolationEventHandler:
     """Stores new ViolationEvents in the review queue of their camera's district."""
 
@@ -107,7 +93,7 @@ class ViolationEventHandler:
         self.media = media
 
     def handle(self, conn: sqlite3.Connection, events: Sequence[AnyEvent]) -> None:
-        """Insert one queued violation (and its evidence files) per new event."""
+        """Insert one queued violation (and its evidence files) per new event; anchor the camera's chain."""
         now = datetime.now(UTC).isoformat()
         for event in events:
             if not isinstance(event, ViolationEvent):
@@ -117,16 +103,12 @@ class ViolationEventHandler:
                 kind = None if camera is None else camera.kind
                 logger.warning("violation %s from %s camera %s not queued", event.event_id, kind, event.camera_id)
                 continue
-            vid = str(event.event_id)
-            pinned = store.pinned_key(conn, event.camera_id)
-            status, public = evidence_status(event, self.media, pinned)
+            status, manifest = ev.evidence_status(event, self.media, camera.evidence_public_key)
+            if status == VERIFIED and manifest is not None:
+                status = ev.anchor(conn, event, manifest, now) or VERIFIED
             if status != VERIFIED:
                 logger.warning("violation %s: evidence %s", event.event_id, status)
-            elif pinned is None and public is not None:
-                store.pin_key(conn, event.camera_id, public, now, vid)
-                logger.info("camera %s: evidence key %s... pinned", event.camera_id, public[:16])
-            files = [EvidenceFile(a.role, a.sha256, a.media_type) for a in event.attachments]
-            store.insert(conn, _record(event, camera.site, status, now), files)
+            store.insert(conn, _record(event, camera.site, status, now), _files(event, manifest))
 
 
 def _district(operator: Principal) -> str:
@@ -222,51 +204,122 @@ def _decide(conn: sqlite3.Connection, operator: Principal, violation_id: str, ve
     return now
 
 
-def police_payload(record: ViolationRecord, files: Sequence[EvidenceFile], operator: Principal) -> dict[str, Any]:
-    """What the police system receives for a confirmed violation."""
-    return {
-        "violation": record.kind,
-        "plate": record.plate,
-        "plate_read": record.plate_read,
-        "plate_raw": record.plate_raw,
-        "plate_corrected_by_operator": record.plate_corrected is not None,
-        "vehicle_class": record.vehicle_class,
-        "captured_at": record.captured_at,
-        "clock_source": record.clock_source,
-        "camera_id": record.camera_id,
-        "district": record.district,
-        "location": record.location,
-        "speed_kmh": record.speed_kmh,
-        "signal": {"state": record.signal_state, "source": record.signal_source},
-        "evidence_sha256": record.evidence_sha256,
-        "evidence_status": record.evidence_status,
-        "evidence_files": [asdict(f) for f in files],
-        "confirmed_by": operator.username,
-        "confirmed_at": record.decided_at,
-    }
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What an operator sends with a confirmation: a note, the plate if they correct it, and, for operators
+    holding their own key, the signature of the hand-off bytes and the time they signed."""
+
+    note: str = ""
+    plate: str | None = None
+    signature: str | None = None
+    signed_at: str | None = None
 
 
-def confirm(conn: sqlite3.Connection, operator: Principal, violation_id: str, note: str = "") -> ViolationRecord:
-    """Confirm a queued violation and queue exactly one signed police notification (same transaction).
+def _refuse(reasons: list[str], violation_id: str) -> ConflictError:
+    return ConflictError(
+        "Cannot hand off", f"violation {violation_id} cannot be confirmed: {'; '.join(reasons)}", reasons=reasons
+    )
+
+
+def _plate_to_act_on(record: ViolationRecord, given: str | None) -> str:
+    plate = normalise_plate(given) if given is not None else record.plate
+    if plate is None or not PLATE.match(plate):
+        raise _refuse(["no valid plate: read none, and none corrected (send plate with the confirmation)"],
+                      record.violation_id)  # fmt: skip
+    return plate
+
+
+def prepare_handoff(
+    conn: sqlite3.Connection, vault: MediaVault, operator: Principal, violation_id: str, request: Confirmation
+) -> tuple[ViolationRecord, dict[str, Any], handoffs.OperatorKey]:
+    """Check everything a hand-off needs, writing nothing: queued, a valid plate, evidence that verifies now, an
+    officer key; returns the record, the payload to sign and the officer's key.
 
     Raises:
         NotFoundError: unknown, or of another district.
-        ConflictError: already decided.
+        ConflictError: already decided, no plate, evidence that does not verify, no officer key (with ``reasons``).
     """
-    _decide(conn, operator, violation_id, "confirmed", None)
     record = get_violation(conn, operator, violation_id)
-    files = evidence_files(conn, violation_id)
+    if record.state != "queued":
+        raise ConflictError("Already decided", f"violation {violation_id} is {record.state}, not queued")
+    plate = _plate_to_act_on(record, request.plate)
+    reasons = ev.recheck(conn, vault, record)
+    if reasons:
+        raise _refuse(reasons, violation_id)
+    key = handoffs.key_of(conn, operator.user_id)
+    if key is None:
+        raise _refuse([f"operator {operator.username} has no signing key; the admin must register one"], violation_id)
+    files = store.evidence_files(conn, violation_id)
+    by_role = {f.role: f.sha256 for f in files}
+    camera = devices.get(conn, record.camera_id)
+    manifest, signature = vault.read(record.evidence_sha256 or ""), vault.read(by_role.get("signature", ""))
+    assert manifest is not None and signature is not None and camera is not None  # recheck passed
+    signed_at = request.signed_at or datetime.now(UTC).isoformat()
+    payload = ho.handoff_payload(
+        record,
+        (manifest, signature, str(camera.evidence_public_key)),
+        files,
+        (operator.user_id, operator.username, key.public_key),
+        (plate, signed_at),
+    )
+    return record, payload, key
+
+
+def confirm(
+    conn: sqlite3.Connection,
+    vault: MediaVault,
+    master: bytes,
+    operator: Principal,
+    violation_id: str,
+    request: Confirmation | None = None,
+) -> ViolationRecord:
+    """Confirm a queued violation: the officer signs the hand-off, and exactly one police notification carrying it
+    is queued (same transaction). A refusal writes nothing.
+
+    Args:
+        master: the server's master key (sealed officer keys are derived from it).
+
+    Raises:
+        NotFoundError: unknown, or of another district.
+        ConflictError: already decided, or the hand-off is refused (``reasons``).
+        BadInputError: a malformed plate or signing time.
+    """
+    request = request or Confirmation()
+    if request.signed_at is not None:
+        ho.check_signed_at(request.signed_at)
+    record, payload, key = prepare_handoff(conn, vault, operator, violation_id, request)
+    data = ho.handoff_bytes(payload)
+    if key.custody == "sealed":
+        signature = ho.sign_sealed(key, master, data)
+    else:
+        signature = ho.check_client_signature(key, data, request.signature)
+    if payload["plate"] != record.plate:
+        store.set_plate(conn, violation_id, payload["plate"])
+        audit(conn, operator, "correct_plate", violation_id, f"{record.plate or '-'} -> {payload['plate']}")
+    _decide(conn, operator, violation_id, "confirmed", None)
+    handoffs.add_handoff(
+        conn, Handoff(violation_id, operator.user_id, key.public_key, data.decode(), signature, payload["signed_at"])
+    )
     summary, _ = render(
         "police_violation",
         "ru",
         violation=record.kind,
-        plate=record.plate or "?",
+        plate=payload["plate"],
         time=datetime.fromisoformat(record.captured_at),
         location=record.location or record.camera_id,
     )
-    enqueue_police(conn, violation_id=violation_id, payload=police_payload(record, files, operator), summary=summary)
-    audit(conn, operator, "confirm", violation_id, note)
-    return record
+    enqueue_police(conn, violation_id=violation_id, payload=envelope(data, signature, key.public_key), summary=summary)
+    audit(conn, operator, "confirm", violation_id, request.note)
+    return get_violation(conn, operator, violation_id)
+
+
+def handoff_of(conn: sqlite3.Connection, violation_id: str) -> dict[str, Any] | None:
+    """The signed hand-off of a confirmed violation (officer, key, signature, time), or None."""
+    found = handoffs.handoff_of(conn, violation_id)
+    if found is None:
+        return None
+    officer = json.loads(found.payload)["officer"]
+    return {"officer": officer, "signature": found.signature, "signed_at": found.signed_at}
 
 
 def reject(conn: sqlite3.Connection, operator: Principal, violation_id: str, reason: str) -> ViolationRecord:

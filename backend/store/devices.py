@@ -1,4 +1,4 @@
-"""Registered cameras (``devices``): their API key hash, product kind, site and last upload."""
+"""Registered cameras (``devices``): their API key hash, product kind, site, last upload and evidence key."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from backend.store.dialect import try_insert
 
-_COLUMNS = "camera_id, kind, site, description, created_at, revoked_at, last_seen_at"
+_COLUMNS = "camera_id, kind, site, description, created_at, revoked_at, last_seen_at, evidence_public_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,7 @@ class DeviceRow:
     created_at: str
     revoked_at: str | None
     last_seen_at: str | None
+    evidence_public_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,15 @@ def touch(conn: sqlite3.Connection, camera_id: str, at: str) -> None:
     conn.execute(
         "UPDATE devices SET last_seen_at = :at WHERE camera_id = :camera_id", {"at": at, "camera_id": camera_id}
     )
+
+
+def set_evidence_key(conn: sqlite3.Connection, camera_id: str, public_key: str | None) -> bool:
+    """Register (or with None, clear) the camera's evidence signing key (hex); False when no such camera."""
+    cursor = conn.execute(
+        "UPDATE devices SET evidence_public_key = :key WHERE camera_id = :camera_id",
+        {"key": public_key, "camera_id": camera_id},
+    )
+    return cursor.rowcount == 1
 
 
 def _params(device: NewKey) -> dict[str, str]:

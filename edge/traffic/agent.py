@@ -44,6 +44,7 @@ from edge.camera.source_health import SourceHealth
 from edge.spool import Spool, make_attachment
 from edge.traffic.config import TrafficConfig
 from edge.traffic.evidence import EvidenceContext
+from edge.traffic.evidence_package import clock_status
 from edge.traffic.pipeline import TrackSummary, TrafficPipeline, vehicle_event
 from edge.traffic.plates_stage import PlateStage, TrackCrops, TrackPlateResult
 from edge.traffic.rules.stage import HealthGate, PendingViolations, ViolationStage
@@ -243,6 +244,9 @@ def build_agent(
             calibration_version=config.calibration.version if config.calibration is not None else "uncalibrated",
             location=config.scene.location,
             model_files=model_files(config),
+            calibration=config.calibration,
+            speed=config.speed,
+            clock=clock_status(clock_source),
         )
         classifier = None
         if config.violations.signal.controller_log is None and config.scene.signal_roi is not None:

@@ -1,21 +1,24 @@
 """Tamper-evident evidence packages for traffic violations, signed and hash-chained per camera.
 
-A camera's chain is one folder holding one sub-folder per package, named ``{seq:08d}_{kind}``, plus ``HEAD``
-(``{"seq": N, "manifest_sha256": ...}`` of the newest package). A package holds the evidence files (frames before /
-at / after the offence as JPEG, an annotated frame, the plate crop, ``track.json``, ``scene.json``), its
-``manifest.json`` and ``manifest.sig``:
+A camera's chain is one folder holding one sub-folder per package, named ``{seq:08d}_{kind}``, plus ``HEAD`` (the
+newest package's ``seq`` and manifest SHA-256, the camera id and key, signed with the camera key). A package holds
+the evidence files and its ``manifest.json`` and ``manifest.sig``:
 
-- ``manifest.json`` lists every file's name, role, size and SHA-256, and records the violation, track path and
-  speed with its uncertainty, signal state and source, calibration version, model file hashes, camera id,
-  location, capture time and clock source, the sequence number, ``prev_manifest_sha256`` (the SHA-256 of the
-  previous package's manifest bytes; 64 zeros for the first) and the camera's Ed25519 public key (hex); with a
-  tamper monitor running, also ``camera_health``: the camera's health at the offence (state, active states and the
-  monitor's measures), so a court can see the view was as calibrated. Packages without a monitor omit the key.
+- the original frames before / at / after the offence (JPEG, never drawn on), a short MP4 clip of the original
+  frames spanning the offence (``clip.mp4``) and its annotated copy (``clip_annotated.mp4``: the vehicle's box in
+  every frame and its path), the annotated still (``annotated_at.jpg``), the plate crop, ``track.json`` (every
+  sample's time, image point, box, frame index and road point: what the speed was computed on) and ``scene.json``;
+- ``manifest.json`` lists every file's name, role, media type, size and SHA-256 (clips also their codec), the
+  SHA-256 of each clip frame's original pixels, and records the violation, speed with its sigma, the calibration
+  (survey points, ``point_sigma_m``, ``scale_sigma``, homography, reprojection error), the speed settings, signal
+  state and source, model file hashes, camera id, location, capture time, clock source and its last sync status,
+  the sequence number, ``prev_manifest_sha256`` (64 zeros for the first) and the camera's Ed25519 public key; with a
+  tamper monitor running, also ``camera_health`` (the camera's health at the offence);
 - ``manifest.sig`` is the Ed25519 signature (hex) of the exact bytes of ``manifest.json``.
 
-A changed file breaks its hash, a changed manifest breaks the signature, a removed or reordered package breaks
-the sequence and the hash links, and a re-signed package shows a key other than the trusted one.
-Verification lives in ``edge.traffic.evidence_verify``. One writer per chain folder is assumed.
+So ``kuzet evidence verify --recompute`` can recompute the speed from the package alone. Verification lives in
+``edge.traffic.evidence_verify``; frames and clips are chosen in ``edge.traffic.evidence_package``. One writer per
+chain folder is assumed.
 """
 
 from __future__ import annotations
@@ -23,11 +26,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import stat
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,28 +36,29 @@ from typing import Any
 
 import cv2
 import numpy as np
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from numpy.typing import NDArray
 from pydantic import Field
 
+from edge.traffic.calibration import Calibration, CalibrationConfig
+from edge.traffic.evidence_clip import ClipFrame, annotate, annotate_frame, clip_fps, encode_clip
+from edge.traffic.evidence_keys import KeyFileError, key_paths, load_or_create_key, public_hex  # noqa: F401
 from edge.traffic.rules.base import TrackView, Violation
 from edge.traffic.scene import SceneConfig
+from edge.traffic.speed import SpeedConfig
 from kuzet.config import StrictModel
 from kuzet.contracts import CameraHealthMeasures, CameraHealthState, ClockSource
 from models.runtime import sha256_file
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "kuzet-evidence/1"
+FORMAT = "kuzet-evidence/2"
+FORMATS = ("kuzet-evidence/1", FORMAT)
 GENESIS = "0" * 64
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 HEAD = "HEAD"
-
-
-class KeyFileError(RuntimeError):
-    """A camera key file is unreadable, malformed or readable by others."""
+MEDIA_TYPES = {".jpg": "image/jpeg", ".json": "application/json", ".mp4": "video/mp4"}
 
 
 class EvidenceConfig(StrictModel):
@@ -65,10 +67,28 @@ class EvidenceConfig(StrictModel):
     chain_dir: Path = Field(description="Folder of this camera's package chain")
     key_dir: Path = Field(description="Folder of camera signing keys (created 0700)")
     jpeg_quality: int = Field(default=92, ge=50, le=100, description="JPEG quality of evidence frames")
-    max_frames: int = Field(default=9, ge=1, le=30, description="Frames kept per package")
+    max_frames: int = Field(default=9, ge=1, le=30, description="Still frames kept per package")
     context_s: float = Field(
         default=1.0, gt=0.0, le=30.0, description="The 'before' and 'after' frames are this far from the offence"
     )
+    clip: bool = Field(default=True, description="Write the MP4 clip and its annotated copy")
+    clip_s: float = Field(
+        default=1.5, gt=0.0, le=15.0, description="The clip spans this long before and after the offence"
+    )
+    max_clip_frames: int = Field(default=90, ge=2, le=900, description="Most source frames in a clip")
+    clip_codecs: tuple[str, ...] = Field(
+        default=("avc1", "H264", "mp4v"),
+        min_length=1,
+        max_length=6,
+        description="FOURCCs of the original clip in order of preference (first this OpenCV build can write)",
+    )
+    preview_codecs: tuple[str, ...] = Field(
+        default=("avc1", "vp09", "mp4v"),
+        min_length=1,
+        max_length=6,
+        description="FOURCCs of the annotated clip (browser-playable first: H.264, then VP9)",
+    )
+    preview_width: int = Field(default=640, ge=160, le=3840, description="Width of the annotated clip, pixels")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +129,21 @@ class HealthRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ClockStatus:
+    """The capture clock's last known synchronisation (``edge.traffic.evidence_package.clock_status``).
+
+    Attributes:
+        synced: the sync daemon says the clock is synchronised; None when unknown or not applicable.
+        last_sync_at: when it last said so (ISO UTC), or None.
+        detail: where the status came from, for people.
+    """
+
+    synced: bool | None
+    last_sync_at: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class EvidenceContext:
     """Per-camera facts recorded in every package."""
 
@@ -117,48 +152,28 @@ class EvidenceContext:
     calibration_version: str
     location: str = ""
     model_files: Mapping[str, Path] = field(default_factory=dict)
+    calibration: CalibrationConfig | None = None
+    speed: SpeedConfig | None = None
+    clock: ClockStatus | None = None
 
 
-def key_paths(key_dir: Path, camera_id: str) -> tuple[Path, Path]:
-    """``(private, public)`` key file paths of one camera."""
-    return key_dir / f"{camera_id}.ed25519", key_dir / f"{camera_id}.ed25519.pub"
+@dataclass(frozen=True, slots=True)
+class EvidenceItem:
+    """Everything one package is built from (``clip``: the source frames spanning the offence, in time order)."""
+
+    violation: Violation
+    track: TrackView
+    scene: SceneConfig
+    frames: Sequence[EvidenceFrame]
+    plate: PlateEvidence | None = None
+    health: HealthRecord | None = None
+    clip: Sequence[ClipFrame] = ()
 
 
-def public_hex(key: Ed25519PrivateKey) -> str:
-    """Raw 32-byte public key as lower-case hex."""
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return raw.hex()
-
-
-def load_or_create_key(key_dir: Path, camera_id: str) -> Ed25519PrivateKey:
-    """The camera's Ed25519 signing key; generated (file mode 0600, folder 0700) when absent.
-
-    Raises:
-        KeyFileError: the key file is group/other accessible or is not an Ed25519 PEM key.
-    """
-    private, public = key_paths(key_dir, camera_id)
-    if not private.exists():
-        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        public.write_text(public_hex(key) + "\n")
-        logger.info("generated signing key for camera %s at %s", camera_id, private)
-        return key
-    mode = stat.S_IMODE(private.stat().st_mode)
-    if mode & 0o077:
-        raise KeyFileError(f"{private} has mode {mode:o}; it must be readable by its owner only (chmod 600)")
-    try:
-        loaded = serialization.load_pem_private_key(private.read_bytes(), password=None)
-    except ValueError as exc:
-        raise KeyFileError(f"{private} is not a PEM private key: {exc}") from exc
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise KeyFileError(f"{private} holds a {type(loaded).__name__}, not an Ed25519 key")
-    return loaded
+def head_body(seq: int, digest: str, camera_id: str, public: str) -> bytes:
+    """The signed bytes of ``HEAD``: canonical JSON of the newest package's seq and hash, camera and key."""
+    body = {"seq": seq, "manifest_sha256": digest, "camera_id": camera_id, "public_key": public}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
 def read_head(chain_dir: Path) -> tuple[int, str]:
@@ -177,35 +192,25 @@ def _jpeg(image: NDArray[np.uint8], quality: int) -> bytes:
     return bytes(buf.tobytes())
 
 
-def annotate(image: NDArray[np.uint8], track: TrackView, scene: SceneConfig, violation: Violation) -> NDArray[np.uint8]:
-    """A copy of the deciding frame with the scene lines, the track path and the deciding point drawn."""
-    out = image.copy()
-    colours = {"stop": (0, 0, 255), "solid": (255, 255, 255), "dashed": (200, 200, 200), "counting": (255, 0, 0)}
-    for line in scene.lines:
-        p1, p2 = (int(line.p1[0]), int(line.p1[1])), (int(line.p2[0]), int(line.p2[1]))
-        cv2.line(out, p1, p2, colours[line.kind.value], 2 if line.id == violation.line_id else 1)
-    pts = np.round(track.image_xy).astype(np.int32).reshape(-1, 1, 2)
-    cv2.polylines(out, [pts], isClosed=False, color=(0, 255, 255), thickness=2)
-    at = track.image_xy[min(violation.index, len(track) - 1)]
-    cv2.circle(out, (int(at[0]), int(at[1])), 6, (0, 0, 255), 2)
-    label = f"{violation.kind} track {violation.track_id}"
-    cv2.putText(out, label, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
-    return np.asarray(out, dtype=np.uint8)
-
-
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, tz=UTC).isoformat()
 
 
+def _array(value: NDArray[Any] | None) -> list[Any] | None:
+    return None if value is None else value.tolist()
+
+
 def _track_record(track: TrackView) -> dict[str, Any]:
+    """Every sample at full precision: the speed is recomputed from ``t`` and ``image_xy``."""
     return {
         "track_id": track.track_id,
         "vehicle_class": track.vehicle_class,
         "confirmed": track.confirmed,
         "t": track.t.tolist(),
-        "image_xy": np.round(track.image_xy, 2).tolist(),
-        "road_xy": None if track.road_xy is None else np.round(track.road_xy, 3).tolist(),
-        "frame_index": None if track.frame_index is None else track.frame_index.tolist(),
+        "image_xy": track.image_xy.tolist(),
+        "boxes_xyxy": _array(track.boxes_xyxy),
+        "road_xy": _array(track.road_xy),
+        "frame_index": _array(track.frame_index),
         "speed_kmh": track.speed_kmh,
         "speed_sigma_kmh": track.speed_sigma_kmh,
     }
@@ -227,20 +232,41 @@ def _violation_record(v: Violation) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceItem:
-    """Everything one package is built from."""
+def calibration_record(config: CalibrationConfig | None, version: str) -> dict[str, Any]:
+    """The manifest's ``calibration``: the survey itself, its homography and reprojection error."""
+    if config is None:
+        return {"version": version, "config": None}
+    fitted = Calibration(config)
+    return {
+        "version": config.version,
+        "config": config.model_dump(mode="json"),
+        "homography": fitted.H.tolist(),
+        "reprojection": {"rms_m": fitted.error.rms_m, "max_m": fitted.error.max_m, "rms_px": fitted.error.rms_px},
+    }
 
-    violation: Violation
-    track: TrackView
-    scene: SceneConfig
-    frames: Sequence[EvidenceFrame]
-    plate: PlateEvidence | None = None
-    health: HealthRecord | None = None
+
+def _clip_files(item: EvidenceItem, config: EvidenceConfig) -> tuple[list[tuple[str, str, bytes]], dict[str, Any]]:
+    """The original and annotated clips and the clip's manifest entry (codecs, fps, each frame's pixel hash)."""
+    clip = list(item.clip)[: config.max_clip_frames]
+    if not config.clip or not clip:
+        return [], {}
+    fps = clip_fps(clip)
+    original, codec = encode_clip([f.image for f in clip], fps, config.clip_codecs)
+    drawn = [annotate_frame(f.image, item.track, item.scene, item.violation, f.frame_index) for f in clip]
+    preview, preview_codec = encode_clip(drawn, fps, config.preview_codecs, config.preview_width)
+    record = {
+        "fps": fps,
+        "codecs": {"clip.mp4": codec, "clip_annotated.mp4": preview_codec},
+        "frames": [
+            {"frame_index": f.frame_index, "t": f.t, "pixels_sha256": hashlib.sha256(f.image.tobytes()).hexdigest()}
+            for f in clip
+        ],
+    }
+    return [("clip.mp4", "clip", original), ("clip_annotated.mp4", "clip_annotated", preview)], record
 
 
-def _files(item: EvidenceItem, config: EvidenceConfig) -> list[tuple[str, str, bytes]]:
-    """``(name, role, bytes)`` of every evidence file."""
+def _files(item: EvidenceItem, config: EvidenceConfig) -> tuple[list[tuple[str, str, bytes]], dict[str, Any]]:
+    """``(name, role, bytes)`` of every evidence file, and the clip's manifest entry."""
     files: list[tuple[str, str, bytes]] = []
     frames = sorted(item.frames, key=lambda f: f.t)[: config.max_frames]
     if not any(f.role == "at" for f in frames):
@@ -250,37 +276,50 @@ def _files(item: EvidenceItem, config: EvidenceConfig) -> list[tuple[str, str, b
             (f"frame_{k:02d}_{frame.role}.jpg", f"frame_{frame.role}", _jpeg(frame.image, config.jpeg_quality))
         )
     at = next(f for f in frames if f.role == "at")
-    overlay = annotate(at.image, item.track, item.scene, item.violation)
+    overlay = annotate(at.image, item.track, item.scene, item.violation, at.frame_index)
     files.append(("annotated_at.jpg", "annotated", _jpeg(overlay, config.jpeg_quality)))
     if item.plate is not None and item.plate.crop is not None:
         files.append(("plate_crop.jpg", "plate_crop", _jpeg(item.plate.crop, config.jpeg_quality)))
+    clips, clip_record = _clip_files(item, config)
+    files.extend(clips)
     files.append(("track.json", "track", json.dumps(_track_record(item.track), sort_keys=True).encode()))
     files.append(("scene.json", "scene", item.scene.model_dump_json().encode()))
-    return files
+    return files, clip_record
 
 
-def _manifest(
-    item: EvidenceItem,
-    context: EvidenceContext,
-    files: list[tuple[str, str, bytes]],
-    chain: tuple[int, str, str],
-    frames_meta: list[dict[str, Any]],
-) -> dict[str, Any]:
-    seq, prev, public = chain
-    v = item.violation
-    plate = item.plate
+def _file_entry(name: str, role: str, data: bytes) -> dict[str, Any]:
+    return {
+        "name": name,
+        "role": role,
+        "media_type": MEDIA_TYPES.get(Path(name).suffix, "application/octet-stream"),
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def _clock_record(context: EvidenceContext) -> dict[str, Any]:
+    status = context.clock
+    return {
+        "source": context.clock_source.value,
+        "synced": None if status is None else status.synced,
+        "last_sync_at": None if status is None else status.last_sync_at,
+        "detail": "no sync status given" if status is None else status.detail,
+    }
+
+
+def _manifest(item: EvidenceItem, context: EvidenceContext, files: list[tuple[str, str, bytes]]) -> dict[str, Any]:
+    """Everything but the chain fields (seq, prev, key, frames and clip are added by ``build_package``)."""
+    v, plate = item.violation, item.plate
     health = {} if item.health is None else {"camera_health": item.health.record()}
     return {
         **health,
         "format": FORMAT,
         "package_id": str(uuid.uuid4()),
-        "seq": seq,
-        "prev_manifest_sha256": prev,
         "camera_id": context.camera_id,
-        "public_key": public,
         "location": context.location or item.scene.location,
         "captured_at": _iso(v.t),
         "clock_source": context.clock_source.value,
+        "clock": _clock_record(context),
         "created_at": datetime.now(tz=UTC).isoformat(),
         "violation": _violation_record(v),
         "signal": {
@@ -290,21 +329,30 @@ def _manifest(
         "plate": None
         if plate is None
         else {"raw": plate.raw, "normalised": plate.normalised, "confidence": plate.confidence},
-        "speed": {"kmh": item.track.speed_kmh, "sigma_kmh": item.track.speed_sigma_kmh},
+        "speed": {
+            "kmh": item.track.speed_kmh,
+            "sigma_kmh": item.track.speed_sigma_kmh,
+            "config": None if context.speed is None else context.speed.model_dump(mode="json"),
+        },
         "calibration_version": context.calibration_version,
+        "calibration": calibration_record(context.calibration, context.calibration_version),
         "models": {name: sha256_file(path) for name, path in sorted(context.model_files.items())},
-        "frames": frames_meta,
-        "files": [
-            {"name": name, "role": role, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for name, role, data in files
-        ],
+        "files": [_file_entry(name, role, data) for name, role, data in files],
     }
+
+
+def _write_head(chain_dir: Path, manifest: Mapping[str, Any], digest: str, key: Ed25519PrivateKey) -> None:
+    body = head_body(int(manifest["seq"]), digest, str(manifest["camera_id"]), str(manifest["public_key"]))
+    head = {**json.loads(body), "signature": key.sign(body).hex()}
+    head_tmp = chain_dir / f".{HEAD}.tmp"
+    head_tmp.write_text(json.dumps(head, sort_keys=True) + "\n")
+    head_tmp.replace(chain_dir / HEAD)
 
 
 def build_package(
     item: EvidenceItem, context: EvidenceContext, config: EvidenceConfig, key: Ed25519PrivateKey | None = None
 ) -> Path:
-    """Write one signed package at the end of the camera's chain and advance ``HEAD``.
+    """Write one signed package at the end of the camera's chain and advance the signed ``HEAD``.
 
     The package is written to a temporary folder and renamed into place, so a crash leaves no half package.
 
@@ -314,12 +362,18 @@ def build_package(
     key = key or load_or_create_key(config.key_dir, context.camera_id)
     config.chain_dir.mkdir(parents=True, exist_ok=True)
     seq, prev = read_head(config.chain_dir)
-    files = _files(item, config)
-    frames_meta = [
-        {"role": f.role, "frame_index": f.frame_index, "t": f.t, "captured_at": _iso(f.t)}
-        for f in sorted(item.frames, key=lambda f: f.t)[: config.max_frames]
-    ]
-    manifest = _manifest(item, context, files, (seq + 1, prev, public_hex(key)), frames_meta)
+    files, clip = _files(item, config)
+    manifest = {
+        **_manifest(item, context, files),
+        "seq": seq + 1,
+        "prev_manifest_sha256": prev,
+        "public_key": public_hex(key),
+        "frames": [
+            {"role": f.role, "frame_index": f.frame_index, "t": f.t, "captured_at": _iso(f.t)}
+            for f in sorted(item.frames, key=lambda f: f.t)[: config.max_frames]
+        ],
+        "clip": clip or None,
+    }
     body = json.dumps(manifest, indent=2, sort_keys=True).encode()
     tmp = config.chain_dir / f".tmp-{uuid.uuid4().hex}"
     tmp.mkdir()
@@ -333,10 +387,7 @@ def build_package(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    head = {"seq": seq + 1, "manifest_sha256": hashlib.sha256(body).hexdigest()}
-    head_tmp = config.chain_dir / f".{HEAD}.tmp"
-    head_tmp.write_text(json.dumps(head) + "\n")
-    head_tmp.replace(config.chain_dir / HEAD)
+    _write_head(config.chain_dir, manifest, hashlib.sha256(body).hexdigest(), key)
     logger.info("evidence package %s written (%d files)", final.name, len(files))
     return final
 
@@ -344,57 +395,3 @@ def build_package(
 def manifest_sha256(package: Path) -> str:
     """SHA-256 of a package's manifest bytes (the value chained and sent as ``evidence_sha256``)."""
     return hashlib.sha256((package / MANIFEST).read_bytes()).hexdigest()
-
-
-FrameGetter = Callable[[int], NDArray[np.uint8] | None]
-PlateGetter = Callable[[Violation, TrackView], PlateEvidence | None]
-HealthGetter = Callable[[Violation], HealthRecord | None]
-
-
-def pick_frames(violation: Violation, track: TrackView, context_s: float) -> list[tuple[str, int, float]]:
-    """``(role, frame_index, t)`` of the frames before / at / after a violation, from the track's samples."""
-    if track.frame_index is None:
-        raise ValueError(f"track {track.track_id} has no frame_index; evidence needs the source frames")
-    at = min(violation.index, len(track) - 1)
-    before = int(np.argmin(np.abs(track.t - (track.t[at] - context_s))))
-    after = int(np.argmin(np.abs(track.t - (track.t[at] + context_s))))
-    picks = [("before", before), ("at", at), ("after", after)]
-    return [(role, int(track.frame_index[i]), float(track.t[i])) for role, i in picks if role == "at" or i != at]
-
-
-def package_violations(
-    violations: Sequence[Violation],
-    tracks: Mapping[int, TrackView],
-    scene: SceneConfig,
-    frame_at: FrameGetter,
-    context: EvidenceContext,
-    config: EvidenceConfig,
-    plate_for: PlateGetter | None = None,
-    health_for: HealthGetter | None = None,
-) -> list[Path]:
-    """One package per violation, frames fetched by source index (``frame_at`` returns None when gone).
-
-    Args:
-        violations: from ``evaluate_rules``.
-        tracks: track id -> the ``TrackView`` the violation came from.
-        scene: the camera's scene (drawn on the annotated frame, stored as ``scene.json``).
-        frame_at: source frame index -> (H, W, 3) BGR frame.
-        context: camera facts (id, clock, calibration version, model files).
-        config: where and how to write.
-        plate_for: the plate crop and read of a violation's vehicle, or None.
-        health_for: the camera's health at a violation, or None (no ``camera_health`` in the manifest).
-    """
-    key = load_or_create_key(config.key_dir, context.camera_id)
-    written: list[Path] = []
-    for violation in violations:
-        track = tracks[violation.track_id]
-        frames = []
-        for role, index, t in pick_frames(violation, track, config.context_s):
-            image = frame_at(index)
-            if image is not None:
-                frames.append(EvidenceFrame(role, index, t, image))
-        plate = plate_for(violation, track) if plate_for is not None else None
-        health = health_for(violation) if health_for is not None else None
-        item = EvidenceItem(violation=violation, track=track, scene=scene, frames=frames, plate=plate, health=health)
-        written.append(build_package(item, context, config, key))
-    return written

@@ -3,11 +3,14 @@
 ``verify_package(path, trusted_key)`` checks the manifest signature, the key against a trusted public key,
 and every file's presence, size and SHA-256 (and that no file was added); ``verify_uploaded(manifest, signature,
 uploaded, camera_id, trusted_key)`` checks the same package as the backend receives it (files by SHA-256, the key
-pinned for the camera), with the same signature check. ``verify_chain(dir, trusted_key)``
-also checks, in folder order, that sequence numbers run 1, 2, 3, ... with folder names agreeing, that each
-``prev_manifest_sha256`` is the SHA-256 of the previous manifest, that the camera and key never change, and that
-``HEAD`` names the last package. An empty list means the evidence is intact. ``violation_event(package)``
-turns a package into its wire event and media for the spool.
+registered with the camera; no registered key is a problem, never trust on first use). ``verify_chain(dir,
+trusted_key, anchor)`` also checks, in folder order, that sequence numbers run 1, 2, 3, ... with folder names
+agreeing, that each ``prev_manifest_sha256`` is the SHA-256 of the previous manifest, that the camera and key never
+change, that ``HEAD`` is signed by the chain's key and names the last package, and, given the backend's anchored
+head ``(seq, sha256)``, that the chain still reaches it (truncating the newest packages and re-signing ``HEAD``
+needs the camera key; replaying an old signed ``HEAD`` is caught by the anchor). An empty list means intact;
+whether it is also TRUSTED depends on the key it was checked against (``trusted_key`` None: self-consistent only).
+``violation_event(package)`` turns a package into its wire event and media for the spool.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.spool import make_attachment
-from edge.traffic.evidence import FORMAT, GENESIS, HEAD, MANIFEST, SIGNATURE, manifest_sha256
+from edge.traffic.evidence import FORMATS, GENESIS, HEAD, MANIFEST, SIGNATURE, head_body, manifest_sha256
 from kuzet.contracts import CameraHealthState, ClockSource, ViolationEvent
 
 _REQUIRED = ("format", "seq", "prev_manifest_sha256", "camera_id", "public_key", "files")
@@ -48,8 +51,8 @@ def read_manifest(package: Path) -> tuple[dict[str, Any] | None, list[str]]:
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         return None, [f"{package.name}: {MANIFEST} lacks fields {missing}"]
-    if data["format"] != FORMAT:
-        return None, [f"{package.name}: unknown format {data['format']!r} (expected {FORMAT!r})"]
+    if data["format"] not in FORMATS:
+        return None, [f"{package.name}: unknown format {data['format']!r} (expected one of {FORMATS})"]
     bad = _bad_fields(data)
     if bad:
         return None, [f"{package.name}: {MANIFEST} has malformed {bad}"]
@@ -112,7 +115,7 @@ def verify_uploaded(
         signature: the signature file's bytes.
         uploaded: SHA-256 of every file that arrived with the package.
         camera_id: the camera the package must come from.
-        trusted_key: hex public key pinned for the camera; None when none is pinned yet.
+        trusted_key: hex public key registered with the camera; None when none is registered (a problem).
 
     Returns:
         ``(problem, public_key)``: the first problem (None when intact), and the manifest's key when the signature
@@ -131,8 +134,10 @@ def verify_uploaded(
         return f"listed files missing or changed: {', '.join(missing[:5])}", public
     if manifest.get("camera_id") != camera_id:
         return f"the package is from camera {manifest.get('camera_id')!r}, not {camera_id!r}", public
-    if trusted_key is not None and public != trusted_key:
-        return f"signed with key {public[:16]}..., not the camera's pinned key {trusted_key[:16]}...", public
+    if trusted_key is None:
+        return "the camera has no registered evidence key: the signer cannot be trusted", public
+    if public != trusted_key.lower():
+        return f"signed with key {public[:16]}..., not the camera's registered key {trusted_key[:16]}...", public
     return None, public
 
 
@@ -233,6 +238,24 @@ def _check_links(packages: list[Path], manifests: list[dict[str, Any] | None]) -
     return problems
 
 
+def _head_signature(chain_dir: Path, head: dict[str, Any], last: dict[str, Any]) -> list[str]:
+    """``HEAD`` is signed with the chain's key over its seq, hash, camera and key (format-1 chains: unsigned)."""
+    signature = head.get("signature")
+    if signature is None:
+        return [] if last["format"] == FORMATS[0] else [f"{chain_dir.name}: {HEAD} is unsigned (rewritten?)"]
+    public = str(last["public_key"])
+    body = head_body(int(head["seq"]), str(head["manifest_sha256"]), str(last["camera_id"]), public)
+    if head.get("public_key") not in (None, public):
+        return [
+            f"{chain_dir.name}: {HEAD} names key {_short(str(head['public_key']))}, the chain's is {_short(public)}"
+        ]
+    try:
+        check_signature(body, str(signature).encode(), public)
+    except (ValueError, InvalidSignature):
+        return [f"{chain_dir.name}: {HEAD} signature does not verify with the chain's key ({HEAD} was rewritten)"]
+    return []
+
+
 def _check_head(chain_dir: Path, packages: list[Path]) -> list[str]:
     head_path = chain_dir / HEAD
     if not head_path.is_file():
@@ -252,11 +275,46 @@ def _check_head(chain_dir: Path, packages: list[Path]) -> list[str]:
             f" package is {last.name} ({_short(digest) if digest else 'no manifest'}): the newest manifest"
             " was changed, or newest package(s) removed or replaced"
         ]
+    manifest = read_manifest(last)[0]
+    if manifest is None:
+        return []
+    if int(manifest["seq"]) != head_seq:
+        return [f"{chain_dir.name}: {HEAD} says sequence {head_seq}, its package says {manifest['seq']}"]
+    return _head_signature(chain_dir, head, manifest)
+
+
+def check_anchor(chain_dir: Path, packages: list[Path], anchor: tuple[int, str | None]) -> list[str]:
+    """The chain still reaches the head the backend anchored (``(seq, manifest sha256 or None)``)."""
+    seq, digest = anchor
+    by_seq = {}
+    for package in packages:
+        manifest = read_manifest(package)[0]
+        if manifest is not None:
+            by_seq[int(manifest["seq"])] = package
+    newest = max(by_seq, default=0)
+    if newest < seq:
+        return [
+            f"{chain_dir.name}: the chain ends at sequence {newest} but the backend anchored sequence {seq}:"
+            " the newest package(s) were removed (truncation or rollback)"
+        ]
+    if digest is not None and seq in by_seq and manifest_sha256(by_seq[seq]) != digest.lower():
+        return [
+            f"{chain_dir.name}: package {by_seq[seq].name} is not the one the backend anchored at sequence {seq}"
+            f" ({_short(manifest_sha256(by_seq[seq]))} vs {_short(digest)}): the chain was rewritten"
+        ]
     return []
 
 
-def verify_chain(chain_dir: Path, trusted_key: str | None = None) -> list[str]:
-    """Problems of a whole chain folder (empty when intact)."""
+def verify_chain(
+    chain_dir: Path, trusted_key: str | None = None, anchor: tuple[int, str | None] | None = None
+) -> list[str]:
+    """Problems of a whole chain folder (empty when intact).
+
+    Args:
+        chain_dir: the camera's chain folder.
+        trusted_key: the camera's registered public key (hex); None checks self-consistency only.
+        anchor: the backend's anchored head ``(seq, manifest sha256 or None)``; None skips the truncation check.
+    """
     if not chain_dir.is_dir():
         return [f"{chain_dir}: not a folder"]
     packages = list_packages(chain_dir)
@@ -265,7 +323,8 @@ def verify_chain(chain_dir: Path, trusted_key: str | None = None) -> list[str]:
     for package in packages:
         problems.extend(verify_package(package, trusted_key))
         manifests.append(read_manifest(package)[0])
-    return problems + _check_links(packages, manifests) + _check_head(chain_dir, packages)
+    problems += _check_links(packages, manifests) + _check_head(chain_dir, packages)
+    return problems + (check_anchor(chain_dir, packages, anchor) if anchor is not None else [])
 
 
 def is_package(path: Path) -> bool:
@@ -274,6 +333,7 @@ def is_package(path: Path) -> bool:
 
 
 _MEDIA_TYPES = {".jpg": "image/jpeg", ".json": "application/json"}
+"""Wire media types; clips travel as application/octet-stream (the signed manifest says video/mp4)."""
 
 
 def violation_event(package: Path) -> tuple[ViolationEvent, dict[str, bytes]]:

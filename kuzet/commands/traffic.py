@@ -85,7 +85,7 @@ def traffic_command(config_path: Path, video: Path | None, max_frames: int | Non
     from edge.traffic.agent import run_agent
     from edge.traffic.calibration import CalibrationError
     from edge.traffic.config import TrafficDeviceConfig, resolve_paths
-    from edge.traffic.evidence import KeyFileError
+    from edge.traffic.evidence_keys import KeyFileError
     from hardware.camera import FrameSourceError
 
     config = load_or_exit(config_path, TrafficDeviceConfig)

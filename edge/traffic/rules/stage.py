@@ -29,15 +29,8 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from edge.camera.monitor import HealthChange
 from edge.spool import Spool
-from edge.traffic.evidence import (
-    EvidenceConfig,
-    EvidenceContext,
-    HealthRecord,
-    PlateEvidence,
-    PlateGetter,
-    package_violations,
-    pick_frames,
-)
+from edge.traffic.evidence import EvidenceConfig, EvidenceContext, HealthRecord, PlateEvidence
+from edge.traffic.evidence_package import PlateGetter, evidence_indices, package_violations, pick_frames
 from edge.traffic.evidence_verify import violation_event
 from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, choose_signal
@@ -305,7 +298,7 @@ class ViolationStage:
             )
         if not kept:
             return None
-        wanted = {index for v in kept for _, index, _ in pick_frames(v, view, context_s)}
+        wanted = {index for v in kept for index in evidence_indices(v, view, self.config.evidence)}
         frames = {index: data for index in wanted if (data := self.frames.jpeg(index)) is not None}
         health = tuple(self.health.at(v.t) if self.health is not None else None for v in kept)
         return PendingViolations(view, tuple(kept), frames, health)

@@ -1,4 +1,5 @@
-"""An in-process backend on a real SQLite file with traffic cameras and operators in two districts."""
+"""An in-process backend on a real SQLite file with traffic cameras (their evidence keys registered) and operators
+(each with a sealed signing key) in two districts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from backend.app import create_app
 from backend.settings import Settings
+from edge.traffic.evidence_keys import load_or_create_key, public_hex
 from kuzet.contracts import ViolationEvent
 from tests.backend.conftest import ADMIN, TEMPLATE_KEY
 from tests.backend.violations.evidence import make_package
@@ -63,9 +65,9 @@ def traffic(tmp_path: Path) -> Iterator[Traffic]:
     with TestClient(create_app(settings)) as client:
         keys, tokens = {}, {}
         for camera, district in CAMERAS.items():
-            response = client.post(
-                "/api/v1/devices", json={"camera_id": camera, "kind": "traffic", "site": district}, headers=admin
-            )
+            evidence_key = public_hex(load_or_create_key(tmp_path / "keys", camera))
+            body = {"camera_id": camera, "kind": "traffic", "site": district, "evidence_public_key": evidence_key}
+            response = client.post("/api/v1/devices", json=body, headers=admin)
             assert response.status_code == 201, response.text
             keys[camera] = response.json()["api_key"]
         for name, district in OPERATORS.items():

@@ -133,8 +133,9 @@ def test_confirm_queues_exactly_one_police_message(traffic: Traffic) -> None:
     rows = _rows(traffic, "SELECT channel, dedupe_key, body FROM outbox")
     assert [(r[0], r[1]) for r in rows] == [("police_webhook", f"police:{vid}")]
     body = json.loads(str(rows[0][2]))
-    assert body["violation_id"] == vid and body["plate"] == "123ABC02" and body["confirmed_by"] == "op-a"
-    assert body["evidence_sha256"] == event.evidence_sha256 and body["district"] == "almaty-1"
+    handoff = json.loads(body["handoff"])
+    assert body["violation_id"] == vid and handoff["plate"] == "123ABC02" and handoff["officer"]["username"] == "op-a"
+    assert handoff["evidence_sha256"] == event.evidence_sha256 and handoff["district"] == "almaty-1"
     assert traffic.client.get("/api/v1/violations", headers=traffic.auth("op-a")).json() == []
 
 
@@ -169,7 +170,7 @@ def test_plate_correction_keeps_the_original_read(traffic: Traffic) -> None:
     one = response.json()
     assert (one["plate_read"], one["plate_corrected"], one["plate"]) == ("123ABC02", "128ABC02", "128ABC02")
     traffic.client.post(f"/api/v1/violations/{vid}/confirm", json={}, headers=traffic.auth("op-a"))
-    body = json.loads(str(_rows(traffic, "SELECT body FROM outbox")[0][0]))
+    body = json.loads(json.loads(str(_rows(traffic, "SELECT body FROM outbox")[0][0]))["handoff"])
     assert (body["plate"], body["plate_read"], body["plate_corrected_by_operator"]) == ("128ABC02", "123ABC02", True)
     late = traffic.client.post(
         f"/api/v1/violations/{vid}/plate", json={"plate": "999ZZZ01"}, headers=traffic.auth("op-a")
@@ -244,22 +245,33 @@ def test_a_disabled_operator_is_logged_out_and_cannot_log_in(traffic: Traffic) -
     assert traffic.client.get("/api/v1/violations", headers=traffic.auth("op-b")).status_code == 200
 
 
-def test_a_package_signed_with_another_key_is_flagged_until_the_admin_re_pins(traffic: Traffic) -> None:
+def test_a_package_signed_with_another_key_is_flagged_until_the_admin_registers_it(traffic: Traffic) -> None:
     first, _, _ = traffic.post("cam-a")
     (traffic.root / "keys" / "cam-a.ed25519").rename(traffic.root / "keys" / "old.ed25519")
     (traffic.root / "keys" / "cam-a.ed25519.pub").unlink()
     swapped, _, _ = traffic.post("cam-a")  # the edge generated a new key: the package verifies, the key is wrong
     auth = traffic.auth("op-a")
     status = traffic.client.get(f"/api/v1/violations/{swapped}", headers=auth).json()["evidence_status"]
-    assert status.startswith("signed with key ") and "not the camera's pinned key" in status
+    assert status.startswith("signed with key ") and "not the camera's registered key" in status
     assert traffic.client.get(f"/api/v1/violations/{first}", headers=auth).json()["evidence_status"] == VERIFIED
     admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
-    reset = traffic.client.post("/api/v1/violations/evidence-keys/reset", json={"camera_id": "cam-a"}, headers=auth)
-    assert reset.status_code == 401
-    reset = traffic.client.post("/api/v1/violations/evidence-keys/reset", json={"camera_id": "cam-a"}, headers=admin)
-    assert reset.json() == {"removed": True}
+    new_key = (traffic.root / "keys" / "cam-a.ed25519.pub").read_text().strip()
+    url = "/api/v1/devices/cam-a/evidence-key"
+    assert traffic.client.put(url, json={"public_key": new_key}, headers=auth).status_code == 401
+    registered = traffic.client.put(url, json={"public_key": new_key}, headers=admin)
+    assert registered.status_code == 200 and registered.json()["evidence_public_key"] == new_key
     later, _, _ = traffic.post("cam-a")
     assert traffic.client.get(f"/api/v1/violations/{later}", headers=auth).json()["evidence_status"] == VERIFIED
+
+
+def test_a_camera_without_a_registered_key_is_never_trusted_on_first_use(traffic: Traffic) -> None:
+    admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
+    body = {"camera_id": "cam-new", "kind": "traffic", "site": "almaty-1"}
+    key = traffic.client.post("/api/v1/devices", json=body, headers=admin).json()["api_key"]
+    event, media = make_package(traffic.root, "cam-new")
+    upload(traffic.client, key, event, media)
+    one = traffic.client.get(f"/api/v1/violations/{event.event_id}", headers=traffic.auth("op-a")).json()
+    assert one["evidence_status"] == "the camera has no registered evidence key: the signer cannot be trusted"
 
 
 def test_media_ownership_rows(traffic: Traffic) -> None:
