@@ -177,7 +177,10 @@ class CameraSignalConfig(StrictModel):
     ``roi`` alone (the older one-head form) is a single head named ``main``.
     """
 
-    heads: tuple[SignalHeadConfig, ...] = Field(min_length=1, max_length=16, description="Signal heads, one per ROI")
+    heads: tuple[SignalHeadConfig, ...] = Field(default=(), max_length=16, description="Signal heads, one per ROI")
+    roi: tuple[int, int, int, int] | None = Field(
+        default=None, description="Shorthand for one head named main with this (x1, y1, x2, y2) ROI"
+    )
     min_consecutive: int = Field(
         default=3, ge=1, le=100, description="Frames that must agree before a new state is accepted (debounce)"
     )
@@ -185,22 +188,18 @@ class CameraSignalConfig(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _one_roi(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "roi" in data:
-            data = dict(data)
-            data.setdefault("heads", ({"id": "main", "roi": data.pop("roi")},))
+        if isinstance(data, dict) and data.get("roi") is not None and not data.get("heads"):
+            data = {**data, "heads": ({"id": "main", "roi": data["roi"]},)}
         return data
 
     @model_validator(mode="after")
-    def _unique(self) -> CameraSignalConfig:
+    def _heads(self) -> CameraSignalConfig:
         ids = [h.id for h in self.heads]
+        if not ids:
+            raise ValueError("camera signal config needs heads (or roi)")
         if len(set(ids)) != len(ids):
             raise ValueError(f"signal head ids must be unique: {ids}")
         return self
-
-    @property
-    def roi(self) -> tuple[int, int, int, int]:
-        """The first head's ROI."""
-        return self.heads[0].roi
 
 
 class Debouncer:

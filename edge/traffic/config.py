@@ -13,6 +13,7 @@ from edge.traffic.calibration import CalibrationConfig
 from edge.traffic.plates_stage import TrafficPlatesConfig
 from edge.traffic.rules.stage import ViolationsConfig
 from edge.traffic.scene import SceneConfig
+from edge.traffic.signals import SignalsConfig
 from edge.traffic.speed import SpeedConfig
 from kuzet.config import StrictModel
 from models.runtime import RunnerConfig
@@ -67,6 +68,11 @@ class TrafficConfig(StrictModel):
     )
     violations: ViolationsConfig | None = Field(
         default=None, description="Rules, signal source and evidence packages; None = vehicle events only"
+    )
+    signals: SignalsConfig | None = Field(
+        default=None,
+        description="Per-movement signal heads (camera ROIs), NTCIP controller and their fusion; overrides the"
+        " violations section's single signal source",
     )
 
 

@@ -22,13 +22,23 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
-from hardware.signal import CameraSignalConfig, PhaseChange, SignalPhaseFeed, SignalTimeline
-from hardware.signals.ntcip import NtcipConfig
+from hardware.signal import (
+    CameraSignalConfig,
+    CameraSignalSource,
+    PhaseChange,
+    SignalHeadClassifier,
+    SignalPhaseFeed,
+    SignalTimeline,
+)
+from hardware.signals.ntcip import NtcipConfig, NtcipController
 from kuzet.config import StrictModel
 from kuzet.contracts import SignalSource, SignalState
 
@@ -236,11 +246,62 @@ class SignalFusion:
         return new
 
 
+class SignalRuntime:
+    """A camera's signal sources as its ``signals`` section configures them: the camera heads (read per frame),
+    the NTCIP controller (polled on a thread) and their fusion.
+
+    Args:
+        config: the ``signals`` section.
+        classifier: the light classifier reading the camera heads (needed when the section has camera heads).
+        controller: the controller driver (default: an ``NtcipController`` on ``config.controller``).
+    """
+
+    def __init__(
+        self,
+        config: SignalsConfig,
+        classifier: SignalHeadClassifier | None = None,
+        controller: NtcipController | None = None,
+    ) -> None:
+        self.camera: CameraSignalSource | None = None
+        if config.camera is not None:
+            if classifier is None:
+                raise ValueError("signal heads read by the camera need a light classifier")
+            self.camera = CameraSignalSource(classifier, config.camera)
+        self.controller = controller
+        if self.controller is None and config.controller is not None:
+            self.controller = NtcipController(config.controller)
+        camera_feeds = {h: self.camera.feed(h) for h in self.camera.head_ids} if self.camera else {}
+        controller_feeds = {h: self.controller.feed(h) for h in self.controller.config.heads} if self.controller else {}
+        self.fusion = SignalFusion(config, camera_feeds, controller_feeds)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start polling the controller (no-op without one)."""
+        if self.controller is not None and self._thread is None:
+            self._thread = threading.Thread(target=self.controller.run, args=(self._stop,), name="ntcip", daemon=True)
+            self._thread.start()
+
+    def observe(self, frame: NDArray[np.uint8], t: float) -> None:
+        """Read every camera head in one frame and log the disagreements that have lasted past the tolerance."""
+        if self.camera is not None:
+            self.camera.observe_heads(frame, t)
+        self.fusion.check(t)
+
+    def close(self) -> None:
+        """Stop polling."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+
+
 __all__ = [
     "FusedHeadFeed",
     "SignalDisagreement",
     "SignalFusion",
     "SignalReading",
+    "SignalRuntime",
     "SignalsConfig",
     "fuse",
     "resolve",
