@@ -48,6 +48,7 @@ from edge.traffic.evidence_package import clock_status
 from edge.traffic.pipeline import TrackSummary, TrafficPipeline, vehicle_event
 from edge.traffic.plates_stage import PlateStage, TrackCrops, TrackPlateResult
 from edge.traffic.rules.stage import HealthGate, PendingViolations, ViolationStage
+from edge.traffic.signals import SignalRuntime
 from edge.traffic.stream import RunStats, build_pipeline, read_frames, run_stream
 from edge.traffic.watchlist import Watchlist
 from hardware.camera import SourceStatus
@@ -80,6 +81,7 @@ class TrafficAgent:
         worker: finish tracks on a worker thread (True) or inline.
         health: the camera's tamper monitor and spooler, or None (no monitor: always healthy).
         gate: the monitor's timeline the violation stage consults (default: a new one).
+        signals: the signal heads and controller of the ``signals`` section (read per frame, closed at the end).
     """
 
     def __init__(
@@ -94,8 +96,10 @@ class TrafficAgent:
         worker: bool = False,
         health: HealthReporter | None = None,
         gate: HealthGate | None = None,
+        signals: SignalRuntime | None = None,
     ) -> None:
         self.pipeline, self.spool, self.camera_id, self.clock_source = pipeline, spool, camera_id, clock_source
+        self.signals = signals
         self.plates, self.violations, self.watchlist = plates, violations, watchlist
         self.health = health
         self.gate = gate or HealthGate()
@@ -109,6 +113,8 @@ class TrafficAgent:
             change = self.health.observe(frame, datetime.fromtimestamp(t, UTC))
             if change is not None:
                 self.gate.record(change)
+        if self.signals is not None:
+            self.signals.observe(frame, t)
         if self.violations is not None:
             self.violations.on_frame(frame, t, index)
         measured = tracked.data.get("measured")
@@ -140,7 +146,10 @@ class TrafficAgent:
             self._pending.pop(0).result()  # re-raises a worker's error on the frame loop
 
     def close(self) -> None:
-        """Wait for the worker to finish every track (re-raising its first error)."""
+        """Stop the signal controller's polling; wait for the worker to finish every track (re-raising its first
+        error)."""
+        if self.signals is not None:
+            self.signals.close()
         if self._pool is None:
             return
         try:
@@ -237,6 +246,7 @@ def build_agent(
     if config.plates is not None and config.plates.watchlist is not None:
         watchlist = Watchlist.load(config.plates.watchlist)
     violations = None
+    signals: SignalRuntime | None = None
     if config.violations is not None and config.scene is not None:
         context = EvidenceContext(
             camera_id=camera_id,
@@ -249,24 +259,39 @@ def build_agent(
             clock=clock_status(clock_source),
         )
         classifier = None
-        if config.violations.signal.controller_log is None and config.scene.signal_roi is not None:
+        camera_heads = config.signals is not None and config.signals.camera is not None
+        if camera_heads or (config.violations.signal.controller_log is None and config.scene.signal_roi is not None):
             from models.lights import build_light_classifier, default_model_path
 
             classifier = build_light_classifier()
             files = {**context.model_files, "light_classifier": default_model_path()}
             context = dataclasses.replace(context, model_files=files)
+        if config.signals is not None:
+            signals = SignalRuntime(config.signals, classifier)
+            signals.start()
         violations = ViolationStage(
             config.scene,
             config.violations,
             context,
             spool,
-            classifier,
+            classifier if signals is None else None,
             stream_start=start_time,
             health=gate if health is not None else None,
+            signal_feed=signals.fusion.feed() if signals is not None else None,
         )
     worker = config.track_worker and (plates is not None or violations is not None)
     return TrafficAgent(
-        pipeline, spool, camera_id, clock_source, plates, violations, watchlist, worker, health=health, gate=gate
+        pipeline,
+        spool,
+        camera_id,
+        clock_source,
+        plates,
+        violations,
+        watchlist,
+        worker,
+        health=health,
+        gate=gate,
+        signals=signals,
     )
 
 

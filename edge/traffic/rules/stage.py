@@ -41,6 +41,7 @@ from hardware.signal import (
     PhaseChange,
     ReplaySignalFeed,
     SignalHeadClassifier,
+    SignalPhaseFeed,
 )
 from kuzet.config import StrictModel
 from kuzet.contracts import SEVERITY, CameraHealthMeasures, CameraHealthState, ViolationKind
@@ -228,6 +229,8 @@ class ViolationStage:
             when ``on_track`` is given no plate.
         stream_start: Unix time of the stream's first frame (controller logs with ``log_times: stream``).
         health: the camera's health timeline (None: no monitor, the packages record no health).
+        signal_feed: the signal feed the rules use instead of the section's controller log or camera ROI, e.g.
+            ``edge.traffic.signals``' fused head (camera and controller; unknown where they disagree).
     """
 
     def __init__(
@@ -240,16 +243,19 @@ class ViolationStage:
         plate_for: PlateGetter | None = None,
         stream_start: float = 0.0,
         health: HealthGate | None = None,
+        signal_feed: SignalPhaseFeed | None = None,
     ) -> None:
         self.scene, self.config, self.context, self.spool = scene, config, context, spool
         self.health = health
         self.withheld = 0  # violations not issued because the camera's view could not be trusted
         self.plate_for = plate_for
         log = config.signal.controller_log
-        self.controller = ReplaySignalFeed.from_csv(log) if log is not None else None
+        self.controller: SignalPhaseFeed | None = ReplaySignalFeed.from_csv(log) if log is not None else None
         if self.controller is not None and config.signal.log_times == "stream":
             changes = self.controller.timeline().changes
             self.controller = ReplaySignalFeed([PhaseChange(c.t + stream_start, c.state) for c in changes])
+        if signal_feed is not None:
+            self.controller = signal_feed
         self.camera: CameraSignalSource | None = None
         if self.controller is None and classifier is not None and scene.signal_roi is not None:
             camera_config = CameraSignalConfig(roi=scene.signal_roi, min_consecutive=config.signal.min_consecutive)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from edge.traffic.evidence import EvidenceConfig, EvidenceContext
 from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import RulesConfig
+from edge.traffic.rules.stage import ViolationsConfig, ViolationStage
 from edge.traffic.signals import SignalFusion, SignalsConfig, fuse, resolve
 from hardware.signal import (
     CameraHeadFeed,
@@ -19,6 +23,7 @@ from hardware.signal import (
     SignalState,
     SignalTimeline,
 )
+from kuzet.contracts import ClockSource
 from models.lights import build_light_classifier
 from tests.edge.traffic.rules.conftest import SCENE, SIGNAL, T0, make_track
 
@@ -118,3 +123,15 @@ def test_config_checks_head_names() -> None:
         SignalsConfig()
     with pytest.raises(KeyError, match="no signal head"):
         fusion(None).timeline("left_arrow")
+
+
+def test_violation_stage_uses_the_fused_head(tmp_path: Path) -> None:
+    dark = camera((0.2, G), (10.25, A), (13.3, OFF), (20.0, R), (40.2, G))
+    config = ViolationsConfig(evidence=EvidenceConfig(chain_dir=tmp_path / "chain", key_dir=tmp_path / "keys"))
+    context = EvidenceContext(camera_id="cam-fused", clock_source=ClockSource.FILE, calibration_version="v1")
+    stage = ViolationStage(SCENE, config, context, signal_feed=fusion(dark).feed("main"))
+    track = make_track(RED_RUNNER)
+    for k, t in enumerate(track.t):
+        stage.on_frame(np.full((400, 400, 3), 60, dtype=np.uint8), float(t), k)
+    assert stage.signal() is not None and stage.signal().state_at(T0 + 15) is UNK  # type: ignore[union-attr]
+    assert stage.prepare(track) is None  # the controller's red alone would have fired
