@@ -107,6 +107,12 @@ class WorkerConfig(StrictModel):
     backoff_jitter: float = Field(
         default=0.2, ge=0.0, le=1.0, description="Relative random spread of each delay (0.2 = +/-20%)"
     )
+    sent_retention_days: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3650.0,
+        description="Sent messages (and their dedupe keys) older than this are purged by the worker; 0 keeps them",
+    )
 
 
 class NotificationSettings(StrictModel):

@@ -185,14 +185,17 @@ def claim(
 
     Due: ``pending`` with ``next_attempt_at <= now``, or ``sending`` with an expired lease (its worker crashed),
     and fewer than ``max_attempts`` attempts. Each claim counts as an attempt. Run inside the caller's
-    ``BEGIN IMMEDIATE`` transaction, so two workers never claim the same row.
+    ``BEGIN IMMEDIATE`` transaction, so two workers never claim the same row: SQLite admits one writer; on
+    PostgreSQL (a connection whose ``dialect`` says so) the due rows are locked ``FOR UPDATE SKIP LOCKED``, so workers
+    claiming at once take disjoint rows without waiting for each other.
     """
     marks, params = _in_list(channels)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if getattr(conn, "dialect", "sqlite") == "postgresql" else ""
     rows = conn.execute(
         f"UPDATE outbox SET status = 'sending', lease_owner = :owner, lease_until = :until, attempts = attempts + 1"
         f" WHERE id IN (SELECT id FROM outbox WHERE channel IN ({marks}) AND attempts < :max_attempts AND"
         f" ((status = 'pending' AND next_attempt_at <= :now) OR (status = 'sending' AND lease_until <= :now))"
-        f" ORDER BY next_attempt_at, id LIMIT :limit) RETURNING {MESSAGE_COLUMNS}",
+        f" ORDER BY next_attempt_at, id LIMIT :limit{skip_locked}) RETURNING {MESSAGE_COLUMNS}",
         {**params, "owner": owner, "until": now + lease_s, "max_attempts": max_attempts, "now": now, "limit": limit},
     ).fetchall()
     return sorted((OutboxMessage.from_row(r) for r in rows), key=lambda m: m.id)
@@ -208,6 +211,12 @@ def bury_expired(conn: sqlite3.Connection, *, channels: Sequence[str], now: floa
         f" WHERE status = 'sending' AND lease_until <= :now AND attempts >= :max_attempts AND channel IN ({marks})",
         {**params, "now": now, "max_attempts": max_attempts},
     ).rowcount
+
+
+def purge_sent(conn: sqlite3.Connection, *, before: float) -> int:
+    """Delete messages sent before ``before`` (UNIX seconds); returns how many. Their dedupe keys go with them, so
+    keep them longer than any replay of the events behind them can arrive."""
+    return conn.execute("DELETE FROM outbox WHERE status = 'sent' AND sent_at < :before", {"before": before}).rowcount
 
 
 def _release(conn: sqlite3.Connection, message_id: int, owner: str, assignments: str, values: dict[str, Any]) -> bool:

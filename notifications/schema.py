@@ -39,6 +39,20 @@ OUTBOX_DDL: tuple[str, ...] = (
 prefix look-ups."""
 
 
+CLAIM_INDEXES: tuple[str, ...] = (
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(next_attempt_at, id) WHERE status = 'pending'",
+    "CREATE INDEX IF NOT EXISTS outbox_leased ON outbox(lease_until) WHERE status = 'sending'",
+)
+"""Partial indexes of the rows a claim can take (pending, and sending with a lease that may have expired): they stay
+small however many sent rows the table holds."""
+
+
+def add_claim_indexes(conn: sqlite3.Connection) -> None:
+    """Create the claim's partial indexes where missing, in the caller's transaction."""
+    for statement in CLAIM_INDEXES:
+        conn.execute(statement)
+
+
 def create_outbox(conn: sqlite3.Connection) -> None:
     """Create the outbox table and its indexes where missing, in the caller's transaction (never commits)."""
     for statement in OUTBOX_DDL:

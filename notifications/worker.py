@@ -30,6 +30,9 @@ from notifications.outbox import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
+PURGE_EVERY_S = 600.0
+"""Seconds between two purges of sent rows by one worker."""
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -94,6 +97,7 @@ class OutboxWorker:
         self.rng = rng or random.Random()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="outbox")
+        self.next_purge = 0.0
 
     def claim(self, limit: int | None = None) -> list[OutboxMessage]:
         """Atomically mark up to ``limit`` (default ``batch_size``) due rows ``sending`` under this worker's lease.
@@ -103,6 +107,7 @@ class OutboxWorker:
         now = self.clock()
         names = sorted(self.channels)
         with transaction(self.conn) as conn:
+            self._purge_sent(conn, now)
             outbox.bury_expired(conn, channels=names, now=now, max_attempts=self.config.max_attempts)
             return outbox.claim(
                 conn,
@@ -113,6 +118,15 @@ class OutboxWorker:
                 max_attempts=self.config.max_attempts,
                 limit=self.config.batch_size if limit is None else limit,
             )
+
+    def _purge_sent(self, conn: sqlite3.Connection, now: float) -> None:
+        """Delete sent rows past ``sent_retention_days``, at most once per ``PURGE_EVERY_S`` of this worker."""
+        if self.config.sent_retention_days <= 0 or now < self.next_purge:
+            return
+        self.next_purge = now + PURGE_EVERY_S
+        purged = outbox.purge_sent(conn, before=now - self.config.sent_retention_days * 86_400)
+        if purged:
+            logger.info("outbox: purged %d sent messages older than %g days", purged, self.config.sent_retention_days)
 
     def _apply(self, conn: sqlite3.Connection, outcome: Outcome, now: float) -> bool:
         """Write one outcome; False when this worker's lease on the row was lost meanwhile."""

@@ -1,4 +1,5 @@
-"""Enqueue in the caller's transaction, idempotent by dedupe key; dead letters and states for the dashboard."""
+"""Enqueue in the caller's transaction, idempotent by dedupe key; dead letters and states for the dashboard; on
+both database engines."""
 
 from __future__ import annotations
 
@@ -8,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from backend.db import connect, transaction
+from backend.db import connect, migrate, transaction
 from notifications import outbox, schema
+
+
+@pytest.fixture
+def db_path(database_url: str) -> str:
+    """A migrated database of the engine under test (the name is the other outbox tests' fixture)."""
+    db = connect(database_url)
+    migrate(db)
+    db.conn.close()
+    return database_url
 
 
 def _enqueue(conn, key: str, school: str | None = "s1", channel: str = "email") -> bool:
@@ -26,7 +36,7 @@ def _enqueue(conn, key: str, school: str | None = "s1", channel: str = "email") 
     )
 
 
-def test_one_row_per_dedupe_key(db_path: Path) -> None:
+def test_one_row_per_dedupe_key(db_path: str) -> None:
     db = connect(db_path)
     with transaction(db) as conn:
         added = [_enqueue(conn, k) for k in ("pass:1:g1", "pass:1:g1", "pass:1:g2", "pass:1:g1")]
@@ -37,7 +47,7 @@ def test_one_row_per_dedupe_key(db_path: Path) -> None:
     assert outbox.state(db.conn, "nope") is None
 
 
-def test_rolled_back_transaction_leaves_no_message(db_path: Path) -> None:
+def test_rolled_back_transaction_leaves_no_message(db_path: str) -> None:
     db = connect(db_path)
     with pytest.raises(RuntimeError), transaction(db) as conn:
         _enqueue(conn, "pass:2:g1")
@@ -45,7 +55,7 @@ def test_rolled_back_transaction_leaves_no_message(db_path: Path) -> None:
     assert outbox.counts(db.conn)["pending"] == 0
 
 
-def test_failed_lists_dead_letters_of_one_school(db_path: Path) -> None:
+def test_failed_lists_dead_letters_of_one_school(db_path: str) -> None:
     db = connect(db_path)
     with transaction(db) as conn:
         for key, school in [("a", "s1"), ("b", "s1"), ("c", "s2"), ("d", None)]:
@@ -62,7 +72,7 @@ def test_failed_lists_dead_letters_of_one_school(db_path: Path) -> None:
     assert [s.dedupe_key for s in outbox.states(db.conn, school_id="s1", status="pending")] == ["b"]
 
 
-def test_police_row_is_unique_per_violation(db_path: Path) -> None:
+def test_police_row_is_unique_per_violation(db_path: str) -> None:
     db = connect(db_path)
     with transaction(db) as conn:
         first = outbox.enqueue_police(conn, violation_id="v-1", payload={"plate": "123ABC02"}, summary="red light")
@@ -72,7 +82,7 @@ def test_police_row_is_unique_per_violation(db_path: Path) -> None:
     assert json.loads(body) == {"violation_id": "v-1", "plate": "123ABC02"}
 
 
-def test_prefix_lookup_and_delete_touch_only_that_prefix(db_path: Path) -> None:
+def test_prefix_lookup_and_delete_touch_only_that_prefix(db_path: str) -> None:
     db = connect(db_path)
     with transaction(db) as conn:
         for key in ("pass:e1:g1:email", "pass:e1:g2:sms", "pass:e10:g1:email", "pass:e2:g1:email"):
@@ -92,21 +102,31 @@ def _outbox_schema(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def test_schema_is_installed_by_the_backend_migration_and_idempotent(db_path: Path, tmp_path: Path) -> None:
+def test_schema_is_installed_by_the_backend_migration_and_idempotent(
+    db_path: str, db_engine: str, tmp_path: Path
+) -> None:
     migrated = connect(db_path).conn
-    assert migrated.execute("SELECT name FROM schema_migrations WHERE version = 250").fetchone() == (
+    sql = "SELECT name FROM schema_migrations WHERE version IN (30, 250) ORDER BY version"
+    assert [r[0] for r in migrated.execute(sql)] == [
+        "backend.migrations.m0030_outbox_claims",
         "backend.migrations.m0250_outbox",
-    )
+    ]
     bare = sqlite3.connect(tmp_path / "bare.sqlite", isolation_level=None)
-    schema.create_outbox(bare)
-    schema.create_outbox(bare)  # a second install changes nothing
-    assert (
-        _outbox_schema(bare)
-        == _outbox_schema(migrated)
-        == [
-            ("table", "outbox"),
-            ("index", "outbox_due"),
-            ("index", "outbox_school_status"),
-        ]
-    )
+    for _ in range(2):  # a second install changes nothing
+        schema.create_outbox(bare)
+        schema.add_claim_indexes(bare)
+    expected = [
+        ("index", "outbox_due"),
+        ("index", "outbox_leased"),
+        ("index", "outbox_pending"),
+        ("index", "outbox_school_status"),
+        ("table", "outbox"),
+    ]
+    assert sorted(_outbox_schema(bare)) == expected
+    if db_engine == "sqlite":
+        assert sorted(_outbox_schema(migrated)) == expected
+    else:
+        rows = migrated.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'outbox'").fetchall()
+        assert {r[0] for r in rows} >= {n for kind, n in expected if kind == "index"}
     assert [_enqueue(bare, "k"), _enqueue(bare, "k")] == [True, False]
+    migrated.close()
