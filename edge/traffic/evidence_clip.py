@@ -4,11 +4,12 @@ The clip of the original frames is written untouched (no drawing); the annotated
 vehicle's box in every frame (measured boxes solid, boxes between two measured samples interpolated and thin) and
 its path so far. Both are hashed in the manifest like every other file.
 
-Codec: H.264 (``avc1``) is tried first, but the FFmpeg inside the ``opencv-python`` wheels ships no H.264 encoder
-(OpenCV 4.14: ``avc1``/``H264`` do not open), so the original clip falls back to MPEG-4 Part 2 (``mp4v``: fast,
-plays in VLC/ffplay, not in browsers) and the annotated copy, which people watch in the review page, to VP9 in MP4
-(``vp09``: plays in Chromium/Firefox, slow to encode, so it is scaled down to ``preview_width``). The codec used is
-recorded per file in the manifest.
+Codec: H.264 (``avc1``/``H264``) is tried first, but the FFmpeg inside the ``opencv-python`` wheel ships no H.264
+encoder (OpenCV 4.14: neither opens), so both clips fall back to MPEG-4 Part 2 (``mp4v``: 0.3 s for 30 frames of
+640x352; plays in VLC/ffplay, not in browsers). The browser-playable encoders the wheel has are far too slow for a
+camera's evidence worker (VP9 ``vp09`` in MP4: 16 s for the same 30 frames, 4.8 s at 320 px wide; VP8 WebM 5 s), so
+VP9 is opt-in (``preview_codecs``) and the annotated copy is scaled to ``preview_width``. The codec used is recorded
+per file in the manifest.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""The operator review stage of ``kuzet demo``: an operator of the district confirms the first queued violation
-through the real API, and the local police receiver gets one signed webhook."""
+"""The operator review stage of ``kuzet demo``: an operator of the district (with their own signing key) confirms
+the first queued violation whose evidence verified and whose plate was read, through the real API; the local police
+receiver gets one signed webhook and verifies the officer's and the camera's signatures with public keys only."""
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import httpx
@@ -24,7 +26,14 @@ def stage(api: DemoBackend, police: PoliceReceiver) -> list[str]:
     lines = [f"review: {len(items)} violations queued for {DISTRICT}; operator login demo-operator / {password}"]
     if not items:
         return lines
-    first = items[0]
+    ready = [v for v in items if v["evidence_status"] == "verified" and v["plate"]]
+    refused = [v for v in items if v not in ready]
+    if refused:
+        answer = httpx.post(f"{url}/api/v1/violations/{refused[0]['violation_id']}/confirm", json={}, headers=operator)
+        lines.append(f"review: confirming one without verified evidence or plate: {answer.status_code} (refused)")
+    if not ready:
+        return lines
+    first = ready[0]
     confirm = f"{url}/api/v1/violations/{first['violation_id']}/confirm"
     httpx.post(confirm, json={"note": "demo"}, headers=operator).raise_for_status()
     wait_for(lambda: len(police.received) >= 1, 30)
@@ -32,4 +41,24 @@ def stage(api: DemoBackend, police: PoliceReceiver) -> list[str]:
         f"review: confirmed {first['kind']} by {first['camera_id']} ({first['evidence_status']} evidence); police got "
         f"{len(police.received)} signed webhook(s), {len(police.rejected)} with a bad signature"
     )
+    lines.append("review: " + _police_check(api, police.received[0]))
     return lines
+
+
+def _police_check(api: DemoBackend, body: dict[str, object]) -> str:
+    """The police side's check of the hand-off with ONLY the public keys the platform publishes."""
+    from notifications.police_handoff import HandoffError, verify_handoff
+
+    url = api.backend.url
+    operators = httpx.get(f"{url}/api/v1/operators", headers=api.admin).json()
+    devices = httpx.get(f"{url}/api/v1/devices", headers=api.admin).json()
+    officers = {o["operator_id"]: o["public_key"] for o in operators}
+    cameras = {d["camera_id"]: d["evidence_public_key"] for d in devices}
+    try:
+        handoff, manifest = verify_handoff(json.dumps(body).encode(), officers, cameras)
+    except HandoffError as exc:
+        return f"police hand-off check FAILED: {exc}"
+    return (
+        f"police verified the officer's signature ({handoff['officer']['username']}) and camera"
+        f" {manifest['camera_id']}'s signed manifest (package {manifest['seq']}) with public keys only"
+    )

@@ -165,14 +165,14 @@ class DemoBackend:
         self.work_dir = work_dir
         self.keys: dict[str, str] = {}
 
-    def device(self, camera_id: str, kind: str, site: str) -> tuple[Spool, UplinkConfig]:
-        """Register a camera through the real API (once) and open its on-device spool."""
+    def device(
+        self, camera_id: str, kind: str, site: str, evidence_key: str | None = None
+    ) -> tuple[Spool, UplinkConfig]:
+        """Register a camera through the real API (once; a traffic camera with its evidence signing key) and open
+        its on-device spool."""
         if camera_id not in self.keys:
-            response = httpx.post(
-                f"{self.backend.url}/api/v1/devices",
-                json={"camera_id": camera_id, "kind": kind, "site": site},
-                headers=self.admin,
-            )
+            body = {"camera_id": camera_id, "kind": kind, "site": site, "evidence_public_key": evidence_key}
+            response = httpx.post(f"{self.backend.url}/api/v1/devices", json=body, headers=self.admin)
             response.raise_for_status()
             self.keys[camera_id] = str(response.json()["api_key"])
         spool = Spool(self.work_dir / "edge" / camera_id / "spool.sqlite")

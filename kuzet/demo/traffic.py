@@ -55,9 +55,11 @@ def street_config(traffic: TrafficConfig, work_dir: Path, camera_id: str) -> Tra
 def stage(api: DemoBackend, samples: Path) -> list[str]:
     """Traffic agent on the bundled street clip -> vehicle and violation events, uploaded."""
     from edge.traffic.config import TrafficDeviceConfig
+    from edge.traffic.evidence_keys import load_or_create_key, public_hex
 
     camera_id = load_or_exit(samples / DEMO_CONFIG, TrafficDeviceConfig).camera_id
-    spool, uplink = api.device(camera_id, "traffic", DISTRICT)
+    key = public_hex(load_or_create_key(api.work_dir / "traffic" / "keys", camera_id))  # enrolled with the camera
+    spool, uplink = api.device(camera_id, "traffic", DISTRICT, key)
     lines = run_street(samples, spool, api.work_dir / "traffic")
     lines.append(f"uplink {camera_id}: {drain(spool, uplink)} events sent")
     return lines

@@ -35,6 +35,17 @@ DEMO_SCENE: dict[str, Any] = {
 }
 
 
+DEMO_SURVEY: dict[str, Any] = {
+    "version": f"demo-flat-{DEMO_METRES_PER_PX}mpp",
+    "image_points": ((0.0, 0.0), (640.0, 0.0), (640.0, 360.0), (0.0, 360.0)),
+    "road_points": ((0.0, 0.0), (160.0, 0.0), (160.0, 90.0), (0.0, 90.0)),
+    "max_metres_per_pixel": 0.3,
+    "point_sigma_m": 0.05,
+    "scale_sigma": 0.02,
+    "notes": "rendered scene: every pixel is 0.25 m on the road",
+}
+
+
 def demo_signal_colour(t: float) -> str:
     """Signal plan of the demo: green 0-3 s, yellow 3-5 s, red after (seconds from the start)."""
     return "green" if t < 3.0 else "yellow" if t < 5.0 else "red"
@@ -79,11 +90,13 @@ def demo_track(frames: list[Any]) -> Any:
     import cv2
     import numpy as np
 
+    from edge.traffic.calibration import CalibrationConfig
     from edge.traffic.rules.base import TrackView
+    from edge.traffic.speed import SpeedConfig, speed_from_track
 
     background = np.median(np.stack(frames[::4]), axis=0).astype(np.uint8)
     x1, y1, x2, y2 = DEMO_SCENE["signal_roi"]
-    t, xy, index = [], [], []
+    t, xy, index, boxes = [], [], [], []
     for k, frame in enumerate(frames):
         mask = cv2.absdiff(frame, background).max(axis=2) > 30
         mask[y1:y2, x1:x2] = False
@@ -93,13 +106,12 @@ def demo_track(frames: list[Any]) -> Any:
         t.append(DEMO_T0 + k / DEMO_FPS)
         xy.append(((xs.min() + xs.max()) / 2.0, float(ys.max())))
         index.append(k)
+        boxes.append((float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
     road = np.asarray(xy) * DEMO_METRES_PER_PX
-    times = np.asarray(t) - t[0]
-    (vx, _), cov_x = np.polyfit(times, road[:, 0], 1, cov=True)
-    (vy, _), cov_y = np.polyfit(times, road[:, 1], 1, cov=True)
-    speed = float(np.hypot(vx, vy)) * 3.6
-    sigma = float(np.sqrt(cov_x[0, 0] + cov_y[0, 0])) * 3.6 + 0.5  # fit error + 0.5 km/h calibration floor
-    return TrackView(1, "car", True, np.asarray(t), np.asarray(xy), road, speed, sigma, None, np.asarray(index))
+    survey = CalibrationConfig.model_validate(DEMO_SURVEY)
+    speed = speed_from_track(np.asarray(t), np.asarray(xy), survey, SpeedConfig())
+    return TrackView(1, "car", True, np.asarray(t), np.asarray(xy), road, speed.speed_kmh, speed.sigma_kmh, None,
+                     np.asarray(index), np.asarray(boxes))  # fmt: skip
 
 
 def _demo_plate(frames: list[Any]) -> Any:
@@ -127,10 +139,13 @@ def _demo_plate(frames: list[Any]) -> Any:
 
 def rendered_demo(work_dir: Path) -> list[str]:
     """Build and verify real evidence from the rendered junction clip through ``ViolationStage``."""
+    from edge.traffic.calibration import CalibrationConfig
     from edge.traffic.evidence import EvidenceConfig, EvidenceContext
+    from edge.traffic.evidence_package import clock_status
     from edge.traffic.evidence_verify import verify_chain
     from edge.traffic.rules.stage import ViolationsConfig, ViolationStage
     from edge.traffic.scene import SceneConfig
+    from edge.traffic.speed import SpeedConfig
     from kuzet.contracts import ClockSource
     from models.lights import build_light_classifier, default_model_path
     from models.plates.ocr import RECOGNISER_FILE, RECOGNISER_PACKAGE
@@ -141,12 +156,15 @@ def rendered_demo(work_dir: Path) -> list[str]:
     context = EvidenceContext(
         camera_id="demo-junction",
         clock_source=ClockSource.FILE,
-        calibration_version=f"demo-flat-{DEMO_METRES_PER_PX}mpp",
+        calibration_version=str(DEMO_SURVEY["version"]),
         location=scene.location,
         model_files={
             "light_classifier": default_model_path(),
             "plate_recogniser": package_file(RECOGNISER_PACKAGE, RECOGNISER_FILE),
         },
+        calibration=CalibrationConfig.model_validate(DEMO_SURVEY),
+        speed=SpeedConfig(),
+        clock=clock_status(ClockSource.FILE),
     )
     evidence = EvidenceConfig(chain_dir=work_dir / "evidence" / "demo-junction", key_dir=work_dir / "keys")
     stage = ViolationStage(
@@ -175,7 +193,8 @@ def stage(api: DemoBackend) -> list[str]:
     work = api.work_dir / "violations"
     lines = rendered_demo(work)
     for chain in sorted(p for p in (work / "evidence").iterdir() if p.is_dir()):
-        spool, uplink = api.device(chain.name, "traffic", DISTRICT)
+        key = (work / "keys" / f"{chain.name}.ed25519.pub").read_text().strip()  # registered at enrolment
+        spool, uplink = api.device(chain.name, "traffic", DISTRICT, key)
         for package in list_packages(chain):
             event, media = violation_event(package)
             spool.put(event, media)

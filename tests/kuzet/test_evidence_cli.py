@@ -47,13 +47,56 @@ def test_demo_builds_a_verified_red_light_package(demo: tuple[Path, list[str]]) 
 def test_verify_chain_package_and_trusted_key(chain: tuple[Path, Path]) -> None:
     chain_dir, pub = chain
     package = next(chain_dir.glob("0*"))
-    for args in ([str(chain_dir)], [str(package)], [str(chain_dir), "--trusted-key", str(pub)]):
+    for args in ([str(chain_dir)], [str(package)]):  # intact but nobody vouched for the key: exit 3, never 0
         code, out, err = verify(*args, "--json")
+        assert code == 3, out + err
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["ok"] is True and result["trusted"] is False and "UNTRUSTED" in out
+    for args in (["--trusted-key", str(pub)], ["--registry", str(pub.parent)]):
+        code, out, err = verify(str(chain_dir), *args, "--json")
         assert code == 0, out + err
-        assert json.loads(out.strip().splitlines()[-1])["ok"] is True
+        assert json.loads(out.strip().splitlines()[-1])["trusted"] is True
     code, out, _ = verify(str(chain_dir), "--trusted-key", "ab" * 32)
     assert code == 1
     assert "not the camera's trusted key" in out
+
+
+def _resign_with_another_key(chain_dir: Path) -> None:
+    """An attacker re-signs every manifest and HEAD with their own key (the chain stays self-consistent)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from edge.traffic.evidence import HEAD, head_body, manifest_sha256, public_hex
+
+    key = Ed25519PrivateKey.generate()
+    for package in sorted(chain_dir.glob("0*")):
+        manifest = json.loads((package / "manifest.json").read_text())
+        manifest["public_key"] = public_hex(key)
+        body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+        (package / "manifest.json").write_bytes(body)
+        (package / "manifest.sig").write_text(key.sign(body).hex())
+    head = head_body(manifest["seq"], manifest_sha256(package), manifest["camera_id"], public_hex(key))
+    (chain_dir / HEAD).write_text(json.dumps({**json.loads(head), "signature": key.sign(head).hex()}))
+
+
+def test_a_chain_re_signed_with_another_key_is_never_reported_trusted(chain: tuple[Path, Path]) -> None:
+    chain_dir, pub = chain
+    _resign_with_another_key(chain_dir)
+    code, out, _ = verify(str(chain_dir))
+    assert code == 3 and "UNTRUSTED" in out
+    code, out, _ = verify(str(chain_dir), "--registry", str(pub.parent))
+    assert code == 1 and "not the camera's trusted key" in out
+
+
+def test_recompute_and_the_backend_anchor(chain: tuple[Path, Path]) -> None:
+    chain_dir, pub = chain
+    code, out, err = verify(str(chain_dir), "--trusted-key", str(pub), "--recompute", "--json")
+    assert code == 0, out + err
+    (figures,) = json.loads(out.strip().splitlines()[-1])["recomputed"]
+    assert figures["problems"] == [] and figures["speed_kmh"] == figures["stated_kmh"] and "RECOMPUTED" in out
+    code, out, _ = verify(str(chain_dir), "--trusted-key", str(pub), "--anchor", "2")
+    assert code == 1 and "the backend anchored sequence 2" in out
+    code, _, err = verify(str(chain_dir), "--anchor", "two")
+    assert code == 2 and "--anchor must be SEQ" in err
 
 
 def test_tampered_package_exits_1_with_the_reason(chain: tuple[Path, Path]) -> None:
