@@ -17,6 +17,7 @@ from kuzet.commands import (
     eval_group,
     faces,
     gallery,
+    loadtest,
     notify,
     plates,
     platform,
@@ -53,3 +54,4 @@ main.add_command(edge_group)
 for module in (platform, faces, school, gallery, traffic, plates, violations, notify, camera):
     for command in module.COMMANDS:
         main.add_command(command)
+main.add_command(loadtest.loadtest)
