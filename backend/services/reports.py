@@ -135,7 +135,7 @@ def class_chart_png(group: ClassReport, t: Translate) -> bytes:
               label=t("report.absent"))  # fmt: skip
     axes.invert_yaxis()
     axes.set_xlabel(t("report.days"))
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png")
