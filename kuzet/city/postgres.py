@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,7 +51,9 @@ def _run_as() -> list[str]:
 
 
 class LocalPostgres:
-    """One cluster in ``root`` (kept between runs; ``stop`` stops the server, the files stay for a look)."""
+    """One cluster in ``root`` (kept between runs; ``stop`` stops the server, the files stay for a look). As root, when
+    the ``postgres`` user cannot reach ``root`` (a private temporary folder), the cluster goes to a scratch folder of
+    its own, deleted at ``stop``."""
 
     def __init__(self, root: Path, port: int | None = None) -> None:
         bin_dir = postgres_bin()
@@ -57,8 +61,9 @@ class LocalPostgres:
             raise PostgresMissingError("PostgreSQL is not installed: apt-get install postgresql (Debian), then retry")
         self.bin_dir = bin_dir
         self.prefix = _run_as()
-        self.root = root
-        self.data = root / "data"
+        self.scratch = bool(self.prefix) and not _reachable(root)
+        self.root = Path(tempfile.mkdtemp(prefix="kuzet-city-pg-")) if self.scratch else root
+        self.data = self.root / "data"
         self.port = port or free_port()
         self.user = "postgres" if self.prefix else pwd.getpwuid(os.geteuid()).pw_name
         self.started = False
@@ -107,4 +112,13 @@ class LocalPostgres:
         deadline = time.monotonic() + 1
         while time.monotonic() < deadline and not (self.data / "postmaster.pid").exists():
             time.sleep(0.05)
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        try:
+            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            if self.scratch:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _reachable(path: Path) -> bool:
+    """Whether another user can reach ``path`` (every existing folder on the way lets others pass)."""
+    return all(not (folder.exists() and not folder.stat().st_mode & stat.S_IXOTH) for folder in [path, *path.parents])
