@@ -42,9 +42,11 @@ class TwoApis(DemoBackend):
         self.urls = urls
         self.placed: dict[str, str] = {}
 
-    def device(self, camera_id: str, kind: str, site: str) -> tuple[Spool, UplinkConfig]:
+    def device(
+        self, camera_id: str, kind: str, site: str, evidence_key: str | None = None
+    ) -> tuple[Spool, UplinkConfig]:
         """Register through the first API, upload through the API of the camera's kind."""
-        spool, uplink = super().device(camera_id, kind, site)
+        spool, uplink = super().device(camera_id, kind, site, evidence_key)
         url = self.urls[0] if kind == "school" else self.urls[-1]
         self.placed[camera_id] = url
         return spool, uplink.model_copy(update={"backend_url": url})
