@@ -1,8 +1,10 @@
 """Recompute a package's speed from the package alone: its track samples, survey and speed settings.
 
 The manifest carries the calibration survey (image and road points, ``point_sigma_m``, ``scale_sigma``) with the
-homography and reprojection error it gave, the speed settings, and ``track.json`` every sample's capture time and
-image point. ``recompute(package)`` refits the homography, calls the same pure function the camera used
+homography and reprojection error it gave, the speed settings, and ``track.json`` every sample's capture time, image
+point and box. ``recompute(package)`` refits the homography, takes the samples the camera measured speed on (the
+box bottom-centres of boxes clipped by no frame edge, ``edge.traffic.tracks.speed_samples``, with the frame size of
+``scene.json``; a track without boxes: its image points), calls the same pure function the camera used
 (``edge.traffic.speed.speed_from_track``) and compares speed and sigma with what the package states.
 Run ``verify_package`` first: this module trusts the files' hashes.
 """
@@ -20,6 +22,7 @@ from pydantic import ValidationError
 from edge.traffic.calibration import Calibration, CalibrationConfig, CalibrationError
 from edge.traffic.evidence import MANIFEST
 from edge.traffic.speed import SpeedConfig, speed_from_track
+from edge.traffic.tracks import speed_samples
 
 SPEED_TOLERANCE_KMH = 0.05
 """Largest difference between the stated and recomputed speed (and sigma) that still matches, km/h."""
@@ -64,6 +67,18 @@ def _homography_problems(name: str, calibration: dict[str, Any], config: Calibra
     return []
 
 
+def _speed_points(package: Path, track: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(times, image points)`` the speed is measured on: unclipped boxes' bottom-centres, else the image points."""
+    times = np.asarray(track["t"], np.float64)
+    if track.get("boxes_xyxy") is None:
+        return times, np.asarray(track["image_xy"], np.float64).reshape(-1, 2)
+    boxes = np.asarray(track["boxes_xyxy"], np.float64).reshape(-1, 4)
+    bottom = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2.0, boxes[:, 3]], axis=1)
+    size = json.loads((package / "scene.json").read_bytes()).get("image_size")
+    usable = speed_samples(boxes, (int(size[0]), int(size[1])) if size else None)
+    return times[usable], bottom[usable]
+
+
 def recompute(package: Path) -> Recomputed:
     """Recompute the speed of one package and compare it with the stated one."""
     manifest = json.loads((package / MANIFEST).read_bytes())
@@ -81,7 +96,8 @@ def recompute(package: Path) -> Recomputed:
         settings = SpeedConfig.model_validate(speed["config"])
         track = json.loads((package / "track.json").read_bytes())
         problems = _homography_problems(package.name, calibration, survey)
-        estimate = speed_from_track(np.asarray(track["t"]), np.asarray(track["image_xy"]), survey, settings)
+        times, points = _speed_points(package, track)
+        estimate = speed_from_track(times, points, survey, settings)
     except (ValidationError, CalibrationError, KeyError, TypeError, ValueError, OSError) as exc:
         return fail(f"recomputation failed: {exc}")
     if not _close(stated, estimate.speed_kmh):
