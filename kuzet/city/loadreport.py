@@ -38,6 +38,7 @@ class Measured:
     cpu_s: float = 0.0
     series: dict[str, list[float]] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
+    faults: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The figures of the report."""
@@ -59,6 +60,7 @@ class Measured:
             "outbox_rows": self.outbox,
             "cpu_s": round(self.cpu_s, 1),
             "cpu_s_per_1000_events": round(1000 * self.cpu_s / self.events, 3) if self.events else None,
+            **({"api_sigkilled_twice_during_stream": self.faults} if self.faults else {}),
         }
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from backend.db import connect
+from kuzet.city.faults import kill_during_stream
 from kuzet.city.loadgen import LoadPlan, plan_batches, seed, send
 from kuzet.city.loadreport import Measured, measure, plot, sizing
 from kuzet.city.nats import free_port
@@ -153,7 +154,9 @@ def run_city(out: Path, plan: LoadPlan) -> Measured:
         pids = [*(c.pid for c in city.apis), *(c.pid for c in city.workers), sink.pid, _postmaster(city)]
         if city.nats.proc is not None:
             pids.append(city.nats.proc.pid)
-        return _drive("city", city.api_urls, city.settings.database, pids, plan, smtp_log)
+        measured = _drive("city", city.api_urls, city.settings.database, pids, plan, smtp_log)
+        measured.faults = kill_during_stream(city, events=5000, kills=2)  # the suite runs 1,000
+        return measured
 
 
 def _postmaster(city: CityStack) -> int:

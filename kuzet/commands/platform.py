@@ -68,6 +68,13 @@ def database_or_exit(settings: Any, work: Callable[[], T]) -> T:
     except sqlite3.OperationalError as exc:
         reason = str(exc).replace(settings.database.url, settings.database.masked_url).splitlines()[0]
         fail(f"setting 'database.url' ({settings.database.masked_url}): cannot open the database: {reason}")
+    except Exception as exc:  # the broker or the object store named in the settings does not answer as it should
+        from kuzet.city.errors import service_failure
+
+        named = service_failure(settings, exc)
+        if named is None:
+            raise
+        fail(named)
 
 
 @click.command("register-device")
