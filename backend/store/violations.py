@@ -1,8 +1,8 @@
-"""Traffic violations: the review queue, evidence files by role, the review state, its audit rows, pinned keys.
+"""Traffic violations: the review queue, evidence files by role, the review state and its audit rows.
 
 ``violations`` has one row per ingested ViolationEvent (``violation_id`` is the event id); ``violation_files`` its
-evidence by role; ``violation_audit`` who viewed or decided what; ``evidence_keys`` the signing key pinned per
-traffic camera by its first verified package.
+evidence by role; ``violation_audit`` who viewed or decided what. Camera evidence keys are registered with the
+device (``backend.store.devices``); anchored chain heads are in ``backend.store.evidence``.
 """
 
 from __future__ import annotations
@@ -166,22 +166,3 @@ def audit_trail(conn: sqlite3.Connection, violation_id: str) -> list[dict[str, s
         {"v": violation_id},
     )
     return [dict(zip(("at", "username", "district", "action", "detail"), r, strict=True)) for r in rows]
-
-
-def pinned_key(conn: sqlite3.Connection, camera_id: str) -> str | None:
-    """The evidence key pinned for a camera, or None."""
-    row = conn.execute("SELECT public_key FROM evidence_keys WHERE camera_id = :c", {"c": camera_id}).fetchone()
-    return None if row is None else str(row[0])
-
-
-def pin_key(conn: sqlite3.Connection, camera_id: str, public_key: str, at: str, violation_id: str) -> None:
-    """Pin a camera's evidence key (its first verified package)."""
-    conn.execute(
-        "INSERT INTO evidence_keys(camera_id, public_key, pinned_at, first_violation_id) VALUES (:c, :k, :at, :v)",
-        {"c": camera_id, "k": public_key, "at": at, "v": violation_id},
-    )
-
-
-def unpin_key(conn: sqlite3.Connection, camera_id: str) -> bool:
-    """Forget a camera's pinned key; False when none was pinned."""
-    return conn.execute("DELETE FROM evidence_keys WHERE camera_id = :c", {"c": camera_id}).rowcount == 1
