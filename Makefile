@@ -44,7 +44,7 @@ test: setup browser services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy kuzet edge models backend notifications hardware
-	KUZET_DATA=$(KUZET_DATA) $(BIN)/python -m pytest -q
+	KUZET_DATA=$(KUZET_DATA) $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
