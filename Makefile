@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.kuzet-installed
 KUZET_DATA ?= ../shared/data
 
-.PHONY: setup demo test lint bench train clean browser services
+.PHONY: setup demo demo-city loadtest test lint bench train clean browser services
 
 setup: $(STAMP)
 
@@ -25,6 +25,15 @@ $(STAMP): pyproject.toml Makefile
 
 demo: setup
 	$(BIN)/kuzet demo
+
+# The same job on the city engines: a local PostgreSQL, NATS JetStream and an S3 server, two API processes and two
+# notification workers, all started and stopped by the command.
+demo-city: setup services
+	$(BIN)/kuzet demo --city
+
+# 7,500 doors' morning and a traffic mix against the city setup and one SQLite process (report in var/loadtest).
+loadtest: setup services
+	$(BIN)/kuzet loadtest --out var/loadtest
 
 # The dashboard and review pages are tested in Debian's chromium; install it once (root on these machines).
 browser:
