@@ -61,8 +61,8 @@ class LocalPostgres:
             raise PostgresMissingError("PostgreSQL is not installed: apt-get install postgresql (Debian), then retry")
         self.bin_dir = bin_dir
         self.prefix = _run_as()
-        self.scratch = bool(self.prefix) and not _reachable(root)
-        self.root = Path(tempfile.mkdtemp(prefix="kuzet-city-pg-")) if self.scratch else root
+        self.scratch = bool(self.prefix) and not _reachable(root.resolve())
+        self.root = Path(tempfile.mkdtemp(prefix="kuzet-city-pg-")) if self.scratch else root.resolve()
         self.data = self.root / "data"
         self.port = port or free_port()
         self.user = "postgres" if self.prefix else pwd.getpwuid(os.geteuid()).pw_name

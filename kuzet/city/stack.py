@@ -80,15 +80,15 @@ class CityStack:
     """Everything the city setup runs; ``settings`` is the shared backend settings (also written to a file)."""
 
     def __init__(self, work_dir: Path, notifications: dict[str, Any], *, apis: int = 2, workers: int = 2) -> None:
-        self.work_dir = work_dir
+        self.work_dir = work_dir.resolve()
         self.notifications = notifications
         self.api_count, self.worker_count = apis, workers
-        self.postgres = LocalPostgres(work_dir / "pg")
-        self.nats = NatsServer(work_dir / "nats")
+        self.postgres = LocalPostgres(self.work_dir / "pg")
+        self.nats = NatsServer(self.work_dir / "nats")
         self.s3 = LocalS3()
         self.apis: list[Child] = []
         self.workers: list[Child] = []
-        self.config = work_dir / "backend.yaml"
+        self.config = self.work_dir / "backend.yaml"
         self.settings: Settings | None = None
 
     def __enter__(self) -> CityStack:
