@@ -6,12 +6,13 @@ Data: the lit heads of ``../shared/data/traffic/lights`` (its own train/test spl
 of ``models.training.lights_negatives`` (unlit head sections, road video, car photos, plates, night/dusk), whose
 test negatives come from files never used in training.
 
-Model: standardised crop features (``models.lights.preprocess``) -> multinomial logistic regression with balanced
-class weights and extra weight on red (red read as green is the costly error in enforcement). The train split is
-cut into fit (80 %) and validation (20 %, stratified): C is chosen on the validation cost (errors, red->green counted
-``RED_AS_GREEN_COST`` times), then a temperature T is fitted on the validation set by minimising the negative
-log-likelihood, and folded into the exported weights (softmax(z / T) = softmax((W / T) x + b / T)), so the
-probabilities the ONNX file returns are calibrated and a low top probability reads ``unknown``. The test split is
+Model: standardised crop features (``models.lights.preprocess``) -> a multinomial logistic regression or a
+one-hidden-layer MLP, trained with balanced class weights and extra weight on red (red read as green is the costly
+error in enforcement). The train split is cut into fit (80 %) and validation (20 %, stratified): the candidate
+(``CANDIDATES``) is chosen on the validation cost (errors, red->green counted ``RED_AS_GREEN_COST`` times), then a
+temperature T is fitted on the validation set by minimising the negative log-likelihood and folded into the last
+linear layer (softmax(z / T) = softmax((W / T) h + b / T)), so the probabilities the ONNX file returns are
+calibrated and a low top probability reads ``unknown``. The test split is
 touched once, for the report. Seeded; about a minute on CPU. Writes ``light_classifier.onnx`` and
 ``light_classifier_report.md`` / ``.json``.
 """
@@ -34,6 +35,7 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -46,7 +48,14 @@ from models.training.lights_report import render_report
 logger = logging.getLogger(__name__)
 
 SEED = 0
-C_GRID = (0.01, 0.03, 0.1, 0.3)
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "logreg C=0.1": {"kind": "logreg", "C": 0.1},
+    "logreg C=0.3": {"kind": "logreg", "C": 0.3},
+    "mlp 32 alpha=0.001": {"kind": "mlp", "hidden": 32, "alpha": 1e-3},
+    "mlp 32 alpha=0.1": {"kind": "mlp", "hidden": 32, "alpha": 0.1},
+    "mlp 64 alpha=0.001": {"kind": "mlp", "hidden": 64, "alpha": 1e-3},
+    "mlp 64 alpha=0.1": {"kind": "mlp", "hidden": 64, "alpha": 0.1},
+}
 RED_WEIGHT = 2.0
 RED_AS_GREEN_COST = 5.0
 VALIDATION_SHARE = 0.2
@@ -92,9 +101,23 @@ def sample_weights(y: NDArray[np.int64]) -> NDArray[np.float64]:
     return np.asarray(per_class[y])
 
 
-def make_model(c: float) -> Pipeline:
-    """Scaler + logistic regression."""
-    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000, random_state=SEED))
+def make_model(spec: dict[str, Any]) -> Pipeline:
+    """Scaler + logistic regression or MLP, as a ``CANDIDATES`` entry says."""
+    if spec["kind"] == "logreg":
+        return make_pipeline(StandardScaler(), LogisticRegression(C=spec["C"], max_iter=3000, random_state=SEED))
+    mlp = MLPClassifier((spec["hidden"],), alpha=spec["alpha"], max_iter=400, early_stopping=True, random_state=SEED)
+    return make_pipeline(StandardScaler(), mlp)
+
+
+def fold_temperature(model: Pipeline, temperature: float) -> None:
+    """Divide the last linear layer's weights and bias by T (the logits scale by 1/T)."""
+    head = model[-1]
+    if isinstance(head, LogisticRegression):
+        head.coef_ = head.coef_ / temperature
+        head.intercept_ = head.intercept_ / temperature
+    else:
+        head.coefs_[-1] = head.coefs_[-1] / temperature
+        head.intercepts_[-1] = head.intercepts_[-1] / temperature
 
 
 def cost(y: NDArray[np.int64], pred: NDArray[np.int64]) -> float:
@@ -129,29 +152,29 @@ def expected_calibration_error(probs: NDArray[np.float64], y: NDArray[np.int64],
 
 
 def fit(x: NDArray[np.float32], y: NDArray[np.int64]) -> tuple[Pipeline, dict[str, Any]]:
-    """Choose C on the validation cut, fit T there, fold T into the weights; returns the model and the figures."""
+    """Choose the candidate on the validation cut, fit T there, fold it into the weights; returns the model and
+    the figures."""
     x_fit, x_val, y_fit, y_val = train_test_split(x, y, test_size=VALIDATION_SHARE, stratify=y, random_state=SEED)
-    models: dict[float, Pipeline] = {}
+    models: dict[str, Pipeline] = {}
     scores: dict[str, float] = {}
-    for c in C_GRID:
-        models[c] = make_model(c)
-        models[c].fit(x_fit, y_fit, logisticregression__sample_weight=sample_weights(y_fit))
-        scores[str(c)] = cost(y_val, models[c].predict(x_val))
-        logger.info("C=%s validation cost %.1f", c, scores[str(c)])
-    best = min(C_GRID, key=lambda c: (scores[str(c)], c))  # ties: the stronger regularisation
+    for name, spec in CANDIDATES.items():
+        models[name] = make_model(spec)
+        step = models[name].steps[-1][0]
+        models[name].fit(x_fit, y_fit, **{f"{step}__sample_weight": sample_weights(y_fit)})
+        scores[name] = cost(y_val, models[name].predict(x_val))
+        logger.info("%s: validation cost %.1f", name, scores[name])
+    best = min(CANDIDATES, key=lambda name: scores[name])  # ties: the first (simplest) candidate
     model = models[best]
-    logits = model.decision_function(x_val).astype(np.float64)
     before = model.predict_proba(x_val)
+    logits = np.log(np.clip(before, 1e-12, None))  # log-probabilities: the logits up to a per-row constant
     temperature = fit_temperature(logits, y_val)
-    lr: LogisticRegression = model[-1]
-    lr.coef_ = lr.coef_ / temperature
-    lr.intercept_ = lr.intercept_ / temperature
+    fold_temperature(model, temperature)
     after = model.predict_proba(x_val)
     figures = {
         "n_fit": len(y_fit),
         "n_validation": len(y_val),
         "validation_cost": scores,
-        "chosen_c": best,
+        "chosen": best,
         "temperature": round(temperature, 4),
         "validation_ece_before": round(expected_calibration_error(before, y_val), 4),
         "validation_ece_after": round(expected_calibration_error(after, y_val), 4),
@@ -220,7 +243,7 @@ def run(traffic: Path, out_dir: Path) -> dict[str, Any]:
         "data": _display(traffic),
         "train": {name: int(np.sum(y_tr == k)) for k, name in enumerate(CLASSES)},
         "test": {name: int(np.sum(y_te == k)) for k, name in enumerate(CLASSES)},
-        "model": f"StandardScaler + LogisticRegression(C={figures['chosen_c']}), balanced weights, red x{RED_WEIGHT}",
+        "model": f"StandardScaler + {figures['chosen']}, balanced weights, red x{RED_WEIGHT}",
         "min_confidence": config.min_confidence,
         **figures,
         "test_lit": metrics(y_te[lit], labels[lit]),

@@ -29,8 +29,8 @@ def render_report(r: dict[str, Any]) -> str:
             " test split's heads). Not redistributed here.",
             f"- Train {r['train']}, test {r['test']}.",
             f"- Model: {r['model']}. Train cut into fit ({r['n_fit']}) and validation ({r['n_validation']},"
-            f" stratified); C chosen on the validation cost (errors, red->green x5): {r['validation_cost']} ->"
-            f" C = {r['chosen_c']}.",
+            f" stratified); candidate chosen on the validation cost (errors, red->green x5):"
+            f" {r['validation_cost']} -> {r['chosen']}.",
             f"- Calibration: temperature T = {r['temperature']} fitted on validation (NLL), folded into the weights;"
             f" validation ECE {r['validation_ece_before']} -> {r['validation_ece_after']}. A calibrated top"
             f" probability below {r['min_confidence']} reads `unknown` (counted right only for `off`).",
