@@ -98,7 +98,8 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
         CameraHealthHandler(settings.school.timezone),
         *broker_wiring.install(app, settings),
     )
-    app.state.services = Services(ingest=IngestService([*handlers, *builtin], settings.limits))
+    unstored = broker_wiring.unstored_kinds(settings)
+    app.state.services = Services(ingest=IngestService([*handlers, *builtin], settings.limits, unstored))
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router, responses=errors.PROBLEM_RESPONSES)

@@ -29,3 +29,10 @@ def install(app: FastAPI, settings: Settings) -> tuple[EventHandler, ...]:
     app.router.on_shutdown.append(link.close)
     logger.info("broker %s: vehicle events published to the stream", broker.safe_url)
     return (VehicleStreamHandler(link, broker),)
+
+
+def unstored_kinds(settings: Settings) -> frozenset[str]:
+    """Event kinds ingest keeps as no row: vehicle events when the broker's stream holds them and
+    ``broker.store_vehicle_events`` is off."""
+    broker = settings.broker
+    return frozenset({"vehicle"}) if broker.url is not None and not broker.store_vehicle_events else frozenset()

@@ -60,9 +60,17 @@ class EventHandler(Protocol):
 class IngestService:
     """Stores event batches exactly once and dispatches new events to handlers."""
 
-    def __init__(self, handlers: Sequence[EventHandler] = (), limits: LimitSettings | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Sequence[EventHandler] = (),
+        limits: LimitSettings | None = None,
+        unstored_kinds: frozenset[str] = frozenset(),
+    ) -> None:
+        """``unstored_kinds``: kinds kept as no row, only handed to the handlers (vehicle events when the broker's
+        stream holds them: ``broker.store_vehicle_events: false``; a repeat is then dropped by the stream's window)."""
         self.handlers = tuple(handlers)
         self.limits = limits or LimitSettings()
+        self.unstored_kinds = unstored_kinds
 
     def ingest(self, db: sqlite_utils.Database, camera_id: str, events: Sequence[AnyEvent]) -> IngestResult:
         """Store the events of one device; returns which ids were new, duplicates, or repeated in the batch.
@@ -83,12 +91,14 @@ class IngestService:
         self._check_times(events, received)
         durable(db)  # acknowledged means on disk: the device drops what we acknowledge
         unique, repeated, clashes = _in_batch(events)
+        passed = [e for e in unique if e.kind in self.unstored_kinds]  # no row: the handlers (the stream) take them
+        unique = [e for e in unique if e.kind not in self.unstored_kinds]
         now = received.isoformat()
         rows, links = _rows(unique, now)
         stored_events.ensure_partitions(db.conn, {stored_events.capture_day(r.captured_at) for r in rows})
         try:
             with transaction(db) as conn:
-                fresh = self._store(conn, camera_id, unique, clashes, rows, links)
+                fresh = [*self._store(conn, camera_id, unique, clashes, rows, links), *passed]
                 for handler in self.handlers:
                     mine = [e for e in fresh if e.kind in handler.kinds]
                     if mine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -140,3 +141,47 @@ def test_nats_restarted_mid_stream_loses_nothing(db: sqlite_utils.Database, tmp_
         server.stop()
     assert len(pids) == 2  # the server was killed and restarted mid-stream (the client buffered or was refused)
     assert vehicle_minutes.total_vehicles(db.conn) == acknowledged == 1000
+
+
+@pytest.mark.parametrize("store_rows", [True, False])
+def test_ingest_through_the_app_publishes_and_stores_rows_as_set(
+    store_rows: bool, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from backend.app import create_app
+    from backend.settings import Settings
+    from tests.backend.conftest import ADMIN, TEMPLATE_KEY
+
+    tag = f"a{next(_names)}"
+    broker = {"url": nats_server.url, "stream_prefix": f"T{tag.upper()}", "subject_prefix": f"t{tag}",
+              "store_vehicle_events": store_rows}  # fmt: skip
+    raw = {"database": tmp_path / "k.sqlite", "media_dir": tmp_path / "m", "admin_token": ADMIN,
+           "template_key": TEMPLATE_KEY, "broker": broker}  # fmt: skip
+    settings = Settings.model_validate(raw)
+    now = datetime.now(UTC)
+    events = [vehicle("road-1", 0, 50.0).model_copy(update={"captured_at": now}) for _ in range(3)]
+    body = {"events": [json.loads(e.model_dump_json()) for e in events]}
+    with TestClient(create_app(settings)) as client:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        answer = client.post(
+            "/api/v1/devices", json={"camera_id": "road-1", "kind": "traffic", "site": "d"}, headers=admin
+        )
+        key = {"X-API-Key": answer.json()["api_key"]}
+        for _ in range(2):  # the second time: a lost answer, the uplink sends the batch again
+            assert client.post("/api/v1/events", json=body, headers=key).status_code == 200
+    db = connect(tmp_path / "k.sqlite")
+    try:
+        rows = db.execute("SELECT COUNT(*) FROM events WHERE kind = 'vehicle'").fetchone()[0]
+        link = JetStreamLink(nats_server.url, name="test")
+        try:
+            aggregator = VehicleAggregator(connector(tmp_path / "k.sqlite"), link, settings.broker)
+            while aggregator.run_once(wait_s=0.3):
+                pass
+            aggregator.close()
+        finally:
+            link.close()
+        counted = vehicle_minutes.total_vehicles(db.conn)
+    finally:
+        db.conn.close()
+    assert (rows, counted) == ((3 if store_rows else 0), 3)
