@@ -123,6 +123,7 @@ TABLES = (
         snapshot_sha256 TEXT
     )""",
     "CREATE INDEX unknown_faces_school_day ON unknown_faces(school_id, day)",
+    "CREATE INDEX IF NOT EXISTS unknown_faces_camera_time ON unknown_faces(camera_id, captured_at)",  # see m0031
     """CREATE TABLE audit_log (
         audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
         at TEXT NOT NULL,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -150,6 +151,20 @@ def recompute(conn: sqlite3.Connection, pupil_id: str, day: str, settings: Schoo
     return result
 
 
+def _pass_row(event: EntryEvent, site: str, pupil_id: str, day: str) -> PassRow:
+    return PassRow(
+        str(event.event_id), site, pupil_id, day, event.captured_at.isoformat(), event.direction, event.temperature_c,
+        event.temperature_source, event.temperature_sigma_c, event.fever_threshold_c, event.blackbody_offset_c,
+    )  # fmt: skip
+
+
+def _unknown_row(event: EntryEvent, site: str, day: str) -> UnknownRow:
+    snapshot = next((a.sha256 for a in event.attachments if a.role == "snapshot"), None)
+    if snapshot is None and event.attachments:
+        snapshot = event.attachments[0].sha256
+    return UnknownRow(str(event.event_id), site, day, event.captured_at.isoformat(), event.camera_id, snapshot)
+
+
 def _temperature_text(event: EntryEvent) -> str:
     """``38.2`` or, with the door's uncertainty, ``38.2 ± 0.3`` (the template adds the unit)."""
     if event.temperature_c is None:
@@ -168,46 +183,41 @@ class AttendanceHandler:
         self.zone = ZoneInfo(settings.timezone)
 
     def handle(self, conn: sqlite3.Connection, events: Sequence[EventBase]) -> None:
-        """Store the passes, recompute the touched pupil-days and write the messages of new passes."""
+        """Store the passes, recompute the touched pupil-days and write the messages of new passes.
+
+        Lookups are per batch: each camera once, the batch's pupils in one query, the passes and unknown faces in one
+        statement each, the unknown-face debounce in one range query per camera.
+        """
+        entries = [e for e in events if isinstance(e, EntryEvent)]
+        sites = self._school_sites(conn, {e.camera_id for e in entries})
+        named = sorted({e.pupil_id for e in entries if e.identity == "known" and e.pupil_id is not None})
+        enrolled = store.schools_of_pupils(conn, named)
+        passes: list[PassRow] = []
+        unknown: list[tuple[EntryEvent, str, str]] = []
+        strays: list[EntryEvent] = []
         touched: dict[tuple[str, str], list[EntryEvent]] = {}
-        for event in events:
-            if not isinstance(event, EntryEvent):
+        for event in entries:
+            site = sites.get(event.camera_id)
+            if site is None:
                 continue
-            device = devices.get(conn, event.camera_id)
-            assert device is not None  # ingest authenticated the camera
-            if device.kind != "school":
-                logger.warning(
-                    "entry event %s from %s camera %s ignored", event.event_id, device.kind, device.camera_id
-                )
-                continue
-            site = device.site
             day = local(event.captured_at, self.zone).date().isoformat()
             known = event.identity == "known" and event.pupil_id is not None
-            pupil = schools.pupil(conn, event.pupil_id) if known and event.pupil_id is not None else None
-            if known and (pupil is None or pupil.school_id != site):
-                logger.warning("event %s names pupil %s not enrolled at %s", event.event_id, event.pupil_id, site)
+            if known and enrolled.get(str(event.pupil_id)) != site:
+                strays.append(event)
                 known = False
-            if not known:
-                self._unknown(conn, event, site, day)
+            if not known or event.pupil_id is None:
+                unknown.append((event, site, day))
                 continue
-            assert event.pupil_id is not None
-            store.insert_pass(
-                conn,
-                PassRow(
-                    str(event.event_id),
-                    site,
-                    event.pupil_id,
-                    day,
-                    event.captured_at.isoformat(),
-                    event.direction,
-                    event.temperature_c,
-                    event.temperature_source,
-                    event.temperature_sigma_c,
-                    event.fever_threshold_c,
-                    event.blackbody_offset_c,
-                ),
-            )
+            passes.append(_pass_row(event, site, event.pupil_id, day))
             touched.setdefault((event.pupil_id, day), []).append(event)
+        if strays:
+            first = strays[0]
+            logger.warning(
+                "%d event(s) name pupils not enrolled at their door's school, e.g. event %s names %s at %s",
+                len(strays), first.event_id, first.pupil_id, sites.get(first.camera_id),
+            )  # fmt: skip
+        store.insert_passes(conn, passes)
+        self._unknowns(conn, unknown)
         for (pupil_id, day), mine in touched.items():
             result = recompute(conn, pupil_id, day, self.settings)
             for event in mine:
@@ -220,6 +230,19 @@ class AttendanceHandler:
                         self._tell_staff(conn, event, "fever_alert", pupil_id)
 
     @staticmethod
+    def _school_sites(conn: sqlite3.Connection, camera_ids: set[str]) -> dict[str, str]:
+        """The school (site) of each school camera among ``camera_ids``; other kinds are logged and left out."""
+        sites: dict[str, str] = {}
+        for camera_id in sorted(camera_ids):
+            device = devices.get(conn, camera_id)
+            assert device is not None  # ingest authenticated the camera
+            if device.kind != "school":
+                logger.warning("entry events from %s camera %s ignored", device.kind, camera_id)
+                continue
+            sites[camera_id] = device.site
+        return sites
+
+    @staticmethod
     def _first_notice_of_pass(conn: sqlite3.Connection, result: PupilDay, event_id: str) -> bool:
         """A new pass whose other events (a late-arriving earlier copy of the same lingering) were not told yet."""
         if event_id not in result.new_pass_ids:
@@ -227,17 +250,25 @@ class AttendanceHandler:
         others = [m for m in result.members.get(event_id, ()) if m != event_id]
         return not any(messages.already_told(conn, f"pass:{m}:") for m in others)
 
-    def _unknown(self, conn: sqlite3.Connection, event: EntryEvent, site: str, day: str) -> None:
-        snapshot = next((a.sha256 for a in event.attachments if a.role == "snapshot"), None)
-        if snapshot is None and event.attachments:
-            snapshot = event.attachments[0].sha256
-        captured = event.captured_at.isoformat()
-        row = UnknownRow(str(event.event_id), site, day, captured, event.camera_id, snapshot)
-        store.insert_unknown(conn, row)
-        since = (event.captured_at - timedelta(seconds=self.settings.unknown_alert_debounce_s)).isoformat()
-        recent = store.unknown_seen_between(conn, event.camera_id, since, captured)
-        if not recent:  # a group of strangers (or one lingering) at a door is one alert
-            self._tell_staff(conn, event, "unknown_face", None)
+    def _unknowns(self, conn: sqlite3.Connection, items: Sequence[tuple[EntryEvent, str, str]]) -> None:
+        """Store the batch's unknown faces; alert staff once per group: an unknown face with no other one at the
+        same door in the ``unknown_alert_debounce_s`` before it (stored earlier or in this batch)."""
+        if not items:
+            return
+        store.insert_unknowns(conn, [_unknown_row(event, site, day) for event, site, day in items])
+        debounce = timedelta(seconds=self.settings.unknown_alert_debounce_s)
+        by_camera: dict[str, list[EntryEvent]] = {}
+        for event, _, _ in items:
+            by_camera.setdefault(event.camera_id, []).append(event)
+        for camera_id, mine in by_camera.items():
+            start = (min(e.captured_at for e in mine) - debounce).isoformat()
+            end = max(e.captured_at for e in mine).isoformat()
+            seen = store.unknown_times(conn, camera_id, start, end)
+            for event in mine:
+                since, captured = (event.captured_at - debounce).isoformat(), event.captured_at.isoformat()
+                first = bisect_left(seen, since)
+                if not (first < len(seen) and seen[first] < captured):  # a group of strangers is one alert
+                    self._tell_staff(conn, event, "unknown_face", None)
 
     def _tell_guardians(self, conn: sqlite3.Connection, event: EntryEvent, pupil_id: str, day: PupilDay) -> None:
         """One message per guardian; the first entry of a late day says how late."""

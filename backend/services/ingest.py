@@ -95,7 +95,7 @@ class IngestService:
         unique = [e for e in unique if e.kind not in self.unstored_kinds]
         now = received.isoformat()
         rows, links = _rows(unique, now)
-        stored_events.ensure_partitions(db.conn, {stored_events.capture_day(r.captured_at) for r in rows})
+        stored_events.ensure_partitions(db.conn, rows)  # PostgreSQL: the day partitions, before the transaction
         try:
             with transaction(db) as conn:
                 fresh = [*self._store(conn, camera_id, unique, clashes, rows, links), *passed]

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.store.dialect import scalars
+from backend.store.dialect import IN_LIST_CHUNK, scalars
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +101,36 @@ class ClassDayLine:
 
 def insert_pass(conn: sqlite3.Connection, row: PassRow) -> None:
     """Store a pass (a replayed event is stored once)."""
-    conn.execute(
+    insert_passes(conn, [row])
+
+
+def insert_passes(conn: sqlite3.Connection, rows: Sequence[PassRow]) -> None:
+    """Store a batch of passes, two statements for the whole batch (a replayed event is stored once)."""
+    conn.executemany(
         "INSERT INTO school_passes(event_id, school_id, pupil_id, day, captured_at, direction, temperature_c)"
         " VALUES (:event_id, :school_id, :pupil_id, :day, :captured_at, :direction, :temperature_c)"
         " ON CONFLICT DO NOTHING",
-        {"event_id": row.event_id, "school_id": row.school_id, "pupil_id": row.pupil_id, "day": row.day,
-         "captured_at": row.captured_at, "direction": row.direction, "temperature_c": row.temperature_c},
+        [{"event_id": r.event_id, "school_id": r.school_id, "pupil_id": r.pupil_id, "day": r.day,
+          "captured_at": r.captured_at, "direction": r.direction, "temperature_c": r.temperature_c} for r in rows],
     )  # fmt: skip
-    if row.temperature_source is not None or row.fever_threshold_c is not None:
-        conn.execute(
-            "INSERT INTO pass_thermal(event_id, temperature_source, temperature_sigma_c, fever_threshold_c,"
-            " blackbody_offset_c) VALUES (:event_id, :source, :sigma, :threshold, :offset) ON CONFLICT DO NOTHING",
-            {"event_id": row.event_id, "source": row.temperature_source, "sigma": row.temperature_sigma_c,
-             "threshold": row.fever_threshold_c, "offset": row.blackbody_offset_c},
-        )  # fmt: skip
+    conn.executemany(
+        "INSERT INTO pass_thermal(event_id, temperature_source, temperature_sigma_c, fever_threshold_c,"
+        " blackbody_offset_c) VALUES (:event_id, :source, :sigma, :threshold, :offset) ON CONFLICT DO NOTHING",
+        [{"event_id": r.event_id, "source": r.temperature_source, "sigma": r.temperature_sigma_c,
+          "threshold": r.fever_threshold_c, "offset": r.blackbody_offset_c}
+         for r in rows if r.temperature_source is not None or r.fever_threshold_c is not None],
+    )  # fmt: skip
+
+
+def schools_of_pupils(conn: sqlite3.Connection, pupil_ids: Sequence[str]) -> dict[str, str]:
+    """The school of each of ``pupil_ids`` that is enrolled anywhere (one ``IN`` query per 500 ids)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(pupil_ids), IN_LIST_CHUNK):
+        chunk = {f"k{i}": p for i, p in enumerate(pupil_ids[start : start + IN_LIST_CHUNK])}
+        marks = ", ".join(f":{k}" for k in chunk)
+        rows = conn.execute(f"SELECT pupil_id, school_id FROM pupils WHERE pupil_id IN ({marks})", chunk)
+        found.update((str(r[0]), str(r[1])) for r in rows)
+    return found
 
 
 def thermal_of_day(conn: sqlite3.Connection, pupil_id: str, day: str) -> dict[str, PassThermal]:
@@ -247,12 +263,28 @@ def month_marks(conn: sqlite3.Connection, school_id: str, month: str) -> list[tu
 
 def insert_unknown(conn: sqlite3.Connection, row: UnknownRow) -> None:
     """Store an unknown face (a replayed event is stored once)."""
-    conn.execute(
+    insert_unknowns(conn, [row])
+
+
+def insert_unknowns(conn: sqlite3.Connection, rows: Sequence[UnknownRow]) -> None:
+    """Store a batch of unknown faces in one statement (a replayed event is stored once)."""
+    conn.executemany(
         "INSERT INTO unknown_faces(event_id, school_id, day, captured_at, camera_id, snapshot_sha256)"
         " VALUES (:event_id, :school_id, :day, :captured_at, :camera_id, :snapshot) ON CONFLICT DO NOTHING",
-        {"event_id": row.event_id, "school_id": row.school_id, "day": row.day, "captured_at": row.captured_at,
-         "camera_id": row.camera_id, "snapshot": row.snapshot_sha256},
+        [{"event_id": r.event_id, "school_id": r.school_id, "day": r.day, "captured_at": r.captured_at,
+          "camera_id": r.camera_id, "snapshot": r.snapshot_sha256} for r in rows],
     )  # fmt: skip
+
+
+def unknown_times(conn: sqlite3.Connection, camera_id: str, start: str, end: str) -> list[str]:
+    """Capture times of the unknown faces the camera saw in ``[start, end)``, ascending (index
+    ``unknown_faces_camera_time``)."""
+    rows = conn.execute(
+        "SELECT captured_at FROM unknown_faces WHERE camera_id = :camera_id AND captured_at >= :start"
+        " AND captured_at < :end ORDER BY captured_at",
+        {"camera_id": camera_id, "start": start, "end": end},
+    )
+    return [str(r[0]) for r in rows]
 
 
 def unknown_seen_between(conn: sqlite3.Connection, camera_id: str, start: str, end: str) -> bool:

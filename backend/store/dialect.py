@@ -64,6 +64,15 @@ def lock_keys(conn: sqlite3.Connection, scope: str, keys: Iterable[str]) -> None
         )
 
 
+def table_exists(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether ``table`` exists (for a migration that adds to a table a later-numbered migration creates)."""
+    if is_postgres(conn):
+        sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = :t"
+    else:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :t"
+    return conn.execute(sql, {"t": table}).fetchone() is not None
+
+
 def try_insert(conn: sqlite3.Connection, sql: str, params: Mapping[str, Any]) -> bool:
     """Run an ``INSERT``; False (nothing written) when it violates a constraint, e.g. the key is taken."""
     try:

@@ -90,7 +90,7 @@ _INSERT_POSTGRES = (
 
 
 def _insert_postgres(conn: sqlite3.Connection, events: Sequence[EventRow]) -> set[str]:
-    ensure_partitions(conn, {capture_day(e.captured_at) for e in events})
+    ensure_partitions(conn, events)
     params = {
         "ids": [e.event_id for e in events],
         "days": [capture_day(e.captured_at) for e in events],
@@ -113,14 +113,16 @@ def _partition(day: str) -> str:
     return "events_d" + day.replace("-", "")
 
 
-def ensure_partitions(conn: sqlite3.Connection, days: set[str]) -> None:
-    """Create the PostgreSQL day partitions of ``days`` that are missing (no-op on SQLite).
+def ensure_partitions(conn: sqlite3.Connection, events: Sequence[EventRow]) -> None:
+    """Create the PostgreSQL day partitions the ``events`` go to where missing (no-op on SQLite).
 
-    Creation takes a lock on ``events``, so a missing day is created under an advisory lock (two API processes
-    meeting a new day create it once); days known to exist are remembered per connection pool.
+    Creation takes a lock on ``events``, so call this before the ingest transaction; a missing day is created under
+    an advisory lock (two API processes meeting a new day create it once); days known to exist are remembered per
+    connection pool.
     """
     if not is_postgres(conn):
         return
+    days = {capture_day(e.captured_at) for e in events}
     known: set[str] = conn.shared.setdefault("event_days", set())  # type: ignore[attr-defined]
     missing = sorted(days - known)
     if not missing:
