@@ -73,7 +73,7 @@ def test_shared_enums_carry_the_wire_strings() -> None:
         "bus_lane",
     ]
     assert [c.value for c in VehicleClass] == ["car", "bus", "truck", "motorcycle"]
-    assert [s.value for s in SignalState] == ["red", "amber", "green", "unknown"]
+    assert [s.value for s in SignalState] == ["red", "amber", "green", "unknown", "off"]
     assert [s.value for s in SignalSource] == ["controller", "classifier"]
 
 
