@@ -41,7 +41,7 @@ def main(verbose: int) -> None:
 def demo(work_dir: Path | None, city: bool) -> None:
     """Run the main job on the bundled samples and print a summary."""
     if city:
-        from kuzet.city.demo import run as run_city
+        from kuzet.demo.city import run as run_city
 
         raise SystemExit(run_city(work_dir or Path("var/city")))
     from kuzet.demo import run

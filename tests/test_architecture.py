@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "kuzet.eval": 4,
     "kuzet.devsets": 4,
     "kuzet.demo": 4,
+    "kuzet.city": 4,
 }
 
 

@@ -1,2 +1,3 @@
-"""``kuzet demo --city`` and the load test: local PostgreSQL, NATS JetStream and S3 servers, started and stopped by
-the project's own code (no hand-made config), and the backend processes and workers running against them."""
+"""The city setup on one machine: local PostgreSQL, NATS JetStream and S3 servers started and stopped by the
+project's own code (no hand-made config), the backend processes and workers against them (``kuzet demo --city``
+runs the demo on it, ``kuzet.demo.city``), fault injection and the load test (``kuzet loadtest``)."""

@@ -20,9 +20,9 @@ import click
 from edge.config import UplinkConfig
 from edge.spool import Spool
 from kuzet.city.postgres import PostgresMissingError
-from kuzet.city.report import where_records_went
 from kuzet.city.stack import CityStack
 from kuzet.demo import review, school, traffic, violations
+from kuzet.demo.city_report import where_records_went
 from kuzet.demo.seed import seed_demo_school
 from kuzet.demo.support import SAMPLES, SCHOOL_ID, DemoBackend, PoliceReceiver, SmtpInbox
 
