@@ -88,14 +88,25 @@ def _register(city: CityStack, prefix: str) -> dict[str, str]:
 def _outcome(city: CityStack, prefix: str) -> dict[str, int]:
     """Rows and distinct ids stored for the two cameras, and what the aggregator counted for them."""
     assert city.settings is not None
-    link = JetStreamLink(city.nats.url, name="fault-aggregator")
-    try:
-        aggregator = VehicleAggregator(connector(city.settings.database), link, city.settings.broker)
-        while aggregator.run_once(wait_s=0.5):
-            pass
-        aggregator.close()
-    finally:
-        link.close()
+    if city.workers:  # their aggregators consume the stream: wait until they counted what was stored
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (counts := _counts(city, prefix))[2] < counts[0]:
+            time.sleep(0.5)
+    else:
+        link = JetStreamLink(city.nats.url, name="fault-aggregator")
+        try:
+            aggregator = VehicleAggregator(connector(city.settings.database), link, city.settings.broker)
+            while aggregator.run_once(wait_s=0.5):
+                pass
+            aggregator.close()
+        finally:
+            link.close()
+    stored, distinct, counted = _counts(city, prefix)
+    return {"stored": stored, "distinct": distinct, "aggregated": counted}
+
+
+def _counts(city: CityStack, prefix: str) -> tuple[int, int, int]:
+    assert city.settings is not None
     db = connect(city.settings.database)
     try:
         stored = db.execute(
@@ -105,4 +116,4 @@ def _outcome(city: CityStack, prefix: str) -> dict[str, int]:
         counted = sum(m.vehicles for c in (f"{prefix}-0", f"{prefix}-1") for m in vehicle_minutes.minutes(db.conn, c))
     finally:
         db.conn.close()
-    return {"stored": int(stored[0]), "distinct": int(stored[1]), "aggregated": counted}
+    return int(stored[0]), int(stored[1]), counted
