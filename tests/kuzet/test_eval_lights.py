@@ -99,3 +99,8 @@ def test_real_lights_test_split() -> None:
     assert result["n"] == 297
     assert result["accuracy"] >= 0.97
     assert min(result["recall_red"], result["recall_yellow"], result["recall_green"]) >= 0.85
+
+
+def test_devset_lights_off_refuses_a_wrong_folder(tmp_path: Path) -> None:
+    made = CliRunner().invoke(main, ["devset", "lights-off", "--traffic", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert made.exit_code == 2 and "not the traffic data folder" in made.stderr
