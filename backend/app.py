@@ -11,7 +11,7 @@ from PIL import Image
 
 from backend import errors
 from backend.broker import wiring as broker_wiring
-from backend.db import connect, connector, migrate
+from backend.db import close_pools, connect, connector, migrate
 from backend.guard import WebGuard
 from backend.routes import (
     attendance,
@@ -109,4 +109,5 @@ def create_app(settings: Settings, handlers: Sequence[EventHandler] = ()) -> Fas
         outbox_worker = WorkerThread(connector(settings.database, settings.busy_timeout_ms), settings.notifications)
         app.router.on_startup.append(outbox_worker.start)
         app.router.on_shutdown.append(outbox_worker.stop)
+    app.router.on_shutdown.append(close_pools)  # PostgreSQL: give the connections back (SQLite: nothing)
     return app

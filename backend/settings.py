@@ -227,9 +227,12 @@ def mask_url(url: str) -> str:
 
 
 def _database_of(value: object, info: ValidationInfo) -> object:
-    """Accept the old ``database: <path>`` form; resolve a relative SQLite path against the config file's folder."""
+    """Accept the old ``database: <path>`` form and a bare URL; resolve a relative SQLite path against the config
+    file's folder."""
     if isinstance(value, Path) or (isinstance(value, str) and "://" not in value):
         value = {"url": f"sqlite:///{value}"}
+    elif isinstance(value, str):  # a bare URL
+        value = {"url": value}
     base = (info.context or {}).get("base_dir") if info.context else None
     if isinstance(value, dict) and isinstance(value.get("url"), str) and base is not None:
         url = value["url"]

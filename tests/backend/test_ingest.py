@@ -1,20 +1,48 @@
-"""Batch ingest: idempotent by event UUID, attachments first, replay stores nothing twice, a reused id with other
-content is a recorded 409, and capture times are checked against the receipt time."""
+"""Batch ingest on both database engines: idempotent by event UUID (also when two requests race with one batch),
+attachments first, replay stores nothing twice, a reused id with other content is a recorded 409, capture times are
+checked against the receipt time, events sit in day partitions on PostgreSQL and retention drops whole days."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
-from backend.db import connect, migrate
+from backend.app import create_app
+from backend.db import connect, migrate, transaction
 from backend.services.ingest import IngestService
-from tests.backend.conftest import Api
-from tests.support.events import entry
+from backend.settings import Settings
+from backend.store import events as stored_events
+from tests.backend.conftest import ADMIN, TEMPLATE_KEY, Api
+from tests.support.events import T0, entry
+
+
+@pytest.fixture
+def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """The in-process app on a fresh database of the engine under test, with door-1 registered."""
+    settings = Settings(
+        database=database_url,
+        media_dir=tmp_path / "media",
+        admin_token=ADMIN,
+        template_key=TEMPLATE_KEY,
+        max_upload_bytes=50_000,
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/api/v1/devices",
+            json={"camera_id": "door-1", "kind": "school", "site": "school-1"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+        assert response.status_code == 201, response.text
+        yield Api(client, settings, response.json()["api_key"])
 
 
 def _count(api: Api, table: str) -> int:
@@ -177,7 +205,8 @@ def test_plate_alert_is_accepted_and_stored(api: Api) -> None:
         db.conn.close()
 
 
-def test_ingest_commits_to_disk_before_it_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
+def test_ingest_commits_to_disk_before_it_answers(tmp_path: Path, db_engine: str) -> None:
     """The ingest connection syncs every commit (synchronous=FULL); other connections stay NORMAL."""
     db = connect(tmp_path / "durable.sqlite")
     migrate(db)
@@ -193,3 +222,49 @@ def test_ingest_commits_to_disk_before_it_answers(tmp_path: Path) -> None:
     assert other.execute("PRAGMA synchronous").fetchone()[0] == 1
     other.conn.close()
     db.conn.close()
+
+
+def test_two_requests_racing_with_one_batch_store_it_once(api: Api) -> None:
+    """Two API workers receiving the same batch at once: each event is accepted by exactly one of them."""
+    events = [entry(n=i) for i in range(200)]
+    service = IngestService()
+    start = threading.Barrier(2)
+    results: list[set[str]] = [set(), set()]
+
+    def post(i: int) -> None:
+        db = connect(api.settings.database)
+        try:
+            start.wait(10)
+            results[i] = {str(e) for e in service.ingest(db, "door-1", events).accepted}
+        finally:
+            db.conn.close()
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results[0] | results[1] == {str(e.event_id) for e in events}
+    assert not results[0] & results[1], "no event accepted twice"
+    assert _count(api, "events") == len(events)
+
+
+def test_events_of_each_capture_day_go_and_retention_drops_whole_days(api: Api, db_engine: str) -> None:
+    days = [entry(n=i, captured_at=T0 + timedelta(days=i, hours=i)) for i in range(3)]
+    reply = api.client.post("/api/v1/events", json=_batch(*days), headers=api.device)
+    assert reply.status_code == 200 and len(reply.json()["accepted"]) == 3
+    db = connect(api.settings.database)
+    try:
+        if db_engine == "postgresql":
+            rows = db.execute("SELECT tableoid::regclass::text, event_id FROM events ORDER BY captured_at").fetchall()
+            assert [r[0] for r in rows] == ["events_d20260901", "events_d20260902", "events_d20260903"]
+        with transaction(db) as conn:
+            assert stored_events.purge_before(conn, "2026-09-03") == 2
+        assert _count(api, "events") == 1 and _count(api, "unknown_faces") == 1, "rows about a purged event go too"
+        again = api.client.post("/api/v1/events", json=_batch(days[2]), headers=api.device)
+        assert again.json()["duplicates"] == [str(days[2].event_id)], "the kept day is still idempotent"
+        if db_engine == "postgresql":
+            names = {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'events_d%'")}
+            assert names >= {"events_d20260903"} and not names & {"events_d20260901", "events_d20260902"}
+    finally:
+        db.conn.close()
