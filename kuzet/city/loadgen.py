@@ -158,9 +158,12 @@ def plan_batches(plan: LoadPlan, t0: datetime) -> list[Batch]:
     return batches
 
 
-def send(batches: list[Batch], urls: list[str], keys: dict[str, str], threads: int = 24) -> Sent:
+def send(
+    batches: list[Batch], urls: list[str], keys: dict[str, str], threads: int = 24, give_up_s: float = 1e9
+) -> Sent:
     """Post every batch at its due time (late ones at once) from ``threads`` threads, over the API processes in turn
-    by camera; retries a refused batch (429/5xx) as an uplink would; returns what was seen."""
+    by camera; retries a refused batch (429/5xx) as an uplink would; a batch not begun ``give_up_s`` after the start
+    is not sent (status -1: the target could not keep up). Returns what was seen."""
     sent = Sent()
     clients = [httpx.Client(timeout=60.0, limits=httpx.Limits(max_connections=threads)) for _ in urls]
     start = time.time()
@@ -171,6 +174,10 @@ def send(batches: list[Batch], urls: list[str], keys: dict[str, str], threads: i
         if wait > 0:
             time.sleep(wait)
         began = time.time()
+        if began > start + give_up_s:
+            with sent.lock:
+                sent.batches.append((start + batch.due, began, began, -1, batch.events))
+            return
         status = 0
         for _ in range(20):
             try:

@@ -30,6 +30,7 @@ class Measured:
     planned_rate: float
     events: int = 0
     refused: int = 0
+    not_sent: int = 0
     span_s: float = 0.0
     latency_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     to_smtp_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -50,6 +51,7 @@ class Measured:
             "planned_events_per_s": self.planned_rate,
             "events": self.events,
             "refused_requests": self.refused,
+            "events_not_sent_in_3x_duration": self.not_sent,
             "span_s": round(self.span_s, 1),
             "events_per_s": round(self.events / self.span_s, 1) if self.span_s else 0.0,
             "ingest_latency_p50_s": pct(self.latency_s, 50),
@@ -67,7 +69,8 @@ class Measured:
 def measure(name: str, sent: Sent, smtp_log: Path, cpu_s: float, plan: LoadPlan) -> Measured:
     """Figures from what the sender saw and when the SMTP server accepted each message."""
     ok = [b for b in sent.batches if b[3] == 200]
-    result = Measured(name, plan.rate, cpu_s=cpu_s, refused=len(sent.batches) - len(ok))
+    result = Measured(name, plan.rate, cpu_s=cpu_s, refused=sum(1 for b in sent.batches if b[3] not in (200, -1)))
+    result.not_sent = sum(b[4] for b in sent.batches if b[3] == -1)
     if not ok:
         return result
     start = min(b[1] for b in ok)

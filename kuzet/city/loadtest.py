@@ -98,7 +98,7 @@ def _drive(name: str, urls: list[str], database: object, pids: list[int], plan: 
     logger.info("%s: seeded %d cameras in %.0f s", name, len(keys), time.monotonic() - started)
     batches = plan_batches(plan, datetime.now(UTC))
     cpu0 = _cpu(pids)
-    sent = send(batches, urls, keys)
+    sent = send(batches, urls, keys, give_up_s=3 * plan.duration_s)
     deadline = time.monotonic() + max(60.0, plan.duration_s)
     while time.monotonic() < deadline and _undelivered(database):
         time.sleep(0.5)
