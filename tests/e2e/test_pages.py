@@ -28,23 +28,23 @@ from edge.school.gallery import Gallery, GalleryFile
 from edge.school.sync import GalleryClient, sync_gallery
 from kuzet.contracts import Attachment, CameraHealthEvent, ClockSource
 from models.faces.sface import SFACE_MODEL
-from tests.e2e.world import PEOPLE, ROOT, SCHOOL, PagesWorld, build, log_in, open_as, screenshot, switch_language
+from tests.e2e.world import (
+    PEOPLE,
+    ROOT,
+    SCHOOL,
+    TEXTS,
+    PagesWorld,
+    build,
+    english_left,
+    log_in,
+    open_as,
+    screenshot,
+    switch_language,
+)
 from tests.support.browser import ARGS, CHROMIUM, E2E, wait_until, watch_csp
 from tests.support.events import entry
 
 pytestmark = E2E
-TEXTS = """() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    if (n.parentElement && n.parentElement.closest("script, style")) continue;
-    const s = n.textContent.trim(); if (s) out.push(s);
-  }
-  for (const el of document.querySelectorAll("[aria-label], [alt], [title], [placeholder]"))
-    for (const a of ["aria-label", "alt", "title", "placeholder"]) if (el.getAttribute(a)) out.push(el.getAttribute(a));
-  out.push(document.title);
-  return out;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -80,19 +80,6 @@ def as_user(browser: Any, world: PagesWorld) -> Iterator[Any]:
     yield open_page
     for page in opened:
         page.context.close()
-
-
-def english_left(texts: list[str], lang: str) -> list[str]:
-    """Texts that are (or contain) an English catalogue string whose translation in ``lang`` differs."""
-    own, english = catalogue(lang), catalogue("en")
-    leftovers = {english[k] for k in english if own[k] != english[k] and not english[k].startswith("{")}
-    found = []
-    for text in texts:
-        for value in leftovers:
-            words = value.split()
-            if text == value or (len(words) >= 2 and value in text):
-                found.append(f"{text!r} (catalogue: {value!r})")
-    return found
 
 
 def test_every_page_in_every_language_with_no_english_left(world: PagesWorld, browser: Any) -> None:
@@ -162,7 +149,7 @@ def test_staff_in_kazakh_see_an_arrival_within_two_seconds_without_reloading(wor
     assert "Biden" in page.inner_text("#inside") and int(page.inner_text("#inside-count")) >= 1
     assert page.locator("#timeline rect.bar").count() >= 1
     screenshot(page, "board-live-kk")
-    httpx.post(world.url + "/api/v1/me/language", json={"language": "en"}, headers=world.head("demo-staff"))
+    httpx.post(world.url + "/api/v1/me/language", json={"language": "en"}, headers=world.head("demo-staff"), timeout=60)
 
 
 def _enrol_by_api(world: PagesWorld, pupil: str) -> None:
@@ -190,13 +177,13 @@ def test_a_parent_withdraws_consent_and_the_next_door_sync_drops_the_templates(
     wait_until(page, "document.querySelector('section.child .consent').dataset.consent === 'no'", timeout=10_000)
     screenshot(page, "parents-withdrawn")
 
-    me = httpx.get(f"{world.url}/api/v1/schools/{SCHOOL}/pupils/obama", headers=world.head()).json()
+    me = httpx.get(f"{world.url}/api/v1/schools/{SCHOOL}/pupils/obama", headers=world.head(), timeout=60).json()
     assert (me["consent"], me["templates"]) == (False, 0)
     result = sync_gallery(door, SCHOOL, client, store)
     assert result.removed >= 1 and "obama" not in set(door.pupil_ids.tolist())
     reloaded = store.load(SFACE_MODEL, 128)
     assert "obama" not in set(reloaded.pupil_ids.tolist())
-    audit = httpx.get(f"{world.url}/api/v1/schools/{SCHOOL}/audit", headers=world.head()).json()
+    audit = httpx.get(f"{world.url}/api/v1/schools/{SCHOOL}/audit", headers=world.head(), timeout=60).json()
     assert any(a["action"] == "consent_withdrawn" and a["subject"] == "pupil:obama" for a in audit)
 
 
@@ -229,7 +216,7 @@ def test_an_admin_enrols_a_pupil_with_one_refused_and_one_accepted_photo(
     screenshot(page, "enrol-verdicts")
     page.click("#save-photos")
     wait_until(page, "document.getElementById('enrol-status').dataset.templates === '1'", timeout=60_000)
-    me = httpx.get(f"{world.url}/api/v1/schools/{SCHOOL}/pupils/aruzhan", headers=world.head()).json()
+    me = httpx.get(f"{world.url}/api/v1/schools/{SCHOOL}/pupils/aruzhan", headers=world.head(), timeout=60).json()
     assert (me["consent"], me["templates"]) == (True, 1)
 
 
@@ -284,7 +271,7 @@ def test_an_unknown_face_shows_live_with_its_snapshot(world: PagesWorld, as_user
     snapshot = (ROOT / "samples" / "faces" / "obama_small.jpg").read_bytes()
     sha = hashlib.sha256(snapshot).hexdigest()
     headers = {"X-API-Key": world.door_key, "Content-Type": "image/jpeg"}
-    httpx.put(f"{world.url}/api/v1/media/{sha}", content=snapshot, headers=headers).raise_for_status()
+    httpx.put(f"{world.url}/api/v1/media/{sha}", content=snapshot, headers=headers, timeout=60).raise_for_status()
     attachment = Attachment(sha256=sha, media_type="image/jpeg", role="snapshot", size_bytes=len(snapshot))
     stranger = entry("door-1", 901, school_id=SCHOOL, identity="unknown", pupil_id=None, attachments=(attachment,),
                      captured_at=datetime.now(UTC))  # fmt: skip
@@ -316,7 +303,7 @@ def test_a_covered_door_camera_shows_on_the_board_at_a_glance(world: PagesWorld,
     post = {"X-API-Key": world.gate_key}
     covered = _health("covered", "healthy", "Lens covered or dark: uncover the camera", now)
     httpx.post(world.url + "/api/v1/events", json={"events": [covered.model_dump(mode="json")]},
-               headers=post).raise_for_status()  # fmt: skip
+               headers=post, timeout=60).raise_for_status()  # fmt: skip
     page.wait_for_selector(f'{door}.camera-alert[data-state="covered"]', timeout=5_000)
     assert "Lens covered or dark: uncover the camera" in page.inner_text(door)
     assert "door-2" in page.inner_text("#cameras-warning") and page.is_visible("#cameras-warning")
@@ -326,6 +313,6 @@ def test_a_covered_door_camera_shows_on_the_board_at_a_glance(world: PagesWorld,
     assert page.get_attribute(door, "class") == "camera-alert" and "door-2" in page.inner_text("#cameras-warning")
     healthy = _health("healthy", "covered", "", now + timedelta(seconds=20))
     httpx.post(world.url + "/api/v1/events", json={"events": [healthy.model_dump(mode="json")]},
-               headers=post).raise_for_status()  # fmt: skip
+               headers=post, timeout=60).raise_for_status()  # fmt: skip
     page.wait_for_selector(f'{door}[data-state="healthy"]:not(.camera-alert)', timeout=5_000)
     assert page.inner_text("#cameras-warning") == "" and not page.is_visible("#cameras-warning")

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from backend.web.i18n import catalogue
 from kuzet.demo.seed import seed_demo_school
 from tests.support.browser import wait_until
 from tests.support.events import entry
@@ -86,17 +87,18 @@ def build(root: Path) -> PagesWorld:
     admin = {"Authorization": f"Bearer {server.admin_token}"}
     users = f"{world.url}/api/v1/schools/{SCHOOL}/users"
     head = {"username": "head", "password": PASSWORD, "role": "school_admin"}
-    httpx.post(users, json=head, headers=admin).raise_for_status()
+    httpx.post(users, json=head, headers=admin, timeout=60).raise_for_status()
     world.tokens["head"] = _login(world.url, "head")
     parent = {"username": "parent-obama", "password": PASSWORD, "role": "guardian", "guardian_id": "guardian-obama"}
-    httpx.post(users, json=parent, headers=world.head()).raise_for_status()
+    httpx.post(users, json=parent, headers=world.head(), timeout=60).raise_for_status()
     for name in ("demo-staff", "parent-obama"):
         world.tokens[name] = _login(world.url, name)
     for path, body in (
         ("classes", {"class_id": "6b", "name": "6B", "start_time": "08:00"}),
         ("pupils", {"pupil_id": "dana", "name": "Dana", "class_id": "6b"}),
     ):
-        httpx.post(f"{world.url}/api/v1/schools/{SCHOOL}/{path}", json=body, headers=world.head()).raise_for_status()
+        url = f"{world.url}/api/v1/schools/{SCHOOL}/{path}"
+        httpx.post(url, json=body, headers=world.head(), timeout=60).raise_for_status()
     _month_of_arrivals(world)
     return world
 
@@ -140,3 +142,30 @@ def screenshot(page: Any, name: str) -> Path:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+TEXTS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement && n.parentElement.closest("script, style")) continue;
+    const s = n.textContent.trim(); if (s) out.push(s);
+  }
+  for (const el of document.querySelectorAll("[aria-label], [alt], [title], [placeholder]"))
+    for (const a of ["aria-label", "alt", "title", "placeholder"]) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+  out.push(document.title);
+  return out;
+}"""
+
+
+def english_left(texts: list[str], lang: str) -> list[str]:
+    """Texts that are (or contain) an English catalogue string whose translation in ``lang`` differs."""
+    own, english = catalogue(lang), catalogue("en")
+    leftovers = {english[k] for k in english if own[k] != english[k] and not english[k].startswith("{")}
+    found = []
+    for text in texts:
+        for value in leftovers:
+            words = value.split()
+            if text == value or (len(words) >= 2 and value in text):
+                found.append(f"{text!r} (catalogue: {value!r})")
+    return found
