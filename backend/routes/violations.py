@@ -60,6 +60,11 @@ class OperatorPublic(BaseModel):
     username: str = Field(description="Login name")
     district: str = Field(description="District whose cameras the operator reviews")
     token: str | None = Field(default=None, description="Session token: 'Authorization: Bearer <token>'")
+
+
+class OperatorCreated(OperatorPublic):
+    """A new operator with their signing key."""
+
     public_key: str | None = Field(default=None, description="The operator's Ed25519 signing key (hex)")
     key_custody: str | None = Field(default=None, description="client (operator holds it) or sealed (server)")
 
@@ -105,8 +110,8 @@ def _public(record: ViolationRecord) -> dict[str, Any]:
     return {**{k: getattr(record, k) for k in record.__dataclass_fields__}, "plate": record.plate}
 
 
-@router.post("/api/v1/operators", status_code=201, response_model=OperatorPublic)
-def create_operator(body: OperatorCreate, db: DbDep, settings: SettingsDep, _: AdminDep) -> OperatorPublic:
+@router.post("/api/v1/operators", status_code=201, response_model=OperatorCreated)
+def create_operator(body: OperatorCreate, db: DbDep, settings: SettingsDep, _: AdminDep) -> OperatorCreated:
     """Create an operator of a district with their signing key (platform admin token only)."""
     with transaction(db) as conn:
         operator = ops.create_operator(
@@ -118,7 +123,7 @@ def create_operator(body: OperatorCreate, db: DbDep, settings: SettingsDep, _: A
             key=(body.public_key, settings.template_key_bytes),
         )
         key = ops.signing_key(conn, operator.operator_id) or {}
-    return OperatorPublic(
+    return OperatorCreated(
         operator_id=operator.operator_id,
         username=operator.username,
         district=operator.district,
