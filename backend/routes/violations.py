@@ -146,6 +146,28 @@ def list_operators(db: DbDep, _: AdminDep) -> list[dict[str, str | None]]:
     return ops.list_operators(db.conn)
 
 
+class OperatorKeyBody(BaseModel):
+    """A new signing key for an operator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64, description="Login name of the operator")
+    public_key: str | None = Field(
+        default=None,
+        min_length=64,
+        max_length=64,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="Ed25519 public key (hex) the operator's client holds; omitted: a new sealed server-side key",
+    )
+
+
+@router.post("/api/v1/operators/key")
+def issue_operator_key(body: OperatorKeyBody, db: DbDep, settings: SettingsDep, _: AdminDep) -> dict[str, str]:
+    """Give an operator a new signing key (platform admin token only); past hand-offs keep theirs."""
+    with transaction(db) as conn:
+        return ops.issue_key(conn, body.username, body.public_key, settings.template_key_bytes)
+
+
 @router.post("/api/v1/operators/disable", status_code=204)
 def disable_operator(body: OperatorName, db: DbDep, _: AdminDep) -> Response:
     """Disable an operator and end its sessions (platform admin token only)."""

@@ -85,6 +85,21 @@ def list_operators(conn: sqlite3.Connection) -> list[dict[str, str | None]]:
     return out
 
 
+def issue_key(conn: sqlite3.Connection, username: str, public_key: str | None, master: bytes) -> dict[str, str]:
+    """Give an operator a new signing key (an account from before operator keys, a lost or rotated key): the
+    uploaded public key their client holds, or a new sealed one. Past hand-offs keep the key they were signed with.
+
+    Raises:
+        NotFoundError: there is no such operator.
+        BadInputError: a malformed public key.
+    """
+    operator_id = users.operator_id(conn, username)
+    if operator_id is None:
+        raise NotFoundError("Unknown operator", f"no operator {username!r}")
+    handoffs.add_key(conn, handoff.new_key(operator_id, public_key, master))
+    return signing_key(conn, operator_id) or {}
+
+
 def signing_key(conn: sqlite3.Connection, operator_id: str) -> dict[str, str] | None:
     """The operator's public signing key and custody, or None."""
     key = handoffs.key_of(conn, operator_id)

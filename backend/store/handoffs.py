@@ -34,9 +34,11 @@ _HANDOFF = tuple(f.name for f in fields(Handoff))
 
 
 def add_key(conn: sqlite3.Connection, key: OperatorKey) -> None:
-    """Store an operator's key (one per operator)."""
+    """Store an operator's key (one per operator; a new one replaces the old, whose hand-offs keep their key)."""
     conn.execute(
-        f"INSERT INTO operator_keys({', '.join(_KEY)}) VALUES ({', '.join(f':{n}' for n in _KEY)})",
+        f"INSERT INTO operator_keys({', '.join(_KEY)}) VALUES ({', '.join(f':{n}' for n in _KEY)})"
+        " ON CONFLICT(operator_id) DO UPDATE SET public_key = excluded.public_key, custody = excluded.custody,"
+        " sealed_private_key = excluded.sealed_private_key, created_at = excluded.created_at",
         dict(zip(_KEY, astuple(key), strict=True)),
     )
 

@@ -205,3 +205,18 @@ def test_an_operator_holding_their_own_key_signs_the_exact_handoff_bytes(traffic
     officers, cameras = _public_registries(traffic)
     handoff, manifest = verify_handoff(_outbox_bodies(traffic)[0].encode(), officers, cameras)
     assert handoff["officer"]["username"] == "op-own" and manifest["camera_id"] == "cam-a"
+
+
+def test_an_operator_without_a_key_is_refused_until_the_admin_issues_one(traffic: Traffic) -> None:
+    conn = sqlite3.connect(traffic.settings.database)
+    with conn:
+        conn.execute("DELETE FROM operator_keys")  # an account created before operator keys
+    conn.close()
+    vid, _, _ = traffic.post("cam-a")
+    refused = _confirm(traffic, vid)
+    assert refused.status_code == 409 and "has no signing key" in refused.text
+    _nothing_written(traffic, vid)
+    admin = {"Authorization": f"Bearer {traffic.settings.admin_token}"}
+    issued = traffic.client.post("/api/v1/operators/key", json={"username": "op-a"}, headers=admin)
+    assert issued.status_code == 200 and issued.json()["custody"] == "sealed"
+    assert _confirm(traffic, vid).status_code == 200
