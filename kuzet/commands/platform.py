@@ -84,11 +84,20 @@ def database_or_exit(settings: Any, work: Callable[[], T]) -> T:
 @click.option("--kind", type=click.Choice(["school", "traffic"]), required=True, help="Product the camera serves.")
 @click.option("--site", required=True, help="School id or traffic district.")
 @click.option("--rotate", is_flag=True, help="Issue a new key for an existing camera.")
-def register_device(backend_url: str, admin_token: str, camera_id: str, kind: str, site: str, rotate: bool) -> None:
-    """Register a camera and print its API key (shown once)."""
+@click.option(
+    "--evidence-key", default=None, help="Traffic cameras: the evidence key (hex or the device's .ed25519.pub file)."
+)
+def register_device(
+    backend_url: str, admin_token: str, camera_id: str, kind: str, site: str, rotate: bool, evidence_key: str | None
+) -> None:
+    """Register a camera (a traffic camera with its evidence signing key) and print its API key (shown once)."""
     import httpx
 
+    from kuzet.commands.violations import read_trusted_key
+
     body = {"camera_id": camera_id, "kind": kind, "site": site, "rotate": rotate}
+    if evidence_key is not None:
+        body["evidence_public_key"] = read_trusted_key(evidence_key)
     try:
         response = httpx.post(
             f"{backend_url.rstrip('/')}/api/v1/devices",
