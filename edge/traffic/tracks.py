@@ -19,13 +19,13 @@ from numpy.typing import NDArray
 
 from edge.traffic.calibration import Calibration
 from edge.traffic.rules.base import TrackView
-from edge.traffic.rules.geometry import EDGE_PX, travel_direction
+from edge.traffic.rules.geometry import edge_band, travel_direction
 from edge.traffic.scene import SceneConfig, lane_index
 from edge.traffic.speed import SpeedConfig, SpeedEstimate, speed_from_track
 
-VEHICLE_LENGTH_M = {"car": 3.6, "motorcycle": 1.8, "bus": 9.0, "truck": 5.5}
+VEHICLE_LENGTH_M = {"car": 4.1, "motorcycle": 1.8, "bus": 9.0, "truck": 5.5}
 """Conservative (short) lengths: an underestimated front means a later crossing, never an earlier one."""
-DEFAULT_LENGTH_M = 3.6
+DEFAULT_LENGTH_M = 4.1
 
 
 def speed_samples(boxes: NDArray[np.float64], image_size: tuple[int, int] | None) -> NDArray[np.bool_]:
@@ -33,7 +33,8 @@ def speed_samples(boxes: NDArray[np.float64], image_size: tuple[int, int] | None
     if image_size is None:
         return np.ones(len(boxes), bool)
     width, height = image_size
-    return np.asarray((boxes[:, 0] > EDGE_PX) & (boxes[:, 2] < width - EDGE_PX) & (boxes[:, 3] < height - EDGE_PX))
+    bx, by = edge_band(width), edge_band(height)
+    return np.asarray((boxes[:, 0] > bx) & (boxes[:, 2] < width - bx) & (boxes[:, 3] < height - by))
 
 
 def _front_away(

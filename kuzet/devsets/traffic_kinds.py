@@ -115,7 +115,7 @@ def _stop_scene(plan: Plan, rng: np.random.Generator, front_at: float, actor_id:
 def _runner(plan: Plan, rng: np.random.Generator, red_for: float, state: str) -> Actor:
     """A car at constant speed whose front enters the junction ``red_for`` seconds after the red onset."""
     v0 = rng.uniform(30.0, 60.0) / 3.6
-    t_cross = rng.uniform(3.0, 5.5)
+    t_cross = max(rng.uniform(3.0, 5.5), red_for + 3.0 + rng.uniform(0.3, 2.0))  # amber starts after 0
     red = t_cross - red_for
     plan.signal = [(0.0, "green"), (red - 3.0, "amber"), (red, state), (red + 25.0, "green")]
     plan.duration = t_cross + rng.uniform(1.5, 3.5)
@@ -261,8 +261,9 @@ _FILL = {
 
 
 def _background(plan: Plan, rng: np.random.Generator) -> None:
-    """Zero to two cars at constant speed in the opposite lane (no signal governs it)."""
-    for k in range(int(rng.integers(0, 3))):
+    """Zero or one car at constant speed in the opposite lane (no signal governs it; one, so none drives through
+    another)."""
+    for k in range(int(rng.integers(0, 2))):
         threshold = plan.limit_kmh + plan.tolerance_kmh
         fast = rng.random() < 0.2 and plan.kind != "at_limit"  # at the limit: nobody over it
         speed = float(rng.uniform(1.0, 1.5) * threshold if fast else rng.uniform(0.4, 1.0) * threshold)

@@ -106,7 +106,8 @@ def _stop_line(
     past = float(np.median(past_stop[idx]))
     if past < 0.3 or stood < 0.8:
         return None
-    required = past >= 1.0 and stood >= 1.5
+    clear_of_junction = float(np.median(past_junction[idx])) <= -1.0
+    required = past >= 1.0 and stood >= 1.5 and clear_of_junction
     return {"kind": "stop_line", "required": required, "why": f"stood {stood:.1f} s with its front {past:.2f} m past"}
 
 

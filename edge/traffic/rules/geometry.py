@@ -23,7 +23,13 @@ from numpy.typing import NDArray
 from edge.traffic.rules.base import TrackView, dominant_lane, track_lanes
 from edge.traffic.scene import Line, SceneConfig, signed_distance
 
-EDGE_PX = 1.5  # a box edge this close to the frame edge is clipped
+EDGE_SHARE = 0.015  # a box edge within 1.5% of the frame's size of its edge may be clipped (jitter hides a clip)
+EDGE_PX = 3.0  # and never less than this many pixels
+
+
+def edge_band(size: int) -> float:
+    """Pixels from a frame edge within which a box edge counts as clipped."""
+    return max(EDGE_PX, EDGE_SHARE * size)
 
 
 def running_median(values: NDArray[np.floating], window: int) -> NDArray[np.float64]:
@@ -32,12 +38,12 @@ def running_median(values: NDArray[np.floating], window: int) -> NDArray[np.floa
     if window <= 1 or len(v) < 2:
         return v.copy()
     half = window // 2
+    padded = np.concatenate([np.full(half, np.nan), v, np.full(half, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
     out = np.full(len(v), np.nan)
-    for i in range(len(v)):
-        part = v[max(0, i - half) : i + half + 1]
-        part = part[np.isfinite(part)]
-        if len(part):
-            out[i] = float(np.median(part))
+    some = np.isfinite(windows).any(axis=1)
+    if some.any():
+        out[some] = np.nanmedian(windows[some], axis=1)
     return out
 
 
@@ -47,7 +53,8 @@ def clipped(track: TrackView, scene: SceneConfig) -> NDArray[np.bool_]:
         return np.zeros((len(track), 4), bool)
     width, height = scene.image_size
     b = track.boxes_xyxy
-    edges = [b[:, 0] <= EDGE_PX, b[:, 1] <= EDGE_PX, b[:, 2] >= width - EDGE_PX, b[:, 3] >= height - EDGE_PX]
+    bx, by = edge_band(width), edge_band(height)
+    edges = [b[:, 0] <= bx, b[:, 1] <= by, b[:, 2] >= width - bx, b[:, 3] >= height - by]
     return np.stack(edges, axis=1)
 
 
