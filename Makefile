@@ -66,6 +66,7 @@ bench: setup
 
 train: setup
 	$(BIN)/python -m models.training.masks --data $(KUZET_DATA)
+	$(BIN)/python -m models.training.lights --traffic $(KUZET_DATA)/traffic
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
