@@ -18,9 +18,11 @@ from kuzet.commands import (
     faces,
     gallery,
     loadtest,
+    models,
     notify,
     plates,
     platform,
+    scenarios,
     school,
     traffic,
     violations,
@@ -51,7 +53,7 @@ def demo(work_dir: Path | None, city: bool) -> None:
 
 main.add_command(eval_group)
 main.add_command(edge_group)
-for module in (platform, faces, school, gallery, traffic, plates, violations, notify, camera):
+for module in (platform, faces, school, gallery, traffic, plates, violations, notify, camera, models, scenarios):
     for command in module.COMMANDS:
         main.add_command(command)
 main.add_command(loadtest.loadtest)

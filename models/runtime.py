@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import onnxruntime as ort
@@ -67,6 +69,39 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+Precision = Literal["float32", "int8"]
+"""A model's arithmetic: the packaged float weights, or the int8 model ``kuzet quantize`` built from them."""
+
+QUANTISED_SUFFIX = ".int8.onnx"
+MANIFEST_SUFFIX = ".int8.json"
+INT8_DIR_ENV = "KUZET_MODEL_CACHE"
+
+
+def default_int8_dir() -> Path:
+    """Where ``kuzet quantize`` writes and models look for int8 files: ``$KUZET_MODEL_CACHE`` or ``var/models``."""
+    configured = os.environ.get(INT8_DIR_ENV)
+    return Path(configured) if configured else Path(__file__).resolve().parents[1] / "var" / "models"
+
+
+def int8_model_path(name: str, source: Path, folder: Path | None = None) -> Path:
+    """The int8 model ``kuzet quantize`` built for ``name`` from ``source``.
+
+    Raises:
+        ModelError: it was never built, or was built from another source file (its manifest's SHA-256 differs).
+    """
+    folder = folder or default_int8_dir()
+    path = folder / f"{name}{QUANTISED_SUFFIX}"
+    manifest = folder / f"{name}{MANIFEST_SUFFIX}"
+    hint = f"run `kuzet quantize --model {name} --out {folder}`"
+    if not path.is_file() or not manifest.is_file():
+        raise ModelError(f"{name}: precision int8 selected but {path} is not built; {hint}")
+    recorded = json.loads(manifest.read_text(encoding="utf-8")).get("source_sha256")
+    if recorded != sha256_file(source):
+        raise ModelError(f"{name}: {path} was quantised from another {source.name} (sha256 differs); {hint}")
+    logger.info("%s: int8 model %s", name, path)
+    return path
 
 
 class Runner:

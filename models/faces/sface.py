@@ -27,7 +27,7 @@ from models.detections import Detections
 from models.faces.align import TEMPLATE_112, align_faces
 from models.faces.config import EmbedderConfig
 from models.image import as_bgr, l2_normalise
-from models.runtime import ModelError, Runner, RunnerConfig, package_file, sha256_file
+from models.runtime import ModelError, Runner, RunnerConfig, int8_model_path, package_file, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +95,19 @@ def load_sface_graph(path: Path) -> bytes:
 
 
 def build_sface_runner(config: EmbedderConfig, runner_config: RunnerConfig | None = None) -> Runner:
-    """Locate, verify and fix the SFace graph and open its session (``data`` in, ``fc1`` out)."""
+    """Locate, verify and fix the SFace graph and open its session (``data`` in, ``fc1`` out).
+
+    With ``precision: int8`` the session runs the model ``kuzet quantize`` built (int8 activations as well).
+    """
     path = sface_model_path(config)
+    if config.precision == "int8":
+        return Runner(
+            int8_model_path("sface", path, config.int8_dir),
+            runner_config,
+            inputs=[SFACE_INPUT],
+            outputs=[SFACE_OUTPUT],
+            name="sface int8",
+        )
     return Runner(
         load_sface_graph(path),
         runner_config,

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from kuzet.config import StrictModel
-from models.runtime import RunnerConfig
+from models.runtime import Precision, RunnerConfig
 
 PLATE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -27,7 +27,20 @@ class PlateDetectorConfig(StrictModel):
     model_path: Path | None = Field(
         default=None, description="Override the platedet ONNX file (default: platedet/artifacts/platedet.onnx)"
     )
-    input_size: int = Field(default=640, ge=320, le=1280, description="Square network input side (pixels)")
+    input_size: int = Field(
+        default=640,
+        ge=128,
+        le=1280,
+        multiple_of=32,
+        description="Square network input side (pixels); platedet's graph is rewritten for sides other than 640",
+    )
+    precision: Precision = Field(
+        default="float32",
+        description="platedet arithmetic: the packaged float16 weights, or int8 (`kuzet quantize`, ~2x faster)",
+    )
+    int8_dir: Path | None = Field(
+        default=None, description="Folder of `kuzet quantize` output (default $KUZET_MODEL_CACHE or var/models)"
+    )
     score_threshold: float = Field(default=0.25, ge=0.01, le=0.99, description="Minimum plate confidence")
     nms_iou: float = Field(default=0.5, ge=0.05, le=0.95, description="IoU above which overlapping plates merge")
     max_plates: int = Field(default=20, ge=1, le=300, description="Keep at most this many plates per image")
@@ -100,11 +113,18 @@ class PlateReaderConfig(StrictModel):
     clean_max_fraction: float = Field(
         default=0.3, ge=0.0, le=1.0, description="Clean variant is skipped when more of the plate than this is colour"
     )
-    variants: tuple[Literal["full", "strip", "clean", "clean_strip", "contrast"], ...] = Field(
-        default=("full", "strip", "clean", "clean_strip"),
+    variants: tuple[Literal["full", "strip", "clean", "clean_strip", "contrast", "row"], ...] = Field(
+        default=("full", "strip", "clean", "clean_strip", "row"),
         min_length=1,
-        max_length=5,
-        description="Crop variants read per plate; the most confident read wins",
+        max_length=6,
+        description="Crop variants read per plate; the most confident read wins. row: cut to the tallest row of "
+        "character shapes (drops state names, slogans and frame text above and below; levels a tilted row)",
+    )
+    row_min_chars: int = Field(
+        default=3, ge=2, le=10, description="Character shapes a row needs before the row variant cuts to it"
+    )
+    small_char_height: int = Field(
+        default=16, ge=4, le=64, description="Reads whose characters are lower than this (pixels) count as small"
     )
     width_step: int = Field(
         default=8, ge=1, le=256, description="Inputs are zero-padded to a multiple of this width (pixels)"
@@ -117,7 +137,13 @@ class PlateReaderConfig(StrictModel):
     )
     generic_confusables: bool = Field(
         default=True,
-        description="Fix O/0, I/1, B/8, S/5, Z/2 from their neighbours when no national grammar applies",
+        description="Without a national grammar, settle O/0, I/1, B/8, S/5, Z/2 only where common fixed-structure "
+        "templates ask (see template_swaps)",
+    )
+    final_letter_fix: bool = Field(
+        default=False,
+        description="Also read a final 0/1 after a letter as O/I. Off: chosen on EU crops, it cost US plates "
+        "(00256M1, 59E21P1) on held-out folders and added nothing once the templates run",
     )
     template_swaps: int = Field(
         default=1,

@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
+import onnx
 from numpy.typing import NDArray
 
+from models import yolo_graph
 from models.detections import Detections
 from models.geometry import Letterbox, clip_boxes, letterbox, nms
 from models.plates.config import PlateDetectorConfig
-from models.runtime import ModelError, Runner, package_file
+from models.runtime import ModelError, Runner, int8_model_path, package_file
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +78,13 @@ class PlatedetDetector:
         self.runner = runner
         self.config = config
         self._input = runner.input_names[0]
+        float16 = runner.session.get_inputs()[0].type == "tensor(float16)"
+        self._dtype: type[np.floating[Any]] = np.float16 if float16 else np.float32  # the int8 build takes float32
 
     def detect(self, image_bgr: NDArray[np.uint8]) -> Detections:
         """(H, W, 3) BGR image in, plate ``Detections`` out."""
         tensor, box = platedet_preprocess(image_bgr, self.config.input_size)
-        output = self.runner.run({self._input: tensor})[0]
+        output = self.runner.run({self._input: tensor.astype(self._dtype, copy=False)})[0]
         height, width = image_bgr.shape[:2]
         return platedet_decode(output, self.config, box, (width, height))
 
@@ -111,8 +115,18 @@ class CascadeDetector:
 
 
 def _build_platedet(config: PlateDetectorConfig) -> PlateDetector:
+    """platedet (float16 as packaged, or the ``kuzet quantize`` int8 build), its graph rewritten to
+    ``config.input_size`` when that is not the exported 640 (``models.yolo_graph.at_input_size``)."""
     path = config.model_path or package_file(PLATEDET_PACKAGE, PLATEDET_FILE)
-    runner = Runner(path, config.runner, inputs=["images"], outputs=["output0"], name="platedet")
+    if config.precision == "int8":
+        if config.model_path is not None:
+            raise ModelError("platedet: precision int8 exists for the packaged weights only")
+        path = int8_model_path("platedet", path, config.int8_dir)
+    model: Path | bytes = path
+    if config.input_size != yolo_graph.BASE_SIZE:
+        model = yolo_graph.at_input_size(onnx.load(str(path)), config.input_size).SerializeToString()
+    name = f"platedet {config.precision} {config.input_size}"
+    runner = Runner(model, config.runner, inputs=["images"], outputs=["output0"], name=name)
     return PlatedetDetector(runner, config)
 
 

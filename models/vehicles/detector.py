@@ -18,7 +18,7 @@ from kuzet.config import StrictModel
 from kuzet.contracts import VehicleClass
 from models.detections import Detections
 from models.geometry import Letterbox
-from models.runtime import ModelError, Runner, RunnerConfig, package_file
+from models.runtime import ModelError, Precision, Runner, RunnerConfig, int8_model_path, package_file
 from models.vehicles.coco import COCO_NAMES
 from models.vehicles.postprocess import DecodeParams, decode_yolov8
 from models.vehicles.preprocess import preprocess
@@ -41,6 +41,7 @@ class DetectorBackend:
     class_names: tuple[str, ...]
     decoder: Decoder
     licence: str
+    quantised_name: str = ""  # its name in `kuzet quantize` (empty: no int8 build)
 
 
 VEHICLE_DETECTORS: dict[str, DetectorBackend] = {
@@ -52,6 +53,7 @@ VEHICLE_DETECTORS: dict[str, DetectorBackend] = {
         class_names=COCO_NAMES,
         decoder=decode_yolov8,
         licence="AGPL-3.0 (Ultralytics weights)",
+        quantised_name="yolov8n",
     ),
 }
 
@@ -61,6 +63,14 @@ class VehicleDetectorConfig(StrictModel):
 
     backend: str = Field(default="yolov8n-coco", min_length=1, max_length=64, description="Key of VEHICLE_DETECTORS")
     model_path: Path | None = Field(default=None, description="Weights file overriding the backend's packaged one")
+    precision: Precision = Field(
+        default="float32",
+        description="float32: the packaged weights; int8: the statically quantised model `kuzet quantize` builds"
+        " from them (about 2x faster on a CPU, detections held to the float ones by a test)",
+    )
+    int8_dir: Path | None = Field(
+        default=None, description="Folder of `kuzet quantize` output (default $KUZET_MODEL_CACHE or var/models)"
+    )
     input_size: int = Field(default=640, ge=160, le=1280, multiple_of=32, description="Square model input side")
     classes: tuple[str, ...] = Field(
         default=(*VEHICLE_NAMES, TRAFFIC_LIGHT),
@@ -82,6 +92,10 @@ def build_runner(config: VehicleDetectorConfig, runner_config: RunnerConfig | No
     """Open the configured weights through a ``Runner`` (the only place a session is built)."""
     backend = backend_of(config)
     path = config.model_path or package_file(backend.package, backend.relative_path)
+    if config.precision == "int8":
+        if config.model_path is not None or not backend.quantised_name:
+            raise ModelError(f"{config.backend}: precision int8 exists for the packaged weights only")
+        path = int8_model_path(backend.quantised_name, path, config.int8_dir)
     return Runner(
         Path(path), runner_config, inputs=[backend.input_name], outputs=[backend.output_name], name=config.backend
     )
