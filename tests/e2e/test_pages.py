@@ -208,16 +208,22 @@ def test_an_admin_enrols_a_pupil_with_one_refused_and_one_accepted_photo(
     page.click("#record-consent")
     wait_until(page, "document.getElementById('consent-state').dataset.consent === 'yes'", timeout=10_000)
     assert "Aigerim Nurlanovna" in page.inner_text("#consent-state")
+    switch_language(page, "kk")  # the verdicts in the admin's language
     page.set_input_files("#photos", [str(blank), str(face)])
     wait_until(page, "document.querySelectorAll('#verdicts tbody tr').length === 2", timeout=60_000)
     verdicts = page.eval_on_selector_all("#verdicts tbody tr", "rows => rows.map(r => r.dataset.verdict)")
     assert verdicts == ["refused", "accepted"]
+    refused = page.inner_text("#verdicts tbody tr:first-child td:last-child")
+    kk = catalogue("kk")
+    assert refused.startswith(kk["enrol.refused"]) and kk["enrol.why_none"] in refused, refused
+    assert english_left(page.evaluate(TEXTS), "kk") == []
     assert page.is_enabled("#save-photos")
     screenshot(page, "enrol-verdicts")
     page.click("#save-photos")
     wait_until(page, "document.getElementById('enrol-status').dataset.templates === '1'", timeout=60_000)
     me = httpx.get(f"{world.url}/api/v1/schools/{SCHOOL}/pupils/aruzhan", headers=world.head(), timeout=60).json()
     assert (me["consent"], me["templates"]) == (True, 1)
+    httpx.post(world.url + "/api/v1/me/language", json={"language": "en"}, headers=world.head(), timeout=60)
 
 
 def test_the_monthly_report_as_page_csv_and_pdf(world: PagesWorld, as_user: Any, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -158,8 +159,13 @@ TEXTS = """() => {
 }"""
 
 
-def english_left(texts: list[str], lang: str) -> list[str]:
-    """Texts that are (or contain) an English catalogue string whose translation in ``lang`` differs."""
+ENGLISH_PHRASE = re.compile(r"\b[a-z]{3,} [a-z]{2,} [a-z]{3,}\b")  # three lower-case Latin words in a row
+
+
+def english_left(texts: list[str], lang: str, data: tuple[str, ...] = ()) -> list[str]:
+    """Texts that are (or contain) an English catalogue string whose translation in ``lang`` differs, or any other
+    run of three English words (a message from code that never went through the catalogue); ``data`` lists texts
+    that are data, not interface (a camera's location as its installer typed it)."""
     own, english = catalogue(lang), catalogue("en")
     leftovers = {english[k] for k in english if own[k] != english[k] and not english[k].startswith("{")}
     found = []
@@ -168,4 +174,9 @@ def english_left(texts: list[str], lang: str) -> list[str]:
             words = value.split()
             if text == value or (len(words) >= 2 and value in text):
                 found.append(f"{text!r} (catalogue: {value!r})")
+        stripped = text
+        for item in data:
+            stripped = stripped.replace(item, "")
+        if ENGLISH_PHRASE.search(stripped):
+            found.append(f"{text!r} (English words)")
     return found

@@ -9,6 +9,17 @@
   const error = document.getElementById("error");
   const text = (id) => document.getElementById(id).textContent;
   let accepted = [];
+  // the enrolment check's reasons (edge.school.enrol, models.faces.quality) in the page's language
+  const WHY = [["no face found", "why-none"], ["faces found", "why-faces"], ["too small", "why-small"], ["too blurry", "why-blurry"],
+               ["turned away", "why-turned"], ["readable image", "why-unreadable"]];
+  function why(message) {
+    for (const [needle, id] of WHY) {
+      if (!message.includes(needle)) continue;
+      const count = message.match(/^(\d+) faces/);
+      return text(id).replace("{n}", count ? count[1] : "");
+    }
+    return message;
+  }
   document.getElementById("consent-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const reply = await kuzetSend(base + "/consent", "PUT", {granted: true, given_by: document.getElementById("given-by").value});
@@ -25,7 +36,7 @@
       const verdict = document.createElement("td");
       if (reply.ok) {
         const v = reply.data.photos[0];
-        verdict.textContent = (v.accepted ? text("t-accepted") : text("t-refused")) + (v.accepted ? "" : ": " + v.message);
+        verdict.textContent = (v.accepted ? text("t-accepted") : text("t-refused")) + (v.accepted ? "" : ": " + why(v.message));
         verdict.className = v.accepted ? "ok" : "bad";
         row.dataset.verdict = v.accepted ? "accepted" : "refused";
         if (v.accepted) accepted.push(file);
