@@ -263,11 +263,10 @@ class AttendanceHandler:
         for camera_id, mine in by_camera.items():
             start = (min(e.captured_at for e in mine) - debounce).isoformat()
             end = max(e.captured_at for e in mine).isoformat()
-            seen = store.unknown_times(conn, camera_id, start, end)
+            seen = [datetime.fromisoformat(t) for t in store.unknown_times(conn, camera_id, start, end)]
             for event in mine:
-                since, captured = (event.captured_at - debounce).isoformat(), event.captured_at.isoformat()
-                first = bisect_left(seen, since)
-                if not (first < len(seen) and seen[first] < captured):  # a group of strangers is one alert
+                first = bisect_left(seen, event.captured_at - debounce)
+                if not (first < len(seen) and seen[first] < event.captured_at):  # a group of strangers is one alert
                     self._tell_staff(conn, event, "unknown_face", None)
 
     def _tell_guardians(self, conn: sqlite3.Connection, event: EntryEvent, pupil_id: str, day: PupilDay) -> None:

@@ -127,12 +127,12 @@ class IngestService:
         check_citations(conn, camera_id, unique)  # own tenant's uploads only; the same 422 as never stored
         self._check_media(conn, unique)
         new = stored_events.insert_new(conn, rows, links)
-        seen = [e for e in unique if str(e.event_id) not in new]
-        stored = conflicts.stored_payloads(conn, [str(e.event_id) for e in seen]) if seen else {}
-        refused = clashes + [c for e in seen if (c := _differs(e, stored.get(str(e.event_id)))) is not None]
+        seen = [(e, r.event_id) for e, r in zip(unique, rows, strict=True) if r.event_id not in new]
+        stored = conflicts.stored_payloads(conn, [i for _, i in seen]) if seen else {}
+        refused = clashes + [c for e, i in seen if (c := _differs(e, stored.get(i))) is not None]
         if refused:
             raise _RefusedError(refused)
-        return [e for e in unique if str(e.event_id) in new]
+        return [e for e, r in zip(unique, rows, strict=True) if r.event_id in new]
 
     def _check_times(self, events: Sequence[AnyEvent], received: datetime) -> None:
         """Refuse capture times outside [receipt - capture_past_days, receipt + capture_future_s]."""
