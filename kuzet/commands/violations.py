@@ -79,6 +79,47 @@ def read_anchor(value: str | None) -> tuple[int, str | None] | None:
     return int(seq), digest or None
 
 
+def from_backend(url: str, admin_token: str | None, camera_id: str) -> tuple[str | None, tuple[int, str | None] | None]:
+    """The camera's registered evidence key and anchored head from the backend (``GET /api/v1/devices/{id}/
+    evidence``); exits 2 when the backend cannot be asked."""
+    import httpx
+
+    if not admin_token:
+        fail("--backend needs --admin-token (or KUZET_ADMIN_TOKEN)")
+    try:
+        reply = httpx.get(
+            f"{url.rstrip('/')}/api/v1/devices/{camera_id}/evidence",
+            headers={"Authorization": f"Bearer {admin_token}"},
+            timeout=10.0,
+        )
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {url}: {exc}")
+    if reply.status_code != 200:
+        fail(f"the backend refused ({reply.status_code}): {reply.text[:200]}")
+    state = reply.json()
+    head = state.get("head")
+    return state.get("evidence_public_key"), None if head is None else (int(head["seq"]), head["manifest_sha256"])
+
+
+def _trust(
+    camera: str | None,
+    given: tuple[str | None, str | None],
+    registry: Path | None,
+    backend: tuple[str | None, str | None],
+) -> tuple[str | None, tuple[int, str | None] | None]:
+    """The trusted key and anchored head: given (``--trusted-key``, ``--anchor``), else from the registry folder,
+    else from the backend."""
+    from edge.traffic.evidence_keys import registered_key
+
+    key, head = read_trusted_key(given[0]), read_anchor(given[1])
+    if key is None and registry is not None and camera is not None:
+        key = registered_key(registry, camera)
+    if backend[0] is not None and camera is not None:
+        registered, anchored = from_backend(backend[0], backend[1], camera)
+        key, head = key or registered, head or anchored
+    return key, head
+
+
 def _camera_of(path: Path, single: bool) -> str | None:
     """The camera id of a package or of the first package of a chain, or None when unreadable."""
     from edge.traffic.evidence_verify import list_packages, read_manifest
@@ -119,29 +160,36 @@ def _recompute(path: Path, single: bool) -> tuple[list[str], list[dict[str, obje
     help="Folder of registered camera keys ({camera_id}.ed25519.pub) to take the trusted key from",
 )
 @click.option("--anchor", default=None, help="The backend's anchored head of the camera: SEQ or SEQ:SHA256")
+@click.option(
+    "--backend", "backend_url", default=None, help="Backend URL: take the registered key and anchored head from it"
+)
+@click.option("--admin-token", envvar="KUZET_ADMIN_TOKEN", default=None, help="Admin token for --backend.")
 @click.option("--recompute", is_flag=True, help="Recompute each package's speed from the package alone")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of stdout")
 def evidence_verify(
-    path: Path, trusted_key: str | None, registry: Path | None, anchor: str | None, recompute: bool, as_json: bool
+    path: Path,
+    trusted_key: str | None,
+    registry: Path | None,
+    anchor: str | None,
+    backend_url: str | None,
+    admin_token: str | None,
+    recompute: bool,
+    as_json: bool,
 ) -> None:
     """Check one package or a whole chain folder.
 
     Exit 0 when intact AND signed by a trusted key (given or registered), 1 listing every problem, 3 when intact
-    but the signer is not trusted (no --trusted-key or --registry key: anyone could have re-signed it).
+    but the signer is not trusted (no --trusted-key, --registry or --backend key: anyone could have re-signed it).
     """
-    from edge.traffic.evidence_keys import registered_key
     from edge.traffic.evidence_verify import is_package, list_packages, verify_chain, verify_package
 
     if not path.is_dir():
         fail(f"{path} is not a folder (give an evidence package or a camera's chain folder)")
-    key = read_trusted_key(trusted_key)
-    head = read_anchor(anchor)
     single = is_package(path)
     if not single and not list_packages(path):
         fail(f"{path} holds no evidence packages (no manifest.json, no package folders)")
     camera = _camera_of(path, single)
-    if key is None and registry is not None and camera is not None:
-        key = registered_key(registry, camera)
+    key, head = _trust(camera, (trusted_key, anchor), registry, (backend_url, admin_token))
     problems = verify_package(path, key) if single else verify_chain(path, key, head)
     figures: list[dict[str, object]] = []
     if recompute and not problems:
@@ -155,7 +203,7 @@ def evidence_verify(
         click.echo(
             f"OK {count} package(s) in {path} verified"
             + (" against the trusted key" if trusted else "; UNTRUSTED: self-consistent only, the signer key is not")
-            + ("" if trusted else " anchored (give --trusted-key or --registry)")
+            + ("" if trusted else " anchored (give --trusted-key, --registry or --backend)")
         )
     if as_json:
         result = {"path": str(path), "camera_id": camera, "packages": count, "ok": not problems, "trusted": trusted,

@@ -141,3 +141,33 @@ def test_clip_demo_real_tracks_fire_on_red_not_on_amber(tmp_path: Path, samples:
     pub = tmp_path / "keys" / "demo-ozlu-street.ed25519.pub"
     code, out, _ = verify(str(chain), "--trusted-key", str(pub))
     assert code == 0, out
+
+
+def test_the_backend_vouches_for_the_key_and_anchors_the_head(chain: tuple[Path, Path], tmp_path: Path) -> None:
+    """``--backend``: the key registered with the camera and its anchored head come from a real backend, after the
+    package went through the real uplink."""
+    from backend.settings import Settings
+    from edge.traffic.evidence_verify import violation_event
+    from kuzet.demo.support import BackendThread, DemoBackend, drain, free_port
+    from tests.backend.conftest import ADMIN, TEMPLATE_KEY
+
+    chain_dir, pub = chain
+    settings = Settings(database=tmp_path / "k.sqlite", media_dir=tmp_path / "media", admin_token=ADMIN,
+                        template_key=TEMPLATE_KEY, port=free_port())  # fmt: skip
+    backend = BackendThread(settings).start()
+    try:
+        api = DemoBackend(backend, ADMIN, tmp_path)
+        spool, uplink = api.device("demo-junction", "traffic", "d1", pub.read_text().strip())
+        spool.put(*violation_event(next(chain_dir.glob("0*"))))
+        assert drain(spool, uplink) == 1
+        code, out, err = verify(str(chain_dir), "--backend", backend.url, "--admin-token", ADMIN, "--json")
+        assert code == 0, out + err
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["trusted"] is True and result["anchored"] is True
+        code, _, err = verify(str(chain_dir), "--backend", backend.url, "--admin-token", "wrong-token-0123456789")
+        assert code == 2 and "the backend refused (401)" in err
+        _resign_with_another_key(chain_dir)
+        code, out, _ = verify(str(chain_dir), "--backend", backend.url, "--admin-token", ADMIN)
+        assert code == 1 and "not the camera's trusted key" in out
+    finally:
+        backend.stop()
