@@ -65,15 +65,23 @@ class OutboxRelay:
 
     def __init__(
         self, connect: Connect, link: JetStreamLink, channels: Sequence[str], config: WorkerConfig, *, stream: str,
-        subject_prefix: str, duplicate_window_s: float = 600.0,
+        subject_prefix: str, duplicate_window_s: float = 600.0, max_backlog: int = 8,
     ) -> None:  # fmt: skip
         self.link = link
+        self.stream = stream
         self.subject_prefix = subject_prefix
+        self.max_backlog = max_backlog
         link.ensure_stream(stream_config(stream, subject_prefix, duplicate_window_s))
         self.claimer = OutboxWorker(connect, {name: _NoChannel(name) for name in channels}, config)
 
     def run_once(self, limit: int = 500) -> int:
-        """Claim up to ``limit`` due rows and publish them in batches per channel; returns how many."""
+        """Claim up to ``limit`` due rows and publish them in batches per channel; returns how many.
+
+        Nothing is claimed while the stream holds ``max_backlog`` undelivered batches or more: claims waiting in
+        the stream would outlive their lease and be claimed and published again (the workers would skip them, but
+        the work and the stream would grow with the backlog)."""
+        if self.link.call(self.link.js.stream_info(self.stream)).state.messages >= self.max_backlog:
+            return 0
         claimed = self.claimer.claim(limit)
         by_channel: dict[str, list[OutboxMessage]] = defaultdict(list)
         for message in claimed:

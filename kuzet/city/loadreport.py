@@ -31,6 +31,7 @@ class Measured:
     events: int = 0
     refused: int = 0
     not_sent: int = 0
+    duplicates: int = 0
     span_s: float = 0.0
     latency_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     to_smtp_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -59,6 +60,7 @@ class Measured:
             "ingest_to_smtp_p95_s": pct(self.to_smtp_s, 95),
             "parent_messages_expected": self.messages_expected,
             "parent_messages_accepted_by_smtp": self.messages_accepted,
+            "smtp_messages_beyond_one_per_pass": self.duplicates,
             "outbox_rows": self.outbox,
             "cpu_s": round(self.cpu_s, 1),
             "cpu_s_per_1000_events": round(1000 * self.cpu_s / self.events, 3) if self.events else None,
@@ -88,6 +90,7 @@ def measure(name: str, sent: Sent, smtp_log: Path, cpu_s: float, plan: LoadPlan)
         waits += [a - p for p, a in zip(sorted(passes), got, strict=False)]
         result.messages_expected += len(passes)
         result.messages_accepted += min(len(passes), len(got))
+        result.duplicates += max(0, len(got) - len(passes))
     result.to_smtp_s = np.asarray(waits)
     result.series = _series(ok, [t for ts in accepted.values() for t in ts], start)
     return result
