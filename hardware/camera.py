@@ -1,6 +1,8 @@
 """Frame sources: a video file, or a live RTSP/USB camera through OpenCV that reconnects after a drop.
 
-Every frame carries its capture timestamp (UTC) and the clock that produced it. A live source that loses its
+Every frame carries its capture timestamp (UTC) and the clock that produced it: a live camera's frames are stamped
+by the wall clock as they arrive, a file's by its container timestamps (``hardware.video_file``), never by a frame
+count, so a lost frame leaves a gap in time. A live source that loses its
 stream releases the capture, waits with exponential back-off, opens it again and counts the drop and the
 reconnect in its ``SourceStatus`` (read by the device health endpoint), so a dead camera shows.
 ``open_source`` picks the source for a configured string (file path, URL or USB index); ``ReadAhead`` decodes
@@ -13,107 +15,48 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
 
-import numpy as np
-from numpy.typing import NDArray
 from pydantic import Field
 
+from hardware.frames import (
+    DEFAULT_FPS,
+    BaseSource,
+    Capture,
+    CaptureOpener,
+    Frame,
+    FrameSource,
+    FrameSourceError,
+    SourceState,
+    SourceStatus,
+    as_bgr,
+    capture_fps,
+    open_cv_capture,
+)
+from hardware.video_file import VideoFileSource
 from kuzet.config import StrictModel
 from kuzet.contracts import ClockSource
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FPS = 25.0  # assumed when a source reports no usable frame rate
-SourceState = Literal["connecting", "streaming", "reconnecting", "ended", "failed", "closed"]
-
-
-class FrameSourceError(RuntimeError):
-    """A source cannot be opened at all (missing file, bad URI)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One captured frame.
-
-    Attributes:
-        image: (H, W, 3) uint8 BGR pixels.
-        index: running frame number of the source (0-based, keeps counting across reconnects).
-        captured_at: capture time, timezone-aware UTC.
-        clock_source: which clock produced ``captured_at``.
-    """
-
-    image: NDArray[np.uint8]
-    index: int
-    captured_at: datetime
-    clock_source: ClockSource
-
-
-@dataclass(frozen=True, slots=True)
-class SourceStatus:
-    """Health counters of a source.
-
-    Attributes:
-        state: current state (``ended`` = file finished; ``failed`` = gave up reconnecting).
-        frames: frames delivered so far.
-        drops: times the stream was lost (read failure or capture closed).
-        reconnects: successful re-opens after a drop.
-        reconnect_attempts: open attempts made after drops (successful or not).
-        last_error: the last problem, readable, or None.
-        last_frame_at: capture time of the last delivered frame.
-    """
-
-    state: SourceState
-    frames: int = 0
-    drops: int = 0
-    reconnects: int = 0
-    reconnect_attempts: int = 0
-    last_error: str | None = None
-    last_frame_at: datetime | None = None
-
-
-class Capture(Protocol):
-    """The part of ``cv2.VideoCapture`` the sources use (the true external boundary)."""
-
-    def isOpened(self) -> bool: ...  # noqa: N802 - OpenCV's name
-
-    def read(self) -> tuple[bool, Any]: ...
-
-    def get(self, prop_id: int) -> float: ...
-
-    def release(self) -> None: ...
-
-
-CaptureOpener = Callable[[str | int], Capture]
-
-
-def open_cv_capture(uri: str | int) -> Capture:
-    """Open a ``cv2.VideoCapture`` (file path, RTSP URL or USB device index)."""
-    import cv2
-
-    capture: Capture = cv2.VideoCapture(uri)
-    return capture
-
-
-class FrameSource(Protocol):
-    """Anything that yields frames: ``read()`` returns None when there will be no more frames."""
-
-    @property
-    def fps(self) -> float:
-        """Frame rate the source reports (``DEFAULT_FPS`` when it reports none)."""
-        ...
-
-    def read(self) -> Frame | None: ...
-
-    def status(self) -> SourceStatus: ...
-
-    def close(self) -> None: ...
-
-    def __iter__(self) -> Iterator[Frame]: ...
+__all__ = [
+    "DEFAULT_FPS",
+    "Capture",
+    "CaptureOpener",
+    "Frame",
+    "FrameSource",
+    "FrameSourceError",
+    "ReadAhead",
+    "SourceState",
+    "SourceStatus",
+    "StreamConfig",
+    "StreamSource",
+    "VideoFileSource",
+    "open_cv_capture",
+    "open_source",
+]
 
 
 class StreamConfig(StrictModel):
@@ -138,91 +81,7 @@ def _as_uri(uri: str) -> str | int:
     return int(uri) if uri.isdigit() else uri
 
 
-def _fps(capture: Capture) -> float:
-    """The capture's frame rate, or ``DEFAULT_FPS`` when it reports none (or nonsense)."""
-    fps = float(capture.get(5))  # cv2.CAP_PROP_FPS
-    return fps if 1.0 <= fps <= 1000.0 else DEFAULT_FPS
-
-
-def _image(raw: Any) -> NDArray[np.uint8]:
-    image = np.asarray(raw, dtype=np.uint8)
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    return image
-
-
-class _BaseSource:
-    """Shared status bookkeeping and iteration."""
-
-    def __init__(self) -> None:
-        self._status = SourceStatus(state="connecting")
-
-    def status(self) -> SourceStatus:
-        """Current health counters."""
-        return self._status
-
-    def _update(self, **changes: Any) -> None:
-        self._status = replace(self._status, **changes)
-
-    def read(self) -> Frame | None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def __iter__(self) -> Iterator[Frame]:
-        while (frame := self.read()) is not None:
-            yield frame
-
-
-class VideoFileSource(_BaseSource):
-    """Frames of a video file; timestamps come from the frame index and the file's frame rate.
-
-    Args:
-        path: the video file.
-        start: capture time of frame 0 (defaults to the file's modification time).
-        opener: how captures are opened (``cv2.VideoCapture`` in production).
-
-    Raises:
-        FrameSourceError: the file is missing or cannot be decoded.
-    """
-
-    def __init__(self, path: Path, start: datetime | None = None, opener: CaptureOpener = open_cv_capture) -> None:
-        super().__init__()
-        self.path = path
-        if not path.is_file():
-            raise FrameSourceError(f"cannot open video source {str(path)!r}: the file does not exist")
-        self._capture = opener(str(path))
-        if not self._capture.isOpened():
-            raise FrameSourceError(f"cannot open video source {str(path)!r}: cannot decode the file")
-        self._fps = _fps(self._capture)
-        self.start = start if start is not None else datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        self._update(state="streaming")
-
-    def read(self) -> Frame | None:
-        """The next frame, or None at the end of the file (state becomes ``ended``)."""
-        if self._status.state in ("ended", "closed"):
-            return None
-        ok, raw = self._capture.read()
-        if not ok or raw is None:
-            self._capture.release()
-            self._update(state="ended")
-            logger.info("video file %s ended after %d frames", self.path, self._status.frames)
-            return None
-        index = self._status.frames
-        at = self.start + timedelta(seconds=index / self.fps)
-        self._update(frames=index + 1, last_frame_at=at)
-        return Frame(_image(raw), index, at, ClockSource.FILE)
-
-    @property
-    def fps(self) -> float:
-        """The file's frame rate (``DEFAULT_FPS`` when it reports none)."""
-        return self._fps
-
-    def close(self) -> None:
-        """Release the file."""
-        self._capture.release()
-        self._update(state="closed")
-
-
-class StreamSource(_BaseSource):
+class StreamSource(BaseSource):
     """A live RTSP/USB camera that reconnects with exponential back-off after a drop.
 
     Args:
@@ -266,7 +125,7 @@ class StreamSource(_BaseSource):
                 self._failed_reads = 0
                 at = self._now()
                 self._update(frames=self._status.frames + 1, last_frame_at=at, state="streaming")
-                return Frame(_image(raw), self._status.frames - 1, at, self.config.clock_source)
+                return Frame(as_bgr(raw), self._status.frames - 1, at, self.config.clock_source)
             self._failed_reads += 1
             if self._failed_reads >= self.config.failed_reads_before_drop:
                 self._drop(f"{self._failed_reads} consecutive failed reads")
@@ -284,7 +143,7 @@ class StreamSource(_BaseSource):
         capture = self._opener(_as_uri(self.config.uri))
         if capture.isOpened():
             self._capture = capture
-            self._fps = _fps(capture)
+            self._fps = capture_fps(capture)
             self._attempts_since_drop = self._waits = self._failed_reads = 0
             if reconnecting:
                 self._update(reconnects=self._status.reconnects + 1, state="streaming")
@@ -319,7 +178,8 @@ def open_source(
 ) -> FrameSource:
     """The source a configured string names: a URL (``scheme://``) or USB index (digits) is a live camera
     (``StreamSource`` stamped by ``clock_source``, reconnecting with the default back-off); anything else is a
-    video file (``VideoFileSource``, file clock, frame 0 at ``start``).
+    video file (``hardware.video_file.VideoFileSource``: file clock, each frame at ``start`` plus its container
+    timestamp).
 
     Raises:
         FrameSourceError: a file that is missing or cannot be decoded.
@@ -330,7 +190,7 @@ def open_source(
     return VideoFileSource(Path(text), start=start)
 
 
-class ReadAhead(_BaseSource):
+class ReadAhead(BaseSource):
     """Any source read on a background thread into a small queue, so decoding overlaps the caller's work.
 
     A decoding error is raised by ``read`` once the frames before it are consumed. ``close``, ``max_frames`` or

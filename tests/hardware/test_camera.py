@@ -256,3 +256,37 @@ def test_read_ahead_raises_the_decoders_error() -> None:
     with pytest.raises(OSError, match="unplugged"):
         ahead.read()
     assert broken.closed
+
+
+def _write_vfr(path: Path, pts_ms: list[int]) -> None:
+    """An MPEG-4 clip whose frames carry the given presentation times (lost frames: gaps), written with PyAV."""
+    av = pytest.importorskip("av", reason="PyAV writes the variable-rate clip")
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for k, pts in enumerate(pts_ms):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (k * 17) % 255, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_file_frames_carry_their_container_times_so_lost_frames_leave_gaps(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    nominal = [40 * k for k in range(60)]
+    kept = [p for p in nominal if p == 0 or rng.random() >= 0.1]  # ~10% of frames lost
+    kept = [p + (3 if k % 2 else 0) for k, p in enumerate(kept)]  # and an irregular clock
+    video = tmp_path / "vfr.mp4"
+    _write_vfr(video, kept)
+    start = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+    frames = list(VideoFileSource(video, start=start))
+    assert len(frames) == len(kept) < len(nominal)
+    seconds = [(f.captured_at - start).total_seconds() for f in frames]
+    assert seconds == pytest.approx([p / 1000.0 for p in kept], abs=1e-3)
+    index_times = [f.index / 25.0 for f in frames]  # what start + index / fps would have said
+    assert max(abs(a - b) for a, b in zip(seconds, index_times, strict=True)) > 0.1
