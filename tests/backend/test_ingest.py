@@ -8,11 +8,13 @@ import hashlib
 import io
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -23,6 +25,8 @@ from backend.settings import Settings
 from backend.store import events as stored_events
 from tests.backend.conftest import ADMIN, TEMPLATE_KEY, Api
 from tests.support.events import T0, entry
+from tests.support.postgres import PostgresServer
+from tests.support.servers import BackendProcess
 
 
 @pytest.fixture
@@ -266,5 +270,47 @@ def test_events_of_each_capture_day_go_and_retention_drops_whole_days(api: Api, 
         if db_engine == "postgresql":
             names = {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'events_d%'")}
             assert names >= {"events_d20260903"} and not names & {"events_d20260901", "events_d20260902"}
+    finally:
+        db.conn.close()
+
+
+def test_api_process_sigkilled_mid_stream_on_postgresql_loses_and_doubles_nothing(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """A device's uplink streams 500 events to ``kuzet serve`` on PostgreSQL; the API process is SIGKILLed mid-stream
+    (requests in flight die with it) and restarted: every event is stored exactly once."""
+    from edge.config import UplinkConfig
+    from edge.spool import Spool
+    from edge.uplink import Uploader
+
+    url = postgres_server.create_database("stream", migrated=True)
+    backend = BackendProcess(tmp_path / "backend")
+    config = yaml.safe_load(backend.config.read_text())
+    backend.config.write_text(yaml.safe_dump({**config, "database": {"url": url}}))
+    backend.start()
+    spool = Spool(tmp_path / "edge" / "spool.sqlite")
+    uplink = {"backend_url": backend.url, "api_key": backend.register("door-1"), "batch_size": 50}
+    uploader = Uploader(spool, UplinkConfig.model_validate({**uplink, "backoff_initial_s": 0.05, "backoff_max_s": 0.5,
+                                                           "timeout_s": 5.0, "idle_poll_s": 0.02}))  # fmt: skip
+    stop = threading.Event()
+    worker = threading.Thread(target=uploader.run, args=(stop,))
+    worker.start()
+    try:
+        for i in range(500):
+            spool.put(entry(n=i))
+            if i == 250:
+                backend.kill()
+                backend.start()
+        deadline = time.monotonic() + 60
+        while spool.depth() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(10)
+        backend.stop()
+    db = connect(url)
+    try:
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events").fetchone() == (500, 500)
+        assert db.execute("SELECT COUNT(*) FROM event_ids").fetchone() == (500,)
     finally:
         db.conn.close()
