@@ -25,7 +25,9 @@ def test_an_operator_logs_in_through_the_one_login_and_is_sent_to_the_queue(traf
     me = traffic.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {who['token']}"}).json()
     assert (me["role"], me["user_id"]) == ("operator", who["user_id"])
     page = traffic.client.get("/review/login").text
-    assert 'id="login-button"' in page and "/api/v1/auth/login" in page and '"/review"' in page
+    assert 'id="login-button"' in page and 'src="/static/login.js"' in page
+    script = traffic.client.get("/static/login.js").text  # the page's script posts to the one login
+    assert "/api/v1/auth/login" in script and '"/review"' in script
 
 
 def test_the_operator_alias_keeps_its_shape_and_sets_the_one_cookie(traffic: Traffic) -> None:
