@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from backend.services import messages
 from backend.settings import SchoolSettings
 from backend.store import attendance as store
-from backend.store import devices, schools, users
+from backend.store import devices, dialect, schools, users
 from backend.store.attendance import DayRow, PassRow, PassThermal, UnknownRow
 from kuzet.contracts import EntryEvent, EventBase
 
@@ -218,6 +218,8 @@ class AttendanceHandler:
             )  # fmt: skip
         store.insert_passes(conn, passes)
         self._unknowns(conn, unknown)
+        # PostgreSQL: another API process may be deriving the same pupil-day; wait for it so ours reads its passes
+        dialect.lock_keys(conn, "pupil-day", [f"{pupil_id}|{day}" for pupil_id, day in touched])
         for (pupil_id, day), mine in touched.items():
             result = recompute(conn, pupil_id, day, self.settings)
             for event in mine:

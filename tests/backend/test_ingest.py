@@ -314,3 +314,38 @@ def test_api_process_sigkilled_mid_stream_on_postgresql_loses_and_doubles_nothin
         assert db.execute("SELECT COUNT(*) FROM event_ids").fetchone() == (500,)
     finally:
         db.conn.close()
+
+
+def test_two_processes_deriving_one_pupil_day_at_once_count_both_passes(api: Api) -> None:
+    """Entry and exit of one pupil-day arriving at two API workers at the same moment: the derived day has both (on
+    PostgreSQL the second derivation waits for the first; SQLite admits one writer)."""
+    from backend.store import schools
+    from backend.store.schools import Pupil
+
+    db = connect(api.settings.database)
+    with transaction(db) as conn:
+        assert schools.insert_school(conn, "school-1", "School One", T0.isoformat())
+        for n in range(5):
+            assert schools.insert_pupil(conn, Pupil(f"q{n}", f"Pupil {n}", None, "school-1"), T0.isoformat())
+    service = create_app(api.settings).state.services.ingest
+    for n in range(5):
+        pair = [entry(n=n, pupil_id=f"q{n}", direction="entered"),
+                entry(n=n + 3600, pupil_id=f"q{n}", direction="left")]  # fmt: skip
+        together = threading.Barrier(2)
+
+        def post(event: object, together: threading.Barrier) -> None:
+            own = connect(api.settings.database)
+            try:
+                together.wait(10)
+                service.ingest(own, "door-1", [event])  # type: ignore[list-item]
+            finally:
+                own.conn.close()
+
+        threads = [threading.Thread(target=post, args=(e, together)) for e in pair]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    rows = db.execute("SELECT pupil_id, state, passes FROM attendance ORDER BY pupil_id").fetchall()
+    db.conn.close()
+    assert [tuple(r) for r in rows] == [(f"q{n}", "left", 2) for n in range(5)]
