@@ -81,6 +81,12 @@ class SelectionConfig(StrictModel):
         description="Margin (fraction of the box side) of the face crop kept per frame",
     )
     snapshot_px: int = Field(default=160, ge=32, le=640, description="Longest side of the event's JPEG snapshot")
+    embed_every_frame: bool = Field(
+        default=False,
+        description="Embed every face of every frame (one batched embedder call per frame) and keep the vectors of"
+        " the best frames, instead of embedding the best crops when the pass ends: an even per-frame cost, no burst"
+        " at the end of a pass, and the vectors are ready the moment it closes",
+    )
 
 
 class IdentifyConfig(StrictModel):

@@ -62,6 +62,7 @@ class FaceSample:
     face: Detections
     captured_at: datetime
     clock_source: ClockSource
+    vector: NDArray[np.float32] | None = None  # the face's embedding when it was embedded on its frame
 
 
 @dataclass
@@ -221,6 +222,7 @@ class SchoolPipeline:
     def _keep_best(self, frame: Frame, faces: Detections, tracks: list[Track]) -> None:
         selection = self.config.selection
         scores = quality_score(face_quality(frame.image, faces), selection)
+        vectors = self._embed_frame(frame.image, faces, scores) if selection.embed_every_frame else None
         for row, (track, score) in enumerate(zip(tracks, scores.tolist(), strict=True)):
             state = track.payload if isinstance(track.payload, PassState) else PassState()
             track.payload = state
@@ -228,9 +230,20 @@ class SchoolPipeline:
             if score <= 0.0 or (full and score <= state.best[-1].quality):
                 continue
             crop, face = crop_face(frame.image, faces[row], selection.crop_margin)
-            state.best.append(FaceSample(score, crop, face, frame.captured_at, frame.clock_source))
+            vector = None if vectors is None else vectors[row]
+            state.best.append(FaceSample(score, crop, face, frame.captured_at, frame.clock_source, vector))
             state.best.sort(key=lambda s: -s.quality)
             del state.best[selection.best_frames :]
+
+    def _embed_frame(
+        self, image: NDArray[np.uint8], faces: Detections, scores: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        """Every embeddable face of the frame in one batched embedder call; rows of faces too small are zero."""
+        vectors = np.zeros((len(faces), self.models.embedder.dim), np.float32)
+        rows = np.flatnonzero(scores > 0.0)
+        if len(rows):
+            vectors[rows] = self.models.embedder.embed(image, faces[rows])
+        return vectors
 
     def _read_temperatures(self, thermal: ThermalFrame | None, faces: Detections, tracks: list[Track]) -> None:
         settings = self.config.thermal
@@ -243,7 +256,10 @@ class SchoolPipeline:
 
     def _identify(self, samples: list[FaceSample], mask: str) -> PassVote:
         """Identify and vote; a pass the classifier calls masked is judged at the masked-probe threshold."""
-        embeddings = np.concatenate([self.models.embedder.embed(s.crop, s.face) for s in samples])
+        if all(s.vector is not None for s in samples):  # embedded on their frames (selection.embed_every_frame)
+            embeddings = np.stack([s.vector for s in samples if s.vector is not None])
+        else:
+            embeddings = np.concatenate([self.models.embedder.embed(s.crop, s.face) for s in samples])
         ident = self.config.identify
         threshold, masked = pass_threshold_for(mask, ident.threshold, self.masked_threshold)
         found = self.gallery.identify(embeddings, threshold)

@@ -3,14 +3,18 @@
 While a confirmed track is measured, ``PlateStage.observe`` keeps at most ``crops_per_track`` crops of its vehicle
 box (best by ``models.plates.vote.frame_quality``: size and sharpness), so memory is bounded per track, and tracks
 not seen for ``stale_frames`` frames are dropped. When the track ends, ``finish`` runs the plate detector on those
-few crops only (platedet costs ~280 ms an image; ``cascade`` is the fast backend by configuration), reads the
-plate crops in one batch and votes character by character (``models.plates.vote.read_track``), keeping the exact
-crop the final read came from for the evidence.
+few crops only (or their lower part, ``search_from``: a plate is never on the roof), at a network side
+chosen from that part's size (``search_sizes``; platedet's graph is rewritten per side, so a 150 px bumper runs a
+256 px network instead of being blown up to 640: a sixth of the pixels). Whole frames are never searched here
+(``kuzet eval scenes`` keeps the whole-image path for photos). It then reads the plate crops in one batch and votes
+character by character (``models.plates.vote.read_track``), keeping the exact crop the final read came from for
+the evidence.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,10 +56,37 @@ class TrafficPlatesConfig(StrictModel):
     stale_frames: int = Field(
         default=250, ge=1, le=100_000, description="Crops of a track unseen for this many frames are dropped"
     )
+    search_from: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.9,
+        description="The plate is searched below this fraction of the vehicle crop's height (0 = the whole crop;"
+        " platedet lost the test's pasted bumper plate when the roof was cut away, so the default keeps it)",
+    )
+    search_sizes: tuple[int, ...] = Field(
+        default=(192, 256, 320, 416, 640),
+        min_length=1,
+        max_length=8,
+        description="platedet input sides (multiples of 32, 128-1280) the search area is letterboxed into: the"
+        " smallest not below the area's longest side x search_scale, else the largest",
+    )
+    search_scale: float = Field(
+        default=1.5,
+        ge=0.5,
+        le=4.0,
+        description="Upscale wanted for the search area (small plates of a distant vehicle gain from it)",
+    )
     min_read_confidence: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Voted reads below this go into no event (kept in logs only)"
     )
     watchlist: WatchlistConfig | None = Field(default=None, description="Wanted / stolen plates; None = no check")
+
+    @field_validator("search_sizes")
+    @classmethod
+    def _sizes(cls, sizes: tuple[int, ...]) -> tuple[int, ...]:
+        if any(s % 32 or not 128 <= s <= 1280 for s in sizes):
+            raise ValueError("search_sizes: each side must be a multiple of 32 between 128 and 1280")
+        return tuple(sorted(set(sizes)))
 
     @field_validator("watchlist")
     @classmethod
@@ -117,23 +148,56 @@ class TrackPlateResult:
         return PlateEvidence(self.plate.crop, self.raw, normalised, round(self.plate.confidence, 4))
 
 
+def search_size(height: int, width: int, sizes: tuple[int, ...], scale: float) -> int:
+    """The network side for a search area: the smallest of ``sizes`` (ascending) not below its longest side x
+    ``scale``, else the largest."""
+    need = max(height, width) * scale
+    return next((s for s in sizes if s >= need), sizes[-1])
+
+
 class PlateStage:
     """Bounded per-track crop keeping and end-of-track plate reading.
 
     Args:
-        detector: plate detector (platedet or cascade backend).
+        detector: plate detector (platedet or cascade backend); searches every area when ``sized`` is None.
         reader: plate recogniser.
         config: the plates section.
+        sized: builds the detector at a network side (platedet only), called once per side in use.
     """
 
-    def __init__(self, detector: PlateDetector, reader: PlateReader, config: TrafficPlatesConfig) -> None:
+    def __init__(
+        self,
+        detector: PlateDetector,
+        reader: PlateReader,
+        config: TrafficPlatesConfig,
+        sized: Callable[[int], PlateDetector] | None = None,
+    ) -> None:
         self.detector, self.reader, self.config = detector, reader, config
+        self._sized = sized
+        self._by_size: dict[int, PlateDetector] = {}
         self._tracks: dict[int, _Crops] = {}
 
     @classmethod
     def build(cls, config: TrafficPlatesConfig) -> PlateStage:
-        """The configured detector backend and reader."""
-        return cls(build_plate_detector(config.models.detector), build_plate_reader(config.models.reader), config)
+        """The configured detector backend and reader; platedet is built per search side on first use."""
+        detector_config = config.models.detector
+        reader = build_plate_reader(config.models.reader)
+        if detector_config.backend != "platedet":
+            return cls(build_plate_detector(detector_config), reader, config)
+
+        def sized(size: int) -> PlateDetector:
+            return build_plate_detector(detector_config.model_copy(update={"input_size": size}))
+
+        return cls(sized(config.search_sizes[-1]), reader, config, sized)
+
+    def detector_for(self, area: NDArray[np.uint8]) -> PlateDetector:
+        """The detector whose network side suits ``area`` (see ``search_size``)."""
+        if self._sized is None:
+            return self.detector
+        size = search_size(area.shape[0], area.shape[1], self.config.search_sizes, self.config.search_scale)
+        if size not in self._by_size:
+            self._by_size[size] = self.detector if size == self.config.search_sizes[-1] else self._sized(size)
+        return self._by_size[size]
 
     def __len__(self) -> int:
         """Number of tracks holding crops."""
@@ -190,20 +254,21 @@ class PlateStage:
         return self.read(crops) if crops is not None else None
 
     def read(self, track: TrackCrops) -> TrackPlateResult:
-        """Plate detector on each kept crop (best box), one batched read of the plate crops, character vote.
+        """Plate detector on the lower part of each kept crop (best box), one batched read, character vote.
 
         Touches no per-track state, so it may run off the frame loop while ``observe`` goes on.
         """
         plates: list[NDArray[np.uint8]] = []
         frames: list[int] = []
         for crop, frame_index in zip(track.crops, track.frames, strict=True):
-            found = self.detector.detect(crop)
+            area = crop[int(crop.shape[0] * self.config.search_from) :]
+            found = self.detector_for(area).detect(area)
             if len(found) == 0:
                 continue
             best = found[np.asarray([int(np.argmax(found.confidence))])]
-            x1, y1, x2, y2 = expand_boxes(best.xyxy, self.config.models.crop_margin, crop.shape[1], crop.shape[0])[0]
+            x1, y1, x2, y2 = expand_boxes(best.xyxy, self.config.models.crop_margin, area.shape[1], area.shape[0])[0]
             if x2 > x1 and y2 > y1:
-                plates.append(np.ascontiguousarray(crop[y1:y2, x1:x2]))
+                plates.append(np.ascontiguousarray(area[y1:y2, x1:x2]))
                 frames.append(frame_index)
         voted = read_track(self.reader, plates, self.config.models.vote)
         raw = self.reader.read(plates[voted.source_index]).raw if voted.source_index >= 0 else ""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from edge.traffic.plates_stage import PlateStage, TrafficPlatesConfig
+from edge.traffic.plates_stage import PlateStage, TrafficPlatesConfig, search_size
 from models.detections import Detections
 from models.plates.config import PlatesConfig
 from models.plates.detector import CascadeDetector
@@ -108,3 +108,34 @@ def test_cascade_backend_by_configuration(frame30: NDArray[np.uint8]) -> None:
     stage.observe(frame30, _tracked([SEDAN], [6], [True]), 30)
     result = stage.finish(6)  # the clip's own ~20 px plate: the fast backend finds nothing to read either
     assert result is not None and result.vehicle_crops == 1 and not result.read
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "side"),
+    [
+        (60, 100, 192),  # a distant car: 150 px wanted, the smallest network
+        (152, 264, 416),  # the sedan: 396 px wanted
+        (300, 500, 640),  # close: beyond the largest side, the largest
+        (10, 10, 192),
+    ],
+)
+def test_search_side_follows_the_crop_size(height: int, width: int, side: int) -> None:
+    config = TrafficPlatesConfig()
+    assert search_size(height, width, config.search_sizes, config.search_scale) == side
+
+
+def test_search_sides_must_suit_the_network() -> None:
+    with pytest.raises(ValueError, match="multiple of 32"):
+        TrafficPlatesConfig(search_sizes=(200,))
+
+
+def test_sized_stage_reads_the_pasted_plate_with_a_smaller_network(
+    stage_parts: PlateStage, frame30: NDArray[np.uint8]
+) -> None:
+    """PlateStage.build searches each vehicle crop at the side its size calls for (416 for the sedan), not 640."""
+    stage = PlateStage(stage_parts.detector, stage_parts.reader, TrafficPlatesConfig(), stage_parts._sized)
+    box = np.asarray([SEDAN], np.float32)
+    stage.observe(paste_plates(frame30, box), _tracked([SEDAN], [7], [True]), 30)
+    result = stage.finish(7)
+    assert result is not None and result.plate.text == PLATE_TEXT and result.plates_found == 1
+    assert list(stage._by_size) == [416]
