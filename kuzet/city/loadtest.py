@@ -170,6 +170,7 @@ def _postmaster(city: CityStack) -> int:
 
 def run(out: Path, plan: LoadPlan, targets: tuple[str, ...] = ("city", "sqlite")) -> dict[str, Any]:
     """Run each target in turn, write ``report.json``, the plots and the sizing; returns the report."""
+    out = out.resolve()  # the settings files name absolute paths (relative ones resolve against the file's folder)
     out.mkdir(parents=True, exist_ok=True)
     runners = {"city": run_city, "sqlite": run_sqlite}
     results = [runners[name](out, plan) for name in targets]
