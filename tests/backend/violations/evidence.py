@@ -19,7 +19,7 @@ from edge.traffic.evidence_verify import violation_event
 from edge.traffic.rules.base import SignalSource, SignalState, TrackView, Violation
 from edge.traffic.scene import SceneConfig
 from kuzet.contracts import ClockSource, ViolationEvent
-from kuzet.demo.violations import DEMO_SCENE, demo_car_box, render_demo_frame
+from kuzet.demo.violations import DEMO_FPS, DEMO_SCENE, demo_car_box, render_demo_frame
 
 T0 = 1_764_050_000.0
 FPS = 5.0
@@ -42,7 +42,7 @@ def make_package(
         speed_kmh=31.5,
         speed_sigma_kmh=1.2,
         frame_index=indices,
-        boxes_xyxy=np.array([demo_car_box(i / FPS) for i in indices], np.float64),
+        boxes_xyxy=np.array([demo_car_box(i / DEMO_FPS) for i in indices], np.float64),  # the rendered car
     )
     at = 8
     violation = Violation(
