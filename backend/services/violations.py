@@ -95,10 +95,11 @@ class ViolationEventHandler:
     def handle(self, conn: sqlite3.Connection, events: Sequence[AnyEvent]) -> None:
         """Insert one queued violation (and its evidence files) per new event; anchor the camera's chain."""
         now = datetime.now(UTC).isoformat()
+        cameras = {c: devices.get(conn, c) for c in sorted({e.camera_id for e in events})}  # once per batch
         for event in events:
             if not isinstance(event, ViolationEvent):
                 continue
-            camera = devices.get(conn, event.camera_id)
+            camera = cameras[event.camera_id]
             if camera is None or camera.kind != "traffic":
                 kind = None if camera is None else camera.kind
                 logger.warning("violation %s from %s camera %s not queued", event.event_id, kind, event.camera_id)
