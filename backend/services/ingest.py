@@ -200,6 +200,18 @@ def _rows(events: Sequence[AnyEvent], now: str) -> tuple[list[EventRow], list[At
     return rows, links
 
 
+def purge_events(conn: sqlite3.Connection, retention_days: int, now: datetime) -> int:
+    """Delete the events captured on UTC days older than ``retention_days`` before ``now`` (0 keeps them) and the rows
+    about them; PostgreSQL drops whole day partitions. Returns how many events went."""
+    if retention_days <= 0:
+        return 0
+    cutoff = (now.astimezone(UTC) - timedelta(days=retention_days)).date().isoformat()
+    gone = stored_events.purge_before(conn, cutoff)
+    if gone:
+        logger.info("retention purge: %d events captured before %s deleted", gone, cutoff)
+    return gone
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

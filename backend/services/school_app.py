@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from backend.db import connect, transaction
 from backend.services.attendance import AttendanceHandler
 from backend.services.enrolment import FaceKit
+from backend.services.ingest import purge_events
 from backend.services.media import MediaVault, seal_plaintext
 from backend.services.privacy import purge_snapshots, purge_uncited
 from backend.services.traffic_retention import purge_traffic
@@ -39,6 +40,7 @@ def run_purge(settings: Settings, now: datetime | None = None) -> int:
             at = now or datetime.now(UTC)
             snapshots = purge_snapshots(conn, vault, settings.school.snapshot_retention_days, at)
             snapshots += purge_traffic(conn, vault, settings.traffic_retention, at)["files"]
+            purge_events(conn, settings.database.event_retention_days, at)  # before: their uploads become uncited
             uncited = purge_uncited(conn, vault, settings.school.uncited_media_grace_hours, at)
             sealed = seal_plaintext(conn, vault)
             retention.delete_expired_sessions(conn, at.isoformat())

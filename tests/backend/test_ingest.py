@@ -349,3 +349,16 @@ def test_two_processes_deriving_one_pupil_day_at_once_count_both_passes(api: Api
     rows = db.execute("SELECT pupil_id, state, passes FROM attendance ORDER BY pupil_id").fetchall()
     db.conn.close()
     assert [tuple(r) for r in rows] == [(f"q{n}", "left", 2) for n in range(5)]
+
+
+def test_the_retention_purge_deletes_events_older_than_the_setting(api: Api) -> None:
+    from backend.services.school_app import run_purge
+
+    days = [entry(n=i, captured_at=T0 + timedelta(days=i)) for i in range(4)]
+    assert api.client.post("/api/v1/events", json=_batch(*days), headers=api.device).status_code == 200
+    kept = api.settings.model_copy(update={"database": api.settings.database.model_copy()})
+    run_purge(kept, now=T0 + timedelta(days=10))
+    assert _count(api, "events") == 4, "event_retention_days 0 keeps every event"
+    database = api.settings.database.model_copy(update={"event_retention_days": 8})
+    run_purge(api.settings.model_copy(update={"database": database}), now=T0 + timedelta(days=10))
+    assert _count(api, "events") == 2, "the days before 2026-09-03 went"
