@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Collection
 from datetime import datetime
@@ -369,5 +370,7 @@ def violation_event(package: Path) -> tuple[ViolationEvent, dict[str, bytes]]:
         signal_source=manifest["signal"]["source"],
         evidence_sha256=manifest_sha256(package),
         location=manifest["location"] or None,
+        speed_sigma_kmh=manifest["speed"].get("sigma_kmh"),
+        decision={k: x for k, x in (v.get("details") or {}).items() if isinstance(x, str) or math.isfinite(x)},
     )
     return event, media

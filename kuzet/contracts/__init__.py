@@ -36,6 +36,8 @@ CameraId = Annotated[
 ]
 RoadMetres = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ROAD_M, le=MAX_ROAD_M)]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the bytes")]
+DecisionKey = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+DecisionValue = Annotated[float, Field(allow_inf_nan=False)] | Annotated[str, Field(max_length=64)]
 
 
 class ClockSource(StrEnum):
@@ -178,6 +180,14 @@ class ViolationEvent(EventBase):
     signal_source: SignalSource | None = Field(default=None, description="Signal source")
     evidence_sha256: Sha256Hex | None = Field(default=None, description="SHA-256 of the signed evidence manifest")
     location: str | None = Field(default=None, max_length=200, description="Human-readable camera location")
+    speed_sigma_kmh: float | None = Field(
+        default=None, ge=0.0, le=400.0, description="One-sigma of speed_kmh: fit, calibration survey and timing"
+    )
+    decision: dict[DecisionKey, DecisionValue] = Field(
+        default_factory=dict,
+        max_length=48,
+        description="The numbers the rule decided on: margins, samples, times, speed and its sigma parts, signal head",
+    )
 
 
 class PlateAlertEvent(EventBase):

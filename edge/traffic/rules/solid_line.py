@@ -40,7 +40,7 @@ def solid_line(track: TrackView, scene: SceneConfig, signal: Signals, config: Ru
                 "samples_after": c.samples_after,
                 "direction": c.direction,
             }
-            if track.metres_per_px is not None:
+            if track.metres_per_px is not None and np.isfinite(track.metres_per_px[c.after]):
                 details["after_m"] = round(c.clear_after * float(track.metres_per_px[c.after]), 2)
             out.append(
                 Violation.of_track(

@@ -82,11 +82,13 @@ def stop_line(track: TrackView, scene: SceneConfig, signal: Signals, config: Rul
                 "samples": stop - start,
                 "past_line_px": round(float(np.median(past[start:stop])), 1),
                 "margin_px": round(float(np.median(need[start:stop])), 2),
-                "red_onset_t": timeline.onset_at(float(track.t[start])) or float("nan"),
                 "front": "measured" if track.front_xy is not None else "box_edge",
                 "signal_head": line.signal or "",
             }
-            if mpp is not None:
+            onset = timeline.onset_at(float(track.t[start]))
+            if onset is not None:
+                details["red_onset_t"] = onset
+            if mpp is not None and np.all(np.isfinite(mpp[start:stop])):
                 details["past_line_m"] = round(float(np.median(past[start:stop] * mpp[start:stop])), 2)
             out.append(
                 Violation.of_track(
