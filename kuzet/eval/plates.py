@@ -1,7 +1,8 @@
 """``kuzet eval plates``: OCR accuracy on plate crops (``labels.csv`` with ``image,plate``).
 
 Crops go through the traffic pipeline's recogniser and text rules; ``region="any"`` switches the Kazakhstan
-grammar off (the eval default), ``"kz"`` applies it. Unreadable images count as errors, never a crash.
+grammar off (the eval default), ``"kz"`` applies it. Unreadable images count as errors, never a crash. The
+``errors`` block says where the wrong reads come from (``kuzet.eval.plate_errors``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kuzet.eval.common import Progress, load_image, read_labels
+from kuzet.eval.plate_errors import ErrorTally
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ def run(
     """Read every crop of ``data`` in batches of ``batch``; ``LayoutError`` when the folder lacks the layout."""
     rows = [Row(data / r["image"], r["plate"]) for r in read_labels(data, ("image", "plate"))]
     reader = build_plate_reader(region, threads)
+    tally = ErrorTally(small_char_height=reader.config.small_char_height)
     pairs: list[tuple[str, str]] = []
     unreadable, elapsed = 0, 0.0
     for start in range(0, len(rows), batch):
@@ -57,7 +60,10 @@ def run(
         began = time.perf_counter()
         reads = iter(reader.read_batch(crops))
         elapsed += time.perf_counter() - began
-        pairs += [(next(reads).text if i is not None else "", r.plate) for i, r in zip(images, chunk, strict=True)]
+        for image, row in zip(images, chunk, strict=True):
+            read = next(reads) if image is not None else None
+            pairs.append((read.text if read else "", row.plate))
+            tally_read(tally, read, row.plate)
         if progress:
             progress(f"plates: {min(start + batch, len(rows))}/{len(rows)}")
     exact, chars = score(pairs)
@@ -69,4 +75,15 @@ def run(
         "ms_per_plate": round(1000 * elapsed / read_count, 2),
         "unreadable": unreadable,
         "region": region,
+        "errors": tally.report(),
     }
+
+
+def tally_read(tally: ErrorTally, read: Any, truth: str) -> None:
+    """Add one item to ``tally``: a ``PlateRead`` (or None for an unreadable image) against its label."""
+    from models.plates.text import normalise_text
+
+    if read is None:
+        tally.add_missed("unreadable")
+        return
+    tally.add(normalise_text(read.text), normalise_text(truth), read.char_height, read.text_rows)

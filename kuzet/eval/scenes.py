@@ -1,5 +1,6 @@
 """``kuzet eval scenes``: plate detection + OCR on full car photos (``labels.csv`` with ``image,x1,y1,x2,y2,plate``,
-one labelled plate each). A plate counts as found when a detected box has IoU >= 0.5 with the labelled one."""
+one labelled plate each). A plate counts as found when a detected box has IoU >= 0.5 with the labelled one; the
+``errors`` block says where the misses come from (``not_found``, or the read's kind as in ``eval plates``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from kuzet.eval.common import LayoutError, Progress, load_image, read_labels
-from kuzet.eval.plates import Row, score
+from kuzet.eval.plate_errors import ErrorTally
+from kuzet.eval.plates import Row, score, tally_read
 
 
 def scene_rows(data: Path) -> list[Row]:
@@ -32,6 +34,7 @@ def run(
 
     rows = scene_rows(data)
     scene = ScenePlateReader.build(detector, region, threads)
+    tally = ErrorTally(small_char_height=scene.reader.config.small_char_height)
     found, unreadable, elapsed = 0, 0, 0.0
     pairs: list[tuple[str, str]] = []
     for k, row in enumerate(rows, start=1):
@@ -39,12 +42,17 @@ def run(
         if image is None:
             unreadable += 1
             pairs.append(("", row.plate))
+            tally_read(tally, None, row.plate)
             continue
         began = time.perf_counter()
-        text, hit = scene.read_labelled(image, row.box or (0.0, 0.0, 0.0, 0.0))
+        read = scene.read_labelled_plate(image, row.box or (0.0, 0.0, 0.0, 0.0))
         elapsed += time.perf_counter() - began
-        found += hit
-        pairs.append((text, row.plate))
+        found += read is not None
+        pairs.append((read.text if read else "", row.plate))
+        if read is None:
+            tally.add_missed("not_found")
+        else:
+            tally_read(tally, read, row.plate)
         if progress and (k % 10 == 0 or k == len(rows)):
             progress(f"scenes: {k}/{len(rows)}")
     exact, chars = score(pairs)
@@ -57,4 +65,5 @@ def run(
         "unreadable": unreadable,
         "region": region,
         "detector": detector,
+        "errors": tally.report(),
     }

@@ -1,17 +1,18 @@
 """``PlateReader``: plate crops in, plate text with per-character confidences out.
 
 The PP-OCRv6 recogniser (CRNN/CTC, 18,710 classes) is called directly through a ``Runner``: every crop is read in
-several variants (as is, left country strip removed, contrast-stretched) in ONE batched inference; the CTC greedy
-decode is restricted to the plate alphabet (each plate character collects the probability of its upper-case,
-lower-case and full-width forms; everything else is one "other" class that never emits), and the most confident
-variant wins. Text rules follow: generic confusable fixes, or the Kazakhstan grammar with ``region="kz"``.
+several variants (as is, left country strip removed, colour marks painted over, cut to the tallest character row)
+in ONE batched inference; the CTC greedy decode is restricted to the plate alphabet (each plate character collects
+the probability of its upper-case, lower-case and full-width forms; everything else is one "other" class that never
+emits), and the most confident variant wins. Text rules follow: generic confusable fixes where a common template
+asks, or the Kazakhstan grammar with ``region="kz"``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -20,6 +21,7 @@ from numpy.typing import NDArray
 from models.image import as_bgr
 from models.plates import kz
 from models.plates.config import PlateReaderConfig
+from models.plates.rectify import CharacterRow, cut_to_row, find_character_row
 from models.plates.text import fix_by_common_templates, fix_confusables_generic
 from models.runtime import ModelError, Runner, package_file
 
@@ -43,6 +45,8 @@ class PlateRead:
         valid: True/False when a grammar applied (fits a format or not), None without grammar.
         plate_format: name of the matched grammar format, or None.
         region: region name of a matched national plate, or None.
+        char_height: median height (crop pixels) of the registration row's characters, 0 when no row was seen.
+        text_rows: rows of character shapes seen in the crop (more than 1: extra text lines), 0 when none.
     """
 
     text: str
@@ -53,6 +57,8 @@ class PlateRead:
     valid: bool | None = None
     plate_format: str | None = None
     region: str | None = None
+    char_height: float = 0.0
+    text_rows: int = 0
 
 
 def class_groups(charset: Sequence[str], alphabet: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -135,11 +141,18 @@ def stretch_contrast(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.asarray(cv2.cvtColor(lab, cv2.COLOR_LAB2BGR), np.uint8)
 
 
-def crop_variants(image: NDArray[np.uint8], config: PlateReaderConfig) -> list[NDArray[np.uint8]]:
-    """The crop variants of one plate, in ``config.variants`` order."""
+def crop_variants(
+    image: NDArray[np.uint8], config: PlateReaderConfig, row: CharacterRow | None = None
+) -> list[NDArray[np.uint8]]:
+    """The crop variants of one plate, in ``config.variants`` order (``row``: the crop's character row, found here
+    when not given and the ``row`` variant is asked for)."""
     out: list[NDArray[np.uint8]] = []
+    if row is None and "row" in config.variants:
+        row = find_character_row(image, config.row_min_chars)
     for name in config.variants:
-        if name == "full":
+        if name == "row":
+            out.append(cut_to_row(image, row))
+        elif name == "full":
             out.append(image)
         elif name == "strip":
             out.append(remove_strip(image, config))
@@ -232,10 +245,13 @@ class PlateReader:
             return results
         n_var = len(self.config.variants)
         bgr = [np.ascontiguousarray(as_bgr(crops[i]), dtype=np.uint8) for i in usable]
-        images = [v for crop in bgr for v in crop_variants(crop, self.config)]
+        rows = [find_character_row(crop, self.config.row_min_chars) for crop in bgr]
+        images = [v for crop, row in zip(bgr, rows, strict=True) for v in crop_variants(crop, self.config, row)]
         decoded = self._infer(images)
         for k, i in enumerate(usable):
-            results[i] = self._choose(decoded[k * n_var : (k + 1) * n_var])
+            read = self._choose(decoded[k * n_var : (k + 1) * n_var])
+            row = rows[k]
+            results[i] = replace(read, char_height=row.char_height if row else 0.0, text_rows=row_count(row))
         return results
 
     def _infer(self, images: list[NDArray[np.uint8]]) -> list[tuple[str, NDArray[np.float32]]]:
@@ -289,9 +305,16 @@ class PlateReader:
             return PlateRead(
                 plate.text, raw, plate.char_confidence, mean, variant, plate.valid, plate.plate_format, plate.region
             )
+        if self.config.final_letter_fix:
+            text = fix_confusables_generic(text)
         if self.config.generic_confusables:
-            text = fix_by_common_templates(fix_confusables_generic(text), self.config.template_swaps)
+            text = fix_by_common_templates(text, self.config.template_swaps)
         return PlateRead(text, raw, conf, mean, variant)
+
+
+def row_count(row: CharacterRow | None) -> int:
+    """Rows of character shapes in a crop: the registration row plus the other rows seen, 0 when none."""
+    return 0 if row is None else 1 + row.other_rows
 
 
 def _empty_read() -> PlateRead:

@@ -86,11 +86,19 @@ class ScenePlateReader:
         Returns:
             ``(text, found)``; text is empty when no detected box reaches ``min_iou`` with the labelled one.
         """
+        read = self.read_labelled_plate(image_bgr, box, min_iou)
+        return (read.text, True) if read is not None else ("", False)
+
+    def read_labelled_plate(
+        self, image_bgr: NDArray[np.uint8], box: tuple[float, float, float, float], min_iou: float = 0.5
+    ) -> PlateRead | None:
+        """Evaluation helper: the whole read of the detected box that best matches ``box`` (None: none reaches
+        ``min_iou`` with it)."""
         found = self.detect(image_bgr)
         if len(found) == 0:
-            return "", False
+            return None
         iou = box_iou_batch(found.xyxy, np.asarray([box], np.float32))[:, 0]
         best = int(iou.argmax())
         if iou[best] < min_iou:
-            return "", False
-        return self.reader.read_batch(self.crops(image_bgr, found.xyxy[[best]]))[0].text, True
+            return None
+        return self.reader.read_batch(self.crops(image_bgr, found.xyxy[[best]]))[0]

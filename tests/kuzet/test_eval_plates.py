@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from kuzet.cli import main
+from kuzet.eval.plate_errors import ErrorTally, confusable_pairs, error_kind
 from models.plates.synth import generate, render
 from tests.conftest import require_data
 
@@ -49,8 +50,46 @@ def test_eval_plates_json_and_unreadable(synthetic_folder: Path, region: str) ->
     assert {"n", "exact", "char_accuracy", "ms_per_plate", "unreadable"} <= set(result)
     assert result["n"] == 14 and result["unreadable"] == 2
     assert 0.0 <= result["exact"] <= 12 / 14
+    errors = result["errors"]
+    assert errors["by_kind"]["unreadable"] == 2
+    assert errors["wrong"] == sum(errors["by_kind"].values()) == round(14 * (1 - result["exact"]))
+    assert result["exact"] <= errors["exact_confusables_folded"] <= 12 / 14
     if region == "kz":
         assert result["exact"] >= 10 / 14  # the grammar reads nearly all synthetic plates
+
+
+@pytest.mark.parametrize(
+    ("read", "truth", "kind", "pairs"),
+    [
+        ("ABC123", "ABC123", None, []),
+        ("", "ABC123", "empty", []),
+        ("CHOP8Y", "CH0P8Y", "confusable", ["0->O"]),
+        ("5I00251", "5L0D951", "substitution", ["D->0"]),
+        ("NAY8803", "AY8803", "too_long", []),
+        ("UVR090", "5UVR090", "too_short", []),
+        ("B5XBT", "85X8T", "confusable", ["8->B", "8->B"]),
+    ],
+)
+def test_error_kinds(read: str, truth: str, kind: str | None, pairs: list[str]) -> None:
+    assert error_kind(read, truth) == kind
+    assert confusable_pairs(read, truth) == pairs
+
+
+def test_error_tally_counts_kinds_evidence_and_folded_exact() -> None:
+    tally = ErrorTally(small_char_height=16)
+    tally.add("ABC123", "ABC123", 30.0, 1)
+    tally.add("CHOP8Y", "CH0P8Y", 12.0, 1)  # look-alike, small print
+    tally.add("AZNAY8803", "AY8803", 30.0, 3)  # a state name read along
+    tally.add("", "XYZ", None, 0)
+    tally.add_missed("not_found")
+    report = tally.report()
+    assert report["wrong"] == 4
+    assert report["by_kind"] == {
+        "not_found": 1, "empty": 1, "confusable": 1, "substitution": 0, "too_long": 1, "too_short": 0
+    }  # fmt: skip
+    assert report["confusable_pairs"] == {"0->O": 1}
+    assert (report["extra_text_lines"], report["small_chars"], report["no_character_row"]) == (1, 1, 1)
+    assert report["exact_confusables_folded"] == 2 / 5
 
 
 @pytest.mark.parametrize(
@@ -89,6 +128,8 @@ def test_eval_scenes_on_a_synthetic_scene(tmp_path: Path) -> None:
     result = json.loads(out.strip().splitlines()[-1])
     assert {"n", "plate_found", "exact", "ms_per_image"} <= set(result)
     assert result["n"] == 2 and result["unreadable"] == 1
+    assert result["errors"]["by_kind"]["unreadable"] == 1
+    assert result["errors"]["wrong"] == sum(result["errors"]["by_kind"].values())
 
 
 def test_eval_scenes_on_real_photos(tmp_path: Path) -> None:
