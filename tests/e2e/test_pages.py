@@ -202,6 +202,13 @@ def test_an_admin_enrols_a_pupil_with_one_refused_and_one_accepted_photo(
     page.select_option("#pupil-class", label="5A")
     page.click("#new-pupil button[type=submit]")
     page.wait_for_selector('#pupils tr[data-pupil="aruzhan"]')
+    page.fill("#camera-id", "gate-2")  # a door camera: its key is shown once, on this page only
+    page.fill("#camera-description", "east gate")
+    page.click("#new-camera button[type=submit]")
+    page.wait_for_selector("#camera-key:not([hidden])")
+    assert page.inner_text("#camera-key-value").startswith("kz_")
+    page.reload()
+    assert page.locator('#camera-list tr[data-camera="gate-2"]').count() == 1 and not page.is_visible("#camera-key")
     page.click('#pupils tr[data-pupil="aruzhan"] a')
     page.wait_for_url("**/admin/pupils/aruzhan")
     page.fill("#given-by", "Aigerim Nurlanovna")
