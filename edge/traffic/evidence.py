@@ -80,14 +80,15 @@ class EvidenceConfig(StrictModel):
         default=("avc1", "H264", "mp4v"),
         min_length=1,
         max_length=6,
-        description="FOURCCs of the original clip in order of preference (first this OpenCV build can write)",
+        description="Codecs of the original clip in order of preference: an H.264 name (avc1/H264) is encoded by"
+        " imageio-ffmpeg's FFmpeg (libx264) when present, else each FOURCC by OpenCV when this build can write it",
     )
     preview_codecs: tuple[str, ...] = Field(
         default=("avc1", "H264", "mp4v"),
         min_length=1,
         max_length=6,
-        description="FOURCCs of the annotated clip; add 'vp09' before 'mp4v' for browser playback where the CPU"
-        " allows (VP9 in the OpenCV wheel: ~16 s for 30 frames of 640x352, mp4v 0.3 s)",
+        description="Codecs of the annotated clip, as clip_codecs (H.264 by FFmpeg plays in browsers; without that"
+        " binary, 'vp09' before 'mp4v' does, at ~16 s for 30 frames of 640x352 in the OpenCV wheel)",
     )
     preview_width: int = Field(default=640, ge=160, le=3840, description="Width of the annotated clip, pixels")
 
