@@ -113,10 +113,10 @@ def _board_update(settings: Settings, school_id: str, lang: str, last: str | Non
     """(fingerprint, the board fragment when it changed since ``last``)."""
     db = connect(settings.database, settings.busy_timeout_ms)
     try:
-        board = pages.board(db.conn, school_id, settings.school.timezone)
-        mark = pages.fingerprint(db.conn, school_id, len(board.data.failed)) + board.data.day
-        if mark == last:
+        mark = pages.fingerprint(db.conn, school_id, settings.school.timezone)
+        if mark == last:  # the cheap check every BOARD_CHECK_S; the board is built only when it changed
             return mark, None
+        board = pages.board(db.conn, school_id, settings.school.timezone)
         return mark, fragment("board_live.html", lang, board=board)
     finally:
         db.conn.close()

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from backend.services.attendance import local
-from backend.services.dashboard import DaySummary, summary
+from backend.services.dashboard import DaySummary, failed_deliveries, summary
 from backend.services.errors import BadInputError
 from backend.services.records import pupil_of_school, school_name
 from backend.store import pages as store
@@ -117,9 +117,13 @@ def board(conn: sqlite3.Connection, school_id: str, default_zone: str, day: str 
     return Board(school_id, school_name(conn, school_id), zone_name, data, absent, chart)
 
 
-def fingerprint(conn: sqlite3.Connection, school_id: str, failed: int) -> str:
-    """A value that changes when the board may have changed (a door event arrived, a delivery failed)."""
-    return json.dumps([*store.board_fingerprint(conn, school_id), failed])
+def fingerprint(conn: sqlite3.Connection, school_id: str, default_zone: str) -> str:
+    """A value that changes when the board may have changed: a door event arrived, a delivery failed, the school's
+    zone or its day changed."""
+    zone = school_zone(conn, school_id, default_zone)
+    day = datetime.now(ZoneInfo(zone)).date().isoformat()
+    failed = len(failed_deliveries(conn, school_id))
+    return json.dumps([*store.board_fingerprint(conn, school_id), failed, zone, day])
 
 
 @dataclass(frozen=True, slots=True)
