@@ -119,6 +119,11 @@ def test_operator_confirms_and_police_get_one_signed_webhook(
                 wait_until(page, "!document.getElementById('confirm').disabled")  # verified and a plate: enabled
                 assert "±" in page.inner_text("#speed")  # the speed with its uncertainty
                 assert page.is_visible("#clip") and "/media/" in (page.get_attribute("#clip", "src") or "")
+                clip = "document.getElementById('clip')"
+                clip_state = f"(v => [v.readyState, v.error && v.error.message, v.videoWidth])({clip})"
+                wait_until(page, f"(s => s[0] >= 2 || s[1])({clip_state})")
+                played = page.evaluate(clip_state)  # H.264 decodes in Debian's chromium (mp4v: "no supported streams")
+                assert played[0] >= 2 and played[1] is None and played[2] > 0, f"the clip plays in place: {played}"
                 assert page.locator("#clip-overlay polyline.track").count() == 1  # the track over the clip
                 assert page.get_attribute("#vehicle-box", "width") not in (None, "0")
                 page.keyboard.press("z")
