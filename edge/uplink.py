@@ -5,6 +5,12 @@ only after the backend acknowledged them, so a crash anywhere means a resend, ne
 ingest makes the resend harmless. Events the backend refuses (422 malformed or out of bounds, 409 an event id reused
 with different content) are moved to the spool's ``rejected`` table with the reason instead of blocking the queue
 forever: the ones the answer names in ``rejected``, else each found by sending the batch one event at a time.
+
+A traffic camera's evidence chain ``HEAD`` (its folder named in the spool state ``EVIDENCE_CHAIN`` by the agent) is
+reported to ``POST /api/v1/devices/evidence-head`` whenever it differs from the last one the backend answered:
+right after each acknowledged batch, and while idle. The backend's 409 (the chain is behind or rewrites the head it
+anchored: truncation, rollback) is logged as an error and kept in the spool state ``HEAD_CONFLICT``; a failed post
+(network, 5xx, key) is retried with its own back-off, never blocking events and never marked as answered.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -26,6 +33,12 @@ logger = logging.getLogger(__name__)
 LAST_SUCCESS = "uplink.last_success"
 REFUSED = frozenset({409, 422})
 """Answers that refuse the events themselves: resending them unchanged can never succeed."""
+EVIDENCE_CHAIN = "evidence.chain_dir"
+"""Spool state: the camera's evidence chain folder (written by the traffic agent), whose ``HEAD`` is reported."""
+HEAD_REPORTED = "uplink.evidence_head_answered"
+"""Spool state: ``seq:sha256`` of the last ``HEAD`` the backend answered (anchored or refused)."""
+HEAD_CONFLICT = "uplink.evidence_head_conflict"
+"""Spool state: JSON of the last refused ``HEAD`` (seq, sha256, status, the backend's detail, when)."""
 
 
 class UplinkError(RuntimeError):
@@ -64,6 +77,9 @@ class UplinkStatus:
     last_error: str | None = None
     consecutive_failures: int = 0
     sent: int = 0
+    evidence_head: str | None = None
+    evidence_head_error: str | None = None
+    evidence_head_conflict: str | None = None
 
 
 class Uploader:
@@ -76,6 +92,8 @@ class Uploader:
         self.client = client or httpx.Client(base_url=base, timeout=config.timeout_s)
         self.headers = {"X-API-Key": config.api_key}
         self.backoff = Backoff(config.backoff_initial_s, config.backoff_max_s)
+        self.head_backoff = Backoff(config.backoff_initial_s, config.backoff_max_s)
+        self.head_retry_at = 0.0
         last = spool.get_state(LAST_SUCCESS)
         self.status = UplinkStatus(last_success=float(last) if last else None)
 
@@ -87,6 +105,7 @@ class Uploader:
         """
         batch = self.spool.peek(self.config.batch_size)
         if not batch:
+            self.report_head()
             return 0
         self._upload_media(batch)
         body = '{"events":[' + ",".join(item.payload for item in batch) + "]}"
@@ -105,7 +124,61 @@ class Uploader:
         now = time.time()
         self.spool.set_state(LAST_SUCCESS, repr(now))
         self.status.last_success, self.status.sent = now, self.status.sent + len(batch)
+        self.report_head(retry_now=True)
         return len(batch)
+
+    def report_head(self, retry_now: bool = False) -> str | None:
+        """Report the evidence chain's ``HEAD`` when it differs from the last one the backend answered.
+
+        Never raises: a failure is logged and retried after ``head_backoff`` (sooner with ``retry_now``, after a
+        batch went through), so it never holds events back.
+
+        Returns:
+            None (no chain, no ``HEAD``, or nothing new / not due), ``"anchored"``, ``"refused"`` (409 or 422:
+            logged as an error and kept in ``HEAD_CONFLICT``) or ``"failed"`` (retried later).
+        """
+        chain = self.spool.get_state(EVIDENCE_CHAIN)
+        if chain is None or not (retry_now or time.monotonic() >= self.head_retry_at):
+            return None
+        try:
+            head = read_chain_head(Path(chain))
+        except ValueError as exc:
+            return self._head_failed(f"unreadable HEAD: {exc}")
+        if head is None or f"{head[0]}:{head[1]}" == self.spool.get_state(HEAD_REPORTED):
+            return None
+        body = {"seq": head[0], "manifest_sha256": head[1]}
+        try:
+            response = self._request("POST", "/api/v1/devices/evidence-head", json=body)
+            if response.status_code in REFUSED:
+                return self._head_refused(head, response)
+            self._raise_for(response)
+        except UplinkError as exc:
+            return self._head_failed(str(exc))
+        self.spool.set_state(HEAD_REPORTED, f"{head[0]}:{head[1]}")
+        self.head_backoff.reset()
+        self.status.evidence_head, self.status.evidence_head_error = f"{head[0]}:{head[1]}", None
+        logger.info("evidence chain HEAD %d reported to the backend", head[0])
+        return "anchored"
+
+    def _head_refused(self, head: tuple[int, str], response: httpx.Response) -> str:
+        try:
+            detail = str(response.json().get("detail", response.text))
+        except ValueError:
+            detail = response.text[:500]
+        conflict = {"seq": head[0], "manifest_sha256": head[1], "status": response.status_code, "detail": detail}
+        self.spool.set_state(HEAD_CONFLICT, json.dumps({**conflict, "at": time.time()}))
+        self.spool.set_state(HEAD_REPORTED, f"{head[0]}:{head[1]}")
+        self.head_backoff.reset()
+        self.status.evidence_head_conflict, self.status.evidence_head_error = detail, None
+        logger.error("backend refused evidence chain HEAD %d (%d): %s", head[0], response.status_code, detail)
+        return "refused"
+
+    def _head_failed(self, reason: str) -> str:
+        delay = self.head_backoff.next_delay()
+        self.head_retry_at = time.monotonic() + delay
+        self.status.evidence_head_error = reason
+        logger.warning("evidence chain HEAD not reported (%s); retrying in %.1fs", reason, delay)
+        return "failed"
 
     def _isolate(self, batch: list[SpooledEvent]) -> int:
         """A batch was refused as malformed: send events one at a time so only the bad one is set aside."""
@@ -184,6 +257,25 @@ class Uploader:
     def close(self) -> None:
         """Close the HTTP client."""
         self.client.close()
+
+
+def read_chain_head(chain_dir: Path) -> tuple[int, str] | None:
+    """``(seq, manifest_sha256)`` of a chain's ``HEAD`` file, None when the chain has no ``HEAD`` yet.
+
+    Raises:
+        ValueError: the file is not a ``HEAD`` (not JSON, or no integer ``seq`` / 64-hex ``manifest_sha256``).
+    """
+    path = chain_dir / "HEAD"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        seq, digest = int(data["seq"]), str(data["manifest_sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: {type(exc).__name__}: {exc}") from exc
+    if len(digest) != 64 or seq < 0:
+        raise ValueError(f"{path}: seq {seq} / manifest_sha256 {digest[:16]!r} is not a chain head")
+    return seq, digest
 
 
 class UplinkThread:

@@ -51,6 +51,7 @@ from edge.traffic.rules.stage import HealthGate, PendingViolations, ViolationSta
 from edge.traffic.signals import SignalRuntime
 from edge.traffic.stream import RunStats, build_pipeline, read_frames, run_stream
 from edge.traffic.watchlist import Watchlist
+from edge.uplink import EVIDENCE_CHAIN
 from hardware.camera import SourceStatus
 from kuzet.contracts import CameraHealthMeasures, CameraId, ClockSource
 from models.detections import Detections
@@ -279,6 +280,7 @@ def build_agent(
             health=gate if health is not None else None,
             signal_feed=signals.fusion.feed() if signals is not None else None,
         )
+        spool.set_state(EVIDENCE_CHAIN, str(config.violations.evidence.chain_dir.resolve()))  # its HEAD is reported
     worker = config.track_worker and (plates is not None or violations is not None)
     return TrafficAgent(
         pipeline,
