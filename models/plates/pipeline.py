@@ -37,7 +37,7 @@ class ScenePlateReader:
     """
 
     def __init__(
-        self, detectors: Sequence[PlateDetector], reader: PlateReader, crop_margin: float = 0.1, merge_iou: float = 0.5
+        self, detectors: Sequence[PlateDetector], reader: PlateReader, crop_margin: float = 0.05, merge_iou: float = 0.5
     ) -> None:
         self.detectors = list(detectors)
         self.reader = reader
