@@ -38,6 +38,7 @@ CALIBRATION = 6  # inputs per model in the suite (`kuzet quantize` uses 48)
 MIN_SCORE = 0.3
 MIN_F1 = 0.97
 SCORE_BAND = 0.1
+ORL_IDENTITIES = 20  # of 30: 60 enrolment photos, 140 probes, 2,660 impostor pairs (suite budget)
 
 
 @pytest.fixture(scope="session")
@@ -118,11 +119,11 @@ def test_yolov8n_int8_matches_float_on_street_frames(int8_dir: Path) -> None:
 
 def test_platedet_int8_matches_float_on_car_photos(int8_dir: Path) -> None:
     scenes = require_data("traffic/scenes/openalpr_eu")
-    images = [cv2.imread(str(p)) for p in sorted((scenes / "images").glob("*.jpg"))[:6]]
+    images = [cv2.imread(str(p)) for p in sorted((scenes / "images").glob("*.jpg"))[:4]]
     base = PlateDetectorConfig(score_threshold=0.1, runner=RunnerConfig(intra_op_threads=2))
     float_model = build_plate_detector(base)
     int8_model = build_plate_detector(base.model_copy(update={"precision": "int8", "int8_dir": int8_dir}))
-    assert_f1([(float_model.detect(i), int8_model.detect(i)) for i in images], least_reference=6)
+    assert_f1([(float_model.detect(i), int8_model.detect(i)) for i in images], least_reference=4)
 
 
 def test_centerface_int8_matches_float_on_door_distance_faces(int8_dir: Path, samples: Path) -> None:
@@ -158,7 +159,7 @@ def test_sface_int8_holds_rank1_and_tar_on_orl(int8_dir: Path) -> None:
     int8_config = EmbedderConfig(precision="int8", int8_dir=int8_dir)
     int8_model = SFaceEmbedder(build_sface_runner(int8_config), int8_config)
     chips, owners, firsts = [], [], []
-    for index, folder in enumerate(identity_folders(root)):
+    for index, folder in enumerate(identity_folders(root)[:ORL_IDENTITIES]):
         for rank, path in enumerate(list_images(folder)):
             image = read_image(path)
             faces = detector.detect(image) if image is not None else Detections.empty()
@@ -167,7 +168,7 @@ def test_sface_int8_holds_rank1_and_tar_on_orl(int8_dir: Path) -> None:
                 chips.append(float_model.chips(image, main)[0])
                 owners.append(index)
                 firsts.append(rank < 3)
-    assert len(chips) >= 280
+    assert len(chips) == ORL_IDENTITIES * 10
     rank1_f, tar_f = _orl_scores(chips, owners, firsts, float_model)
     rank1_q, tar_q = _orl_scores(chips, owners, firsts, int8_model)
     assert rank1_f >= 0.99
