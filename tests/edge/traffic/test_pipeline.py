@@ -70,8 +70,11 @@ def test_agent_spools_one_event_per_confirmed_vehicle_track(
     plan = FramePlanConfig(mode="stride", stride=2)
     stats = run_agent(device.traffic.model_copy(update={"frame_plan": plan}), clip, spool, "cam-1", max_frames=60)
     events = [json.loads(e.payload) for e in spool.peek(100)]
-    assert stats.detector_frames == 30 and len(events) == len(stats.summaries) > 0
-    assert {e["kind"] for e in events} == {"vehicle"} and all(e["camera_id"] == "cam-1" for e in events)
+    vehicles = [e for e in events if e["kind"] == "vehicle"]
+    assert stats.detector_frames == 30 and len(vehicles) == len(stats.summaries) > 0
+    # the sample's configured 30 + 5 km/h demo limit: the first car (~41 km/h, measured on its unclipped boxes)
+    # is also booked for speeding, so its violation event travels in the same spool
+    assert {e["kind"] for e in events} <= {"vehicle", "violation"} and all(e["camera_id"] == "cam-1" for e in events)
     spool.close()
 
 
