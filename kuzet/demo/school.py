@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from kuzet.demo.support import SCHOOL_ID, DemoBackend, SmtpInbox, drain, wait_for
 
 if TYPE_CHECKING:
+    from backend.db import Target
     from backend.settings import Settings
     from edge.school.config import SchoolConfig
     from edge.school.gallery import Gallery
@@ -135,7 +136,7 @@ def _temperature(event: EntryEvent) -> str:
     return f"{event.temperature_c:.1f}{sigma} C{label}" + (f" FEVER (>= {threshold:.1f})" if fever else "")
 
 
-def _outbox_pending(db_path: Path) -> int:
+def _outbox_pending(db_path: Target) -> int:
     from backend.db import connect
     from notifications import outbox
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from backend.db import connect, migrate, transaction
+from backend.db import Target, connect, migrate, transaction
 from backend.services.auth import hash_password
 from backend.services.enrolment import FaceKit
 from backend.services.privacy import set_consent, store_templates
@@ -30,7 +30,7 @@ def _title(pupil_id: str) -> str:
 
 
 def seed_demo_school(
-    db_path: Path,
+    db_path: Target,
     people_dir: Path | None = None,
     school_id: str = SCHOOL_ID,
     staff_password: str | None = None,
@@ -102,7 +102,7 @@ def _enrol(db: sqlite_utils.Database, people_dir: Path, pupils: list[str], key: 
     return lines
 
 
-def demo_messages(db_path: Path, school_id: str = SCHOOL_ID) -> list[str]:
+def demo_messages(db_path: Target, school_id: str = SCHOOL_ID) -> list[str]:
     """The parent and staff messages the sample entries produced (``notifications.outbox``), one line each, and each
     pupil's attendance state (plain read-only SQL: no store lists it across days)."""
     db = connect(db_path)
