@@ -72,6 +72,14 @@ def victim_pupil(world: World, who: str) -> dict[str, Any]:
     return {"pupil_id": pid}
 
 
+def new_camera(world: World) -> str:
+    """A throwaway traffic camera registered by the platform admin."""
+    body = {"camera_id": f"cam{n()}", "kind": "traffic", "site": "x"}
+    return str(
+        world.client.post("/api/v1/devices", json=body, headers=world.auth("platform_admin")).json()["camera_id"]
+    )
+
+
 def victim_user(world: World) -> dict[str, Any]:
     """A throwaway staff account of school 1."""
     body = {"username": f"victim{next(counter)}", "password": PASSWORD, "role": "staff"}
@@ -141,6 +149,15 @@ SPECS: dict[str, Spec] = {
             ).json()["camera_id"]
         },
     ),
+    "PUT /api/v1/devices/{camera_id}/evidence-key": Spec(
+        frozenset({"platform_admin"}),
+        lambda w, p: {"camera_id": new_camera(w), "json": {"public_key": "ab" * 32}},
+    ),
+    "GET /api/v1/devices/{camera_id}/evidence": Spec(
+        frozenset({"platform_admin"}), lambda w, p: {"camera_id": "door-1"}
+    ),
+    # a camera with no anchored chain head reporting its first one: accepted, it is only checked against the anchor
+    "POST /api/v1/devices/evidence-head": Spec(DEVICES, lambda w, p: {"json": {"seq": 0, "manifest_sha256": "0" * 64}}),
     "POST /api/v1/events": Spec(DEVICES, event_body),
     "PUT /api/v1/media/{sha256}": Spec(
         DEVICES, lambda w, p: {"content": JPEG, "headers": {"Content-Type": "image/jpeg"}}
