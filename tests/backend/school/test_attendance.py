@@ -5,6 +5,7 @@ settings' only for events without one); synthetic temperatures are stored and sh
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -240,5 +241,7 @@ def test_synthetic_temperature_is_labelled_everywhere_and_alerts_nobody(world: W
     now = datetime.now(UTC)  # the HTML page shows today
     world.post_events([entry("door-1", 9, pupil_id="p2", captured_at=now, temperature_c=38.6,
                              temperature_source="synthetic", fever_threshold_c=37.5)])  # fmt: skip
-    page = world.client.get("/schools/school-1/dashboard", headers=world.auth("staff_a"))
-    assert page.status_code == 200 and "Timur 38.6 °C (synthetic)" in page.text  # printed with its label
+    # the board reaches the page as a Server-Sent Event; limit_s=0 sends it once and closes
+    page = world.client.get("/schools/school-1/dashboard/stream?limit_s=0", headers=world.auth("staff_a"))
+    board = json.loads(page.text.split("event: board\ndata: ", 1)[1].split("\n\n", 1)[0])
+    assert page.status_code == 200 and "Timur</a> 38.6 °C (synthetic)" in board  # printed with its label
