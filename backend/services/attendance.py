@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from backend.services import messages
 from backend.settings import SchoolSettings
 from backend.store import attendance as store
-from backend.store import devices, dialect, schools, users
+from backend.store import devices, dialect, faces, schools, users
 from backend.store.attendance import DayRow, PassRow, PassThermal, UnknownRow
 from kuzet.contracts import EntryEvent, EventBase
 
@@ -173,6 +173,15 @@ def _temperature_text(event: EntryEvent) -> str:
     return f"{event.temperature_c:.1f}" + ("" if sigma is None else f" ± {sigma:.1f}")
 
 
+@dataclass
+class _SortedBatch:
+    """One ingest batch's entry events sorted for storing."""
+
+    passes: list[PassRow]
+    unknown: list[tuple[EntryEvent, str, str]]
+    touched: dict[tuple[str, str], list[EntryEvent]]
+
+
 class AttendanceHandler:
     """The ingest ``EventHandler`` of the school service (entry events only)."""
 
@@ -189,33 +198,10 @@ class AttendanceHandler:
         statement each, the unknown-face debounce in one range query per camera.
         """
         entries = [e for e in events if isinstance(e, EntryEvent)]
-        sites = self._school_sites(conn, {e.camera_id for e in entries})
         named = sorted({e.pupil_id for e in entries if e.identity == "known" and e.pupil_id is not None})
-        enrolled = store.schools_of_pupils(conn, named)
-        passes: list[PassRow] = []
-        unknown: list[tuple[EntryEvent, str, str]] = []
-        strays: list[EntryEvent] = []
-        touched: dict[tuple[str, str], list[EntryEvent]] = {}
-        for event in entries:
-            site = sites.get(event.camera_id)
-            if site is None:
-                continue
-            day = local(event.captured_at, self.zone).date().isoformat()
-            known = event.identity == "known" and event.pupil_id is not None
-            if known and enrolled.get(str(event.pupil_id)) != site:
-                strays.append(event)
-                known = False
-            if not known or event.pupil_id is None:
-                unknown.append((event, site, day))
-                continue
-            passes.append(_pass_row(event, site, event.pupil_id, day))
-            touched.setdefault((event.pupil_id, day), []).append(event)
-        if strays:
-            first = strays[0]
-            logger.warning(
-                "%d event(s) name pupils not enrolled at their door's school, e.g. event %s names %s at %s",
-                len(strays), first.event_id, first.pupil_id, sites.get(first.camera_id),
-            )  # fmt: skip
+        batch = self._sort(entries, self._school_sites(conn, {e.camera_id for e in entries}),
+                           store.schools_of_pupils(conn, named), faces.withdrawn_consents(conn, named))  # fmt: skip
+        passes, unknown, touched = batch.passes, batch.unknown, batch.touched
         store.insert_passes(conn, passes)
         self._unknowns(conn, unknown)
         # PostgreSQL: another API process may be deriving the same pupil-day; wait for it so ours reads its passes
@@ -230,6 +216,40 @@ class AttendanceHandler:
                         logger.info("event %s: synthetic temperature, no fever alert", event.event_id)
                     else:
                         self._tell_staff(conn, event, "fever_alert", pupil_id)
+
+    def _sort(
+        self, entries: Sequence[EntryEvent], sites: Mapping[str, str], enrolled: Mapping[str, str], withdrawn: set[str]
+    ) -> _SortedBatch:
+        """Passes of enrolled pupils, unknown faces (incl. pupils not enrolled at that door's school) and the
+        identifications of pupils whose consent is withdrawn (a door not yet synced: discarded, nothing stored)."""
+        batch = _SortedBatch([], [], {})
+        strays: list[EntryEvent] = []
+        dropped: list[EntryEvent] = []
+        for event in entries:
+            site = sites.get(event.camera_id)
+            if site is None:
+                continue
+            day = local(event.captured_at, self.zone).date().isoformat()
+            known = event.identity == "known" and event.pupil_id is not None
+            if known and str(event.pupil_id) in withdrawn:
+                dropped.append(event)
+                continue
+            if known and enrolled.get(str(event.pupil_id)) != site:
+                strays.append(event)
+                known = False
+            if not known or event.pupil_id is None:
+                batch.unknown.append((event, site, day))
+                continue
+            batch.passes.append(_pass_row(event, site, event.pupil_id, day))
+            batch.touched.setdefault((event.pupil_id, day), []).append(event)
+        for what, events in (
+            ("pupils not enrolled at their door's school", strays),
+            ("pupils whose consent is withdrawn (door gallery not synced yet), discarded", dropped),
+        ):
+            if events:
+                logger.warning("%d event(s) name %s, e.g. event %s names %s at %s", len(events), what,
+                               events[0].event_id, events[0].pupil_id, events[0].camera_id)  # fmt: skip
+        return batch
 
     @staticmethod
     def _school_sites(conn: sqlite3.Connection, camera_ids: set[str]) -> dict[str, str]:

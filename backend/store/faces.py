@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.store.dialect import scalars
+from backend.store.dialect import IN_LIST_CHUNK, scalars
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,17 @@ def consent_granted(conn: sqlite3.Connection, pupil_id: str) -> bool:
     """Whether consent is on record and not withdrawn."""
     row = conn.execute("SELECT granted FROM consents WHERE pupil_id = :pupil_id", {"pupil_id": pupil_id}).fetchone()
     return bool(row and row[0])
+
+
+def withdrawn_consents(conn: sqlite3.Connection, pupil_ids: Sequence[str]) -> set[str]:
+    """Which of ``pupil_ids`` have their consent on record as withdrawn (one ``IN`` query per 500 ids)."""
+    found: set[str] = set()
+    for start in range(0, len(pupil_ids), IN_LIST_CHUNK):
+        chunk = {f"k{i}": p for i, p in enumerate(pupil_ids[start : start + IN_LIST_CHUNK])}
+        marks = ", ".join(f":{k}" for k in chunk)
+        rows = conn.execute(f"SELECT pupil_id FROM consents WHERE granted = 0 AND pupil_id IN ({marks})", chunk)
+        found.update(str(r[0]) for r in rows)
+    return found
 
 
 def record_consent(conn: sqlite3.Connection, consent: Consent) -> None:

@@ -199,3 +199,35 @@ def test_door_gallery_follows_the_backend_through_the_edge_sync_client(world: Wo
     assert set(door.pupil_ids.tolist()) == {"p2"} and len(door) == 2
     refused = sync_gallery(door, "school-2", client, store)  # another school's gallery
     assert refused.error is not None and "403" in refused.error
+
+
+@pytest.mark.parametrize(
+    ("consent", "passes_of_p1", "told"),
+    [
+        (None, 1, 1),  # never recorded: the door's identification stands (templates exist only with consent)
+        (True, 1, 1),
+        (False, 0, 0),  # withdrawn: a door that has not synced yet still names the pupil; nothing is stored or sent
+    ],
+)
+def test_identifications_after_withdrawal_are_discarded_at_ingest(
+    world: World, consent: bool | None, passes_of_p1: int, told: int
+) -> None:
+    first, second = entry("door-1", 1, pupil_id="p1"), entry("door-1", 2, pupil_id="p2")
+
+    def counts() -> list[object]:
+        return [world.rows(sql)[0][0] for sql in (
+            "SELECT COUNT(*) FROM school_passes WHERE pupil_id = 'p1'",
+            "SELECT COUNT(*) FROM school_passes WHERE pupil_id = 'p2'",
+            "SELECT COUNT(*) FROM unknown_faces",
+            f"SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'pass:{first.event_id}:%'",
+        )]  # fmt: skip
+
+    if consent is not None:
+        body = {"granted": consent, "given_by": "Aigerim"}
+        assert world.client.put(f"{P1}/consent", json=body, headers=world.auth("admin_a")).status_code == 200
+    before = counts()
+    reply = world.post_events([first, second])
+    assert len(reply["accepted"]) == 2  # type: ignore[arg-type]
+    added = [int(a) - int(b) for a, b in zip(counts(), before, strict=True)]  # type: ignore[call-overload]
+    # p1's pass and message only while consent stands; p2 unaffected; never kept as a stranger's face either
+    assert added == [passes_of_p1, 1, 0, told]
