@@ -92,6 +92,8 @@ ID_PARAMS = ("{pupil_id}", "{guardian_id}", "{user_id}", "{event_id}", "{camera_
 # routes taking an id that only the platform admin (no tenant) or the uploading device itself may call
 NO_TENANT_OBJECT = {
     "POST /api/v1/devices/{camera_id}/revoke",
+    "PUT /api/v1/devices/{camera_id}/evidence-key",
+    "GET /api/v1/devices/{camera_id}/evidence",
     "GET /api/v1/media/{sha256}",
     "PUT /api/v1/media/{sha256}",
 }
