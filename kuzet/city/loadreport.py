@@ -38,6 +38,7 @@ class Measured:
     messages_expected: int = 0
     messages_accepted: int = 0
     cpu_s: float = 0.0
+    cpu_by_process: dict[str, float] = field(default_factory=dict)
     series: dict[str, list[float]] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
     faults: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +65,10 @@ class Measured:
             "outbox_rows": self.outbox,
             "cpu_s": round(self.cpu_s, 1),
             "cpu_s_per_1000_events": round(1000 * self.cpu_s / self.events, 3) if self.events else None,
+            "cpu_ms_per_event_by_process": {
+                name: round(1000 * cpu / self.events, 3) if self.events else None
+                for name, cpu in self.cpu_by_process.items()
+            },
             **({"api_sigkilled_twice_during_stream": self.faults} if self.faults else {}),
         }
 

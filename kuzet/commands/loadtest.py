@@ -18,9 +18,11 @@ COMMANDS: list[click.Command] = []
 @click.option("--pupils-per-door", type=click.IntRange(1, 1000), default=8, help="Pupils passing each door.")
 @click.option("--traffic-share", type=click.FloatRange(0, 1), default=0.15, help="Share of vehicle events.")
 @click.option("--targets", default="city,sqlite", help="Comma-separated: city, sqlite.")
+@click.option("--faults/--no-faults", default=True, help="After the load, the city's API SIGKILL run (5,000 events).")
 def loadtest(
-    out: Path, rate: float, duration: float, doors: int, pupils_per_door: int, traffic_share: float, targets: str
-) -> None:
+    out: Path, rate: float, duration: float, doors: int, pupils_per_door: int, traffic_share: float, targets: str,
+    faults: bool,
+) -> None:  # fmt: skip
     """Run the load against each target, write report.json and PNG plots to OUT, print the figures."""
     from kuzet.city.loadgen import LoadPlan
     from kuzet.city.loadtest import run
@@ -33,7 +35,7 @@ def loadtest(
     plan = LoadPlan(rate=rate, duration_s=duration, doors=doors, pupils_per_door=pupils_per_door,
                     traffic_share=traffic_share)  # fmt: skip
     try:
-        report = run(out, plan, chosen)
+        report = run(out, plan, chosen, faults)
     except PostgresMissingError as exc:
         fail(f"kuzet loadtest: {exc}")
     click.echo(json.dumps(report, indent=2))
