@@ -118,8 +118,9 @@ def test_one_pass_raises_a_watchlist_alert_with_the_crop(one_pass: dict[str, Any
 @pytest.mark.slow
 def test_the_demo_pass_is_unchanged_by_the_tamper_monitor(samples: Path, tmp_path: Path) -> None:
     """``kuzet demo``'s traffic pass (300 frames, every 2nd detected) with the device's default ``camera_health``:
-    the same 11 tracks, 5 counted, 4 violations as without a monitor, and no health state raised on the untouched
-    clip (its sway and auto-exposure dips are no tampering); every package records a healthy camera."""
+    the same 11 tracks, 5 counted, 6 violations as without a monitor (``kuzet demo`` prints the same six: four
+    speedings whose lower bound clears the demo's 30 + 5 km/h, two red lights), and no health state raised on the
+    untouched clip (its sway and auto-exposure dips are no tampering); every package records a healthy camera."""
     device = load_or_exit(samples / "traffic" / "ozlu.yaml", TrafficDeviceConfig)
     assert device.camera_health.enabled  # the default: every device runs the monitor
     traffic = street_config(resolve_paths(device.traffic, samples / "traffic"), tmp_path, device.camera_id)
@@ -137,7 +138,7 @@ def test_the_demo_pass_is_unchanged_by_the_tamper_monitor(samples: Path, tmp_pat
     kinds = [json.loads(e.payload)["kind"] for e in spool.peek(1000)]
     spool.close()
     counted = [s for s in stats.summaries if s.crossings]
-    assert (stats.frames, len(stats.summaries), len(counted), len(stats.violations)) == (300, 11, 5, 4)
+    assert (stats.frames, len(stats.summaries), len(counted), len(stats.violations)) == (300, 11, 5, 6)
     assert stats.health == [] and stats.withheld == 0 and "camera_health" not in kinds
     for _, package in stats.violations:
         assert json.loads((package / "manifest.json").read_text())["camera_health"]["state"] == "healthy"
