@@ -20,20 +20,10 @@ from typing import Any
 
 import pytest
 
+from kuzet.city.postgres import postgres_bin as pg_bin
 from tests.support.servers import free_port
 
 _COUNTER = itertools.count()
-
-
-def pg_bin() -> Path | None:
-    """The folder of ``initdb``/``pg_ctl`` (PATH first, then the newest Debian install), or None."""
-    found = shutil.which("pg_ctl")
-    if found is not None and Path(found).with_name("initdb").exists():
-        return Path(found).parent
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
-            return candidate
-    return None
 
 
 def _run_as() -> list[str]:

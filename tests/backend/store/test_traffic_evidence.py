@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 
-import pytest
-
-from backend.db import connect, migrate
 from backend.store import devices, evidence, handoffs, users
 from backend.store.devices import NewKey
 from backend.store.evidence import ChainConflict, ChainHead
@@ -15,16 +11,6 @@ from backend.store.handoffs import OperatorKey
 from backend.store.users import OperatorRow
 
 T0 = "2026-12-01T05:00:00+00:00"
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[sqlite3.Connection]:
-    db = connect(database_url)
-    migrate(db)
-    try:
-        yield db.conn
-    finally:
-        db.conn.close()
 
 
 def test_heads_conflicts_and_keys_round_trip(conn: sqlite3.Connection) -> None:
