@@ -46,7 +46,9 @@ def wait_until(page: Any, expression: str, timeout: float = 30_000) -> None:
             if page.evaluate(expression):
                 return
         except Error as exc:  # the page is navigating (a reload after a form): ask the next page
-            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+            # mid-navigation the new document may not have its elements yet ("... of null"); an element that never
+            # appears still fails, as a timeout below
+            if not any(m in str(exc) for m in ("context was destroyed", "navigat", "properties of null")):
                 raise
         if time.monotonic() > deadline:
             raise TimeoutError(f"{expression} still false after {timeout / 1000:g} s")
