@@ -20,7 +20,9 @@ import smtplib
 import ssl
 import threading
 import time
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import EmailMessage, Message
 from email.utils import formatdate
 
 from notifications.channels.base import DeliveryReceipt, PermanentFailure, TemporaryFailure
@@ -40,17 +42,31 @@ def _by_code(code: int, reason: str) -> TemporaryFailure | PermanentFailure:
     return PermanentFailure(reason) if code >= 500 else TemporaryFailure(reason)
 
 
-def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
-    """The RFC 5322 message for one outbox row (plain text, UTF-8)."""
-    email = EmailMessage()
-    email["From"] = sender
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False)
+def build_email(message: OutboxMessage, sender: str) -> Message:
+    """The RFC 5322 message for one outbox row (plain text, UTF-8, 8-bit body as before).
+
+    Built with the stdlib's compat32 classes when the addresses are ASCII (about 5x less CPU than ``EmailMessage``,
+    measured 0.33 against 1.55 ms per Russian message, most of a worker's CPU per message); internationalised
+    addresses keep the ``EmailMessage`` path (SMTPUTF8)."""
     domain = sender.rpartition("@")[2] or "kuzet.local"
-    email["Message-ID"] = f"<{hashlib.sha256(message.dedupe_key.encode()).hexdigest()[:32]}@{domain}>"
-    email.set_content(message.body)
-    return email
+    message_id = f"<{hashlib.sha256(message.dedupe_key.encode()).hexdigest()[:32]}@{domain}>"
+    if not (sender + message.recipient).isascii():
+        email = EmailMessage()
+        email["From"], email["To"], email["Subject"] = sender, message.recipient, message.subject
+        email["Date"], email["Message-ID"] = formatdate(localtime=False), message_id
+        email.set_content(message.body)
+        return email
+    if any(c in "\r\n" for c in sender + message.recipient + message.subject):
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+    charset = Charset("utf-8")
+    short = all(len(line) < 900 for line in message.body.splitlines())
+    charset.body_encoding = None if short else QP  # type: ignore[assignment]  # None: 8bit, as EmailMessage chose
+    mime = Message()
+    mime.set_payload(message.body, charset)  # adds MIME-Version, Content-Type text/plain utf-8, the transfer encoding
+    mime["From"], mime["To"] = sender, message.recipient
+    mime["Subject"] = message.subject if message.subject.isascii() else Header(message.subject, "utf-8").encode()
+    mime["Date"], mime["Message-ID"] = formatdate(localtime=False), message_id
+    return mime
 
 
 class _Session:
@@ -117,7 +133,7 @@ class SmtpChannel:
         with self._lock:
             self._idle.append(session)
 
-    def _deliver(self, email: EmailMessage) -> _Session:
+    def _deliver(self, email: Message) -> _Session:
         """Send over an idle session, or a fresh one; returns the session, healthy. On an error the session is
         closed and the error raised (a refused recipient included: a session in doubt is never reused)."""
         session = self._take()

@@ -10,6 +10,7 @@ import random
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,27 @@ def test_worker_batch_reuses_sessions_and_records_each_outcome(db_path: Path, se
     db.conn.close()
     assert Counter(r.recipient for r in server.received) == Counter(f"parent{n}@example.kz" for n in range(200))
     assert channel.sessions_opened <= 8
+
+
+@pytest.mark.parametrize(
+    ("recipient", "subject", "body", "transfer"),
+    [
+        ("mum@example.kz", "Aruzhan entered", "Aruzhan entered school at 07:52", "7bit"),
+        ("mum@example.kz", "Арухан мектепке кірді", "Арухан мектепке 07:50-де кірді", "8bit"),
+        ("mum@example.kz", "Long", "ж" * 1200, "quoted-printable"),
+        ("ана@мектеп.kz", "Арухан", "Арухан кірді", "8bit"),
+    ],
+)
+def test_message_reads_back_as_written(recipient: str, subject: str, body: str, transfer: str) -> None:
+    message = OutboxMessage(7, "pass:7:g", "email", recipient, subject, body, "s1", "entered", "kk", 1)
+    built = smtp_module.build_email(message, "kuzet@school.kz")
+    parsed = message_from_bytes(built.as_bytes(policy=policy.SMTPUTF8), policy=policy.default)
+    assert (parsed["To"], parsed["Subject"], parsed["Content-Transfer-Encoding"]) == (recipient, subject, transfer)
+    assert parsed.get_content().rstrip("\r\n") == body
+    assert parsed["Message-ID"] == built["Message-ID"]
+
+
+def test_line_break_in_a_header_is_refused() -> None:
+    message = OutboxMessage(7, "pass:7:g", "email", "mum@example.kz", "Hi\nBcc: x@y.kz", "b", "s1", "entered", "en", 1)
+    with pytest.raises(ValueError, match="linefeed"):
+        smtp_module.build_email(message, "kuzet@school.kz")
