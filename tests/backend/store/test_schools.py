@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from backend.db import connect, migrate
 from backend.store import schools, users
 from backend.store.schools import Guardian, Pupil, SchoolClass
 from backend.store.users import NewAccount
@@ -88,3 +90,18 @@ def test_accounts_of_a_school_and_staff_with_email(school: sqlite3.Connection) -
     assert users.in_school(school, "s1", "u3") and not users.in_school(school, "s2", "u3")
     users.delete(school, "u3")
     assert not users.in_school(school, "s1", "u3")
+
+
+def test_guardians_of_a_pupil_are_found_by_index_not_by_scanning_every_link(tmp_path: Path) -> None:
+    """Each new pass asks for the pupil's guardians; without m0203 SQLite scanned guardian_pupils whole."""
+    db = connect(tmp_path / "plan.sqlite")
+    migrate(db)
+    plan = " | ".join(
+        str(row[3])
+        for row in db.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT g.guardian_id FROM guardian_pupils gp"
+            " JOIN guardians g ON g.guardian_id = gp.guardian_id WHERE gp.pupil_id = 'p1'"
+        )
+    )
+    db.conn.close()
+    assert "guardian_pupils_pupil" in plan and "SCAN gp" not in plan, plan
