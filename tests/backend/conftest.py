@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +32,11 @@ class Api:
         return {"Authorization": f"Bearer {ADMIN}"}
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
+@contextmanager
+def open_api(database: Path | str, tmp_path: Path) -> Iterator[Api]:
+    """The in-process app on ``database`` (a SQLite path or an engine URL), with door-1 registered."""
     settings = Settings(
-        database=tmp_path / "k.sqlite",
+        database=database,
         media_dir=tmp_path / "media",
         admin_token=ADMIN,
         template_key=TEMPLATE_KEY,
@@ -48,3 +50,9 @@ def api(tmp_path: Path) -> Iterator[Api]:
         )
         assert response.status_code == 201, response.text
         yield Api(client, settings, response.json()["api_key"])
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    with open_api(tmp_path / "k.sqlite", tmp_path) as opened:
+        yield opened

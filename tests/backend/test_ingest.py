@@ -15,15 +15,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from backend.app import create_app
 from backend.db import connect, migrate, transaction
 from backend.services.ingest import IngestService
-from backend.settings import Settings
 from backend.store import events as stored_events
-from tests.backend.conftest import ADMIN, TEMPLATE_KEY, Api
+from tests.backend.conftest import Api, open_api
 from tests.support.events import T0, entry
 from tests.support.postgres import PostgresServer
 from tests.support.servers import BackendProcess
@@ -32,21 +30,8 @@ from tests.support.servers import BackendProcess
 @pytest.fixture
 def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
     """The in-process app on a fresh database of the engine under test, with door-1 registered."""
-    settings = Settings(
-        database=database_url,
-        media_dir=tmp_path / "media",
-        admin_token=ADMIN,
-        template_key=TEMPLATE_KEY,
-        max_upload_bytes=50_000,
-    )
-    with TestClient(create_app(settings)) as client:
-        response = client.post(
-            "/api/v1/devices",
-            json={"camera_id": "door-1", "kind": "school", "site": "school-1"},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )
-        assert response.status_code == 201, response.text
-        yield Api(client, settings, response.json()["api_key"])
+    with open_api(database_url, tmp_path) as opened:
+        yield opened
 
 
 def _count(api: Api, table: str) -> int:
