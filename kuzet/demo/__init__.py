@@ -13,17 +13,14 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from backend.db import connect
 from backend.settings import Settings
-from kuzet.demo import review, school, traffic, violations
 from kuzet.demo.seed import seed_demo_school
+from kuzet.demo.stages import fresh_dir, local_notifications, run_stages
 from kuzet.demo.support import SAMPLES, SCHOOL_ID, BackendThread, DemoBackend, PoliceReceiver, SmtpInbox, free_port
 
 __all__ = ["run"]
@@ -37,21 +34,14 @@ def _settings(work_dir: Path, inbox: SmtpInbox, police: PoliceReceiver, secret: 
             "admin_token": secrets.token_hex(24),
             "template_key": base64.b64encode(os.urandom(32)).decode(),
             "port": free_port(),
-            "notifications": {
-                "smtp": {"host": "127.0.0.1", "port": inbox.port, "sender": "kuzet@demo.kz", "starttls": False},
-                "police": {"url": police.url, "signing": "hmac-sha256", "secret": secret},
-                "run_in_backend": True,
-                "worker": {"poll_interval_s": 0.1},
-            },
+            "notifications": {**local_notifications(inbox, police, secret), "run_in_backend": True},
         }
     )
 
 
 def run(work_dir: Path) -> int:
     """Run every stage in ``work_dir`` (emptied first) and print the summary; returns the exit code."""
-    if work_dir.exists():
-        shutil.rmtree(work_dir)
-    work_dir.mkdir(parents=True)
+    fresh_dir(work_dir)
     secret = secrets.token_hex(24)
     inbox, police = SmtpInbox().start(), PoliceReceiver(secret).start()
     settings = _settings(work_dir, inbox, police, secret)
@@ -60,22 +50,11 @@ def run(work_dir: Path) -> int:
     )
     backend = BackendThread(settings).start()
     api = DemoBackend(backend, settings.admin_token, work_dir)
-    stages: list[tuple[str, Callable[[], list[str]]]] = [
-        ("school entry", lambda: school.stage(api, settings, inbox, SAMPLES)),
-        ("traffic", lambda: traffic.stage(api, SAMPLES)),
-        ("violations and evidence", lambda: violations.stage(api)),
-        ("operator review and police", lambda: review.stage(api, police)),
-    ]
     click.echo(f"backend {backend.url} on {settings.database}")
     for line in seeded:
         click.echo(f"  {line}")
     try:
-        for name, stage in stages:
-            click.echo(f"== {name}")
-            started = time.monotonic()
-            for line in stage():
-                click.echo(f"  {line}")
-            click.echo(f"  ({time.monotonic() - started:.1f} s)")
+        run_stages(api, settings, inbox, police)
     finally:
         backend.stop()
         inbox.stop()

@@ -9,9 +9,6 @@ Everything started is stopped at the end, on failure and on Ctrl-C.
 from __future__ import annotations
 
 import secrets
-import shutil
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +18,9 @@ from edge.config import UplinkConfig
 from edge.spool import Spool
 from kuzet.city.postgres import PostgresMissingError
 from kuzet.city.stack import CityStack
-from kuzet.demo import review, school, traffic, violations
 from kuzet.demo.city_report import where_records_went
 from kuzet.demo.seed import seed_demo_school
+from kuzet.demo.stages import fresh_dir, local_notifications, run_stages
 from kuzet.demo.support import SAMPLES, SCHOOL_ID, DemoBackend, PoliceReceiver, SmtpInbox
 
 
@@ -54,16 +51,10 @@ class TwoApis(DemoBackend):
 
 def run(work_dir: Path) -> int:
     """Start the city setup in ``work_dir`` (emptied first), run every stage, print the summary; the exit code."""
-    if work_dir.exists():
-        shutil.rmtree(work_dir)
-    work_dir.mkdir(parents=True)
+    fresh_dir(work_dir)
     secret = secrets.token_hex(24)
     inbox, police = SmtpInbox().start(), PoliceReceiver(secret).start()
-    notifications = {
-        "smtp": {"host": "127.0.0.1", "port": inbox.port, "sender": "kuzet@demo.kz", "starttls": False},
-        "police": {"url": police.url, "signing": "hmac-sha256", "secret": secret},
-        "worker": {"poll_interval_s": 0.1},
-    }
+    notifications = local_notifications(inbox, police, secret)
     try:
         with CityStack(work_dir, notifications) as city:
             return _run_stages(city, inbox, police)
@@ -82,12 +73,6 @@ def _run_stages(city: CityStack, inbox: SmtpInbox, police: PoliceReceiver) -> in
         settings.database, SAMPLES / "school" / "people", SCHOOL_ID, template_key=settings.template_key_bytes
     )
     api = TwoApis(city.api_urls, settings.admin_token, city.work_dir)
-    stages: list[tuple[str, Callable[[], list[str]]]] = [
-        ("school entry", lambda: school.stage(api, settings, inbox, SAMPLES)),
-        ("traffic", lambda: traffic.stage(api, SAMPLES)),
-        ("violations and evidence", lambda: violations.stage(api)),
-        ("operator review and police", lambda: review.stage(api, police)),
-    ]
     click.echo(f"city: PostgreSQL {settings.database}, NATS {city.nats.url}, S3 {city.s3.endpoint_url}")
     for child, url in zip(city.apis, city.api_urls, strict=True):
         click.echo(f"  {child.name} pid {child.pid} {url}")
@@ -95,12 +80,7 @@ def _run_stages(city: CityStack, inbox: SmtpInbox, police: PoliceReceiver) -> in
         click.echo(f"  {child.name} pid {child.pid} (aggregator, outbox relay and fan-out worker)")
     for line in seeded:
         click.echo(f"  {line}")
-    for name, stage in stages:
-        click.echo(f"== {name}")
-        started = time.monotonic()
-        for line in stage():
-            click.echo(f"  {line}")
-        click.echo(f"  ({time.monotonic() - started:.1f} s)")
+    run_stages(api, settings, inbox, police)
     lines, ok = where_records_went(city, api.placed, len(inbox.messages), len(police.received))
     for line in lines:
         click.echo(line)
