@@ -31,14 +31,15 @@ class LocalS3:
         self.endpoint_url = f"http://{host}:{port}"
         return self
 
-    def media_section(self, store: str) -> dict[str, Any]:
-        """The ``media`` section of backend settings pointing at this server."""
+    def media_section(self, store: str, **extra: Any) -> dict[str, Any]:
+        """The ``media`` section of backend settings pointing at this server (``extra`` adds or overrides fields)."""
         return {
             "store": store,
             "endpoint_url": self.endpoint_url,
             "access_key_id": self.access_key_id,
             "secret_access_key": self.secret_access_key,
             "create_bucket": True,
+            **extra,
         }
 
     def client(self) -> Any:

@@ -19,25 +19,26 @@ from backend.objects.files import FileObjectStore
 from backend.objects.s3 import S3ObjectStore
 from backend.services.media import MAGIC
 from backend.settings import Settings
+from kuzet.city.s3 import LocalS3
 from tests.backend.conftest import ADMIN, TEMPLATE_KEY
-from tests.support.s3 import S3Server, moto_s3
+from tests.support.s3 import moto_s3
 
 
 @pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
+def s3() -> Iterator[LocalS3]:
     with moto_s3() as server:
         yield server
 
 
-def _s3_store(s3: S3Server, bucket: str, prefix: str = "") -> S3ObjectStore:
-    settings = MediaStoreSettings.model_validate(s3.media_settings(f"s3://{bucket}/{prefix}", lifecycle=False))
+def _s3_store(s3: LocalS3, bucket: str, prefix: str = "") -> S3ObjectStore:
+    settings = MediaStoreSettings.model_validate(s3.media_section(f"s3://{bucket}/{prefix}", lifecycle=False))
     store = S3ObjectStore(settings)
     store.prepare(settings, 30)
     return store
 
 
 @pytest.mark.parametrize("kind", ["files", "s3"])
-def test_put_is_idempotent_get_and_delete(kind: str, s3: S3Server, tmp_path: Path) -> None:
+def test_put_is_idempotent_get_and_delete(kind: str, s3: LocalS3, tmp_path: Path) -> None:
     store: ObjectStore = FileObjectStore(tmp_path) if kind == "files" else _s3_store(s3, "put-get", "city/a")
     sha = hashlib.sha256(b"first").hexdigest()
     assert store.get(sha) is None
@@ -51,7 +52,7 @@ def test_put_is_idempotent_get_and_delete(kind: str, s3: S3Server, tmp_path: Pat
     assert store.get(sha) is None
 
 
-def test_s3_keys_are_content_hashes_under_the_prefix(s3: S3Server) -> None:
+def test_s3_keys_are_content_hashes_under_the_prefix(s3: LocalS3) -> None:
     store = _s3_store(s3, "layout", "city/media")
     sha = hashlib.sha256(b"x").hexdigest()
     store.put(sha, b"x", tags={"retention": "school"})
@@ -67,14 +68,14 @@ def _jpeg() -> bytes:
     return out.getvalue()
 
 
-def test_app_stores_sealed_media_in_s3_with_tenancy_and_lifecycle(s3: S3Server, tmp_path: Path) -> None:
+def test_app_stores_sealed_media_in_s3_with_tenancy_and_lifecycle(s3: LocalS3, tmp_path: Path) -> None:
     settings = Settings.model_validate(
         {
             "database": tmp_path / "k.sqlite",
             "media_dir": tmp_path / "media",
             "admin_token": ADMIN,
             "template_key": TEMPLATE_KEY,
-            "media": s3.media_settings("s3://app-media/kz"),
+            "media": s3.media_section("s3://app-media/kz"),
         }
     )
     data = _jpeg()
