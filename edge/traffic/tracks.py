@@ -84,7 +84,9 @@ def track_view(
     lane_ids = None
     if scene is not None and scene.lanes:
         lane_ids = tuple(scene.lanes[i].id if i >= 0 else "" for i in lane_index(bottom, scene).tolist())
-    base = TrackView(track_id, vehicle_class, True, t, bottom, None, lane_ids=lane_ids, boxes_xyxy=boxes)
+    base = TrackView(
+        track_id, vehicle_class, True, t, bottom, None, lane_ids=lane_ids, frame_index=frame_index, boxes_xyxy=boxes
+    )
     if calibration is None:
         return base, SpeedEstimate(None, None, 0, len(t), "no_calibration")
     usable = speed_samples(boxes, scene.image_size if scene is not None else None)
