@@ -15,6 +15,7 @@ Camera health: every frame and every change of the source's state also go to the
 (``edge.camera.events.HealthReporter``, which spools a ``CameraHealthEvent`` per change); while it judges the view
 moved, covered, defocused, frozen or offline the camera issues no violation and no speed (vehicles are still
 counted), and each evidence package records the camera's health at its offence (``edge.traffic.rules.stage``).
+With a ``signals`` section each stop / junction-entry line is judged on its own fused signal head.
 
 The frame loop and its frame plan are ``edge.traffic.stream``'s.
 
@@ -53,6 +54,7 @@ from edge.traffic.stream import RunStats, build_pipeline, read_frames, run_strea
 from edge.traffic.watchlist import Watchlist
 from edge.uplink import EVIDENCE_CHAIN
 from hardware.camera import SourceStatus
+from hardware.signals.ntcip import NtcipController
 from kuzet.contracts import CameraHealthMeasures, CameraId, ClockSource
 from models.detections import Detections
 from models.runtime import package_file
@@ -235,9 +237,12 @@ def build_agent(
     clock_source: ClockSource,
     start_time: float,
     camera_health: CameraHealthConfig | None = None,
+    signal_controller: NtcipController | None = None,
 ) -> TrafficAgent:
     """Pipeline, plate stage, watchlist and violation stage as the traffic section configures them, and the
-    camera's tamper monitor as the device's ``camera_health`` section does (None: its defaults, enabled)."""
+    camera's tamper monitor as the device's ``camera_health`` section does (None: its defaults, enabled).
+    ``signal_controller`` is the ``signals`` section's controller driver (None: one on its ``controller`` config
+    and the wall clock)."""
     health_config = camera_health if camera_health is not None else CameraHealthConfig()
     health = HealthReporter(health_config, spool, camera_id, clock_source) if health_config.enabled else None
     gate = HealthGate(_measures_of(health) if health is not None else None)
@@ -268,7 +273,7 @@ def build_agent(
             files = {**context.model_files, "light_classifier": default_model_path()}
             context = dataclasses.replace(context, model_files=files)
         if config.signals is not None:
-            signals = SignalRuntime(config.signals, classifier)
+            signals = SignalRuntime(config.signals, classifier, signal_controller)
             signals.start()
         violations = ViolationStage(
             config.scene,
@@ -278,7 +283,7 @@ def build_agent(
             classifier if signals is None else None,
             stream_start=start_time,
             health=gate if health is not None else None,
-            signal_feed=signals.fusion.feed() if signals is not None else None,
+            fusion=signals.fusion if signals is not None else None,
         )
         spool.set_state(EVIDENCE_CHAIN, str(config.violations.evidence.chain_dir.resolve()))  # its HEAD is reported
     worker = config.track_worker and (plates is not None or violations is not None)

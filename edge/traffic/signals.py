@@ -13,9 +13,13 @@ classifier, ``hardware.signal.CameraSignalSource``) and reported by the controll
   the controller's poll) and keep the controller's state.
 
 ``SignalFusion.check(now)`` logs each disagreement longer than the tolerance once and counts it (``disagreements``,
-``events``: records a shipper can send). ``timeline(head_id)`` is a ``SignalTimeline`` whose changes name the
-source that decided them (``source_at``), so the rules use it like any other timeline; ``for_line(line_id)`` is
-the head governing a stop line; ``feed()`` is the primary head as a ``SignalPhaseFeed``.
+``events``: records a shipper can send). ``timeline(head_id)`` is a ``SignalTimeline`` whose
+changes name the source that decided them (``source_at``), so the rules use it like any other timeline.
+
+Per line: every stop and junction-entry line is judged on its own head (``head_for``: the line's ``signal``, else
+the section's ``stop_lines`` map, else the primary head); ``govern_lines`` writes each line's head into the scene the
+rules see and ``head_timelines`` gives them one timeline per head, the same two functions the scenario eval uses. A
+disagreement on one head therefore suppresses red light only on the lines that head governs.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
+from edge.traffic.scene import Line, LineKind, SceneConfig
 from hardware.signal import (
     CameraSignalConfig,
     CameraSignalSource,
@@ -54,7 +59,10 @@ class SignalsConfig(StrictModel):
         default=0.6, ge=0.0, le=5.0, description="Disagreements this short are lag at a phase change, not a fault"
     )
     stop_lines: dict[str, str] = Field(
-        default_factory=dict, max_length=64, description="Stop line id -> the signal head governing it"
+        default_factory=dict,
+        max_length=64,
+        description="Stop or junction-entry line id -> the signal head governing it (a line's own `signal` wins;"
+        " a line named nowhere: the primary head)",
     )
 
     @model_validator(mode="after")
@@ -72,6 +80,40 @@ class SignalsConfig(StrictModel):
         camera = [h.id for h in self.camera.heads] if self.camera is not None else []
         controller = list(self.controller.heads) if self.controller is not None else []
         return tuple(dict.fromkeys(camera + controller))
+
+
+SIGNAL_LINES = frozenset({LineKind.STOP, LineKind.JUNCTION_ENTRY})
+"""Line kinds a signal head governs."""
+NO_HEAD = "no-signal-head"
+"""The head a stop or junction-entry line names when none governs it: it has no timeline, so no red light there."""
+
+
+def govern_lines(scene: SceneConfig, head_of: Callable[[Line], str | None]) -> SceneConfig:
+    """The scene with every stop and junction-entry line naming the signal head that governs it.
+
+    The one place a line gets its head, for the live agent (``SignalFusion.head_for``) and the scenario eval (the
+    line's own ``signal``, else none); the rules then look each line's timeline up by that name
+    (``edge.traffic.rules.base.timeline_for``), so a line is judged on its own head and no other.
+
+    Args:
+        scene: the camera's geometry.
+        head_of: the head governing a line; None when none does (the line then names ``NO_HEAD``).
+    """
+    lines = tuple(
+        line.model_copy(update={"signal": head_of(line) or NO_HEAD}) if line.kind in SIGNAL_LINES else line
+        for line in scene.lines
+    )
+    return scene.model_copy(update={"lines": lines})
+
+
+def head_timelines(
+    governed: SceneConfig, timeline_of: Callable[[str], SignalTimeline | None]
+) -> dict[str, SignalTimeline]:
+    """The rules' signal input for a ``govern_lines`` scene: the timeline of each head its stop and junction-entry
+    lines name (a head without one is left out, so its lines issue no red light)."""
+    heads = dict.fromkeys(line.signal for line in governed.lines if line.kind in SIGNAL_LINES and line.signal)
+    found = {head: timeline_of(head) for head in heads}
+    return {head: timeline for head, timeline in found.items() if timeline is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,10 +255,33 @@ class SignalFusion:
             camera.timeline().state_at(t) if camera else None,
         )
 
-    def for_line(self, line_id: str) -> SignalTimeline | None:
-        """The fused timeline of the head governing a stop line (the primary head when the map names none)."""
-        head = self.config.stop_lines.get(line_id, self.heads[0])
+    def head_for(self, line: Line) -> str:
+        """The head governing a stop or junction-entry line: its own ``signal``, else the ``stop_lines`` map, else
+        the primary head.
+
+        Raises:
+            ValueError: the line and the map name different heads, or the head has no feed (a scene and a
+                signals section that do not fit together must not silently judge a line on another head).
+        """
+        mapped = self.config.stop_lines.get(line.id)
+        if line.signal is not None and mapped is not None and line.signal != mapped:
+            raise ValueError(f"line {line.id!r} names signal head {line.signal!r}, stop_lines maps it to {mapped!r}")
+        head = line.signal or mapped or self.heads[0]
+        if head not in self.heads:
+            raise ValueError(f"line {line.id!r}: signal head {head!r} has no feed (heads: {list(self.heads)})")
+        return head
+
+    def for_line(self, line: Line | str) -> SignalTimeline | None:
+        """The fused timeline of the head governing a line (``head_for``); by id, the ``stop_lines`` map or the
+        primary head (None when that head has no feed)."""
+        if isinstance(line, Line):
+            return self.timeline(self.head_for(line))
+        head = self.config.stop_lines.get(line, self.heads[0])
         return self.timeline(head) if head in self.heads else None
+
+    def timeline_or_none(self, head_id: str) -> SignalTimeline | None:
+        """A head's fused timeline, None for a head without a feed."""
+        return self.timeline(head_id) if head_id in self.heads else None
 
     def feed(self, head_id: str | None = None) -> FusedHeadFeed:
         """A head (default: the primary) as a ``SignalPhaseFeed``."""
@@ -297,6 +362,8 @@ class SignalRuntime:
 
 
 __all__ = [
+    "NO_HEAD",
+    "SIGNAL_LINES",
     "FusedHeadFeed",
     "SignalDisagreement",
     "SignalFusion",
@@ -304,5 +371,7 @@ __all__ = [
     "SignalRuntime",
     "SignalsConfig",
     "fuse",
+    "govern_lines",
+    "head_timelines",
     "resolve",
 ]

@@ -25,6 +25,7 @@ from edge.traffic.calibration import Calibration, CalibrationConfig, Calibration
 from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import PhaseChange, RulesConfig, SignalSource, SignalState, SignalTimeline, Violation
 from edge.traffic.scene import SceneConfig
+from edge.traffic.signals import NO_HEAD, govern_lines, head_timelines
 from edge.traffic.speed import SpeedConfig, SpeedEstimate
 from edge.traffic.tracks import track_view
 from kuzet.eval.common import LayoutError
@@ -32,7 +33,7 @@ from models.detections import Detections
 from models.vehicles.detector import VEHICLE_NAMES
 
 FORMAT = "kuzet-scenario/1"
-NO_SIGNAL = "no-signal-head"  # head id of lines that name no signal (the contract: no signal governs them)
+NO_SIGNAL = NO_HEAD  # head id of lines that name no signal (the contract: no signal governs them)
 MIN_TRACK_SAMPLES = 5  # the traffic config's default min_track_samples
 _STATES = {"red": "red", "amber": "amber", "yellow": "amber", "green": "green"}  # anything else: unknown
 
@@ -90,7 +91,9 @@ def _clamp(point: Any, size: tuple[int, int]) -> tuple[float, float]:
 
 
 def scenario_scene(data: dict[str, Any]) -> SceneConfig:
-    """The scene config of a scenario (points clamped to the frame; a line naming no signal gets none)."""
+    """The scene config of a scenario (points clamped to the frame), each stop / junction-entry line naming its
+    signal head through ``edge.traffic.signals.govern_lines``, as in the live agent; a line naming none gets none
+    (``NO_SIGNAL``)."""
     size = (int(data["image_size"][0]), int(data["image_size"][1]))
     scene = data["scene"]
     lanes = [{**lane, "polygon": [_clamp(p, size) for p in lane["polygon"]]} for lane in scene.get("lanes", [])]
@@ -99,13 +102,12 @@ def scenario_scene(data: dict[str, Any]) -> SceneConfig:
             **line,
             "p1": _clamp(line["p1"], size),
             "p2": _clamp(line["p2"], size),
-            "signal": line.get("signal") or NO_SIGNAL,
+            "signal": line.get("signal") or None,
         }
         for line in scene.get("lines", [])
     ]
-    for line in lines:
-        line["signal"] = line["signal"] or NO_SIGNAL
-    return SceneConfig.model_validate({"image_size": size, "lanes": lanes, "lines": lines, "utc_offset_minutes": 0})
+    config = SceneConfig.model_validate({"image_size": size, "lanes": lanes, "lines": lines, "utc_offset_minutes": 0})
+    return govern_lines(config, lambda line: line.signal)
 
 
 def scenario_signals(data: dict[str, Any]) -> dict[str, SignalTimeline]:
@@ -159,7 +161,8 @@ class _Track:
 
 def run_scenario(data: dict[str, Any], rules: RulesConfig | None = None) -> ScenarioRun:
     """Tracker, calibration, speed and rules on one scenario (its ``truth`` is not read)."""
-    scene, signals, calibration = scenario_scene(data), scenario_signals(data), scenario_calibration(data)
+    scene, calibration = scenario_scene(data), scenario_calibration(data)
+    signals = head_timelines(scene, scenario_signals(data).get)  # each line's own head, as in the live agent
     sigma_t = float((data.get("timing") or {}).get("timestamp_sigma_s", 0.002))
     speed_config = SpeedConfig(timestamp_sigma_s=min(max(sigma_t, 0.0), 1.0))
     rules = rules or RulesConfig()

@@ -5,6 +5,10 @@ for the evidence and feeds the camera signal source when there is no controller 
 each finished confirmed ``TrackView``; it evaluates the rules, writes one signed package per violation and puts
 its ``ViolationEvent`` with every evidence file into the spool.
 
+With a ``signals`` section (``edge.traffic.signals.SignalFusion``) every stop and junction-entry line is judged on
+its own fused head (``SignalFusion.head_for``: the line's ``signal``, the section's ``stop_lines``, else the primary
+head), so a left arrow's red and a disagreement on one head touch only the lines that head governs.
+
 Camera health gates the rules (``health_policy``, one pure table): while the tamper monitor says the view moved,
 is covered, defocused, frozen or offline, the calibration and the scene's lines no longer describe the road, so no
 violation is issued (each withheld one is logged with the reason) and vehicle speeds are withheld, until the camera
@@ -33,8 +37,9 @@ from edge.traffic.evidence import EvidenceConfig, EvidenceContext, HealthRecord,
 from edge.traffic.evidence_package import PlateGetter, evidence_indices, package_violations, pick_frames
 from edge.traffic.evidence_verify import violation_event
 from edge.traffic.rules import evaluate_rules
-from edge.traffic.rules.base import RulesConfig, SignalTimeline, TrackView, Violation, choose_signal
+from edge.traffic.rules.base import RulesConfig, Signals, SignalTimeline, TrackView, Violation, choose_signal
 from edge.traffic.scene import SceneConfig
+from edge.traffic.signals import SignalFusion, govern_lines, head_timelines
 from hardware.signal import (
     CameraSignalConfig,
     CameraSignalSource,
@@ -229,8 +234,12 @@ class ViolationStage:
             when ``on_track`` is given no plate.
         stream_start: Unix time of the stream's first frame (controller logs with ``log_times: stream``).
         health: the camera's health timeline (None: no monitor, the packages record no health).
-        signal_feed: the signal feed the rules use instead of the section's controller log or camera ROI, e.g.
-            ``edge.traffic.signals``' fused head (camera and controller; unknown where they disagree).
+        fusion: the ``signals`` section's heads (camera and controller fused; unknown where they disagree), used
+            instead of the section's controller log or camera ROI: each stop / junction-entry line gets its own
+            head's timeline.
+
+    Raises:
+        ValueError: with ``fusion``, a line names a head the section has no feed for (``SignalFusion.head_for``).
     """
 
     def __init__(
@@ -243,7 +252,7 @@ class ViolationStage:
         plate_for: PlateGetter | None = None,
         stream_start: float = 0.0,
         health: HealthGate | None = None,
-        signal_feed: SignalPhaseFeed | None = None,
+        fusion: SignalFusion | None = None,
     ) -> None:
         self.scene, self.config, self.context, self.spool = scene, config, context, spool
         self.health = health
@@ -254,8 +263,10 @@ class ViolationStage:
         if self.controller is not None and config.signal.log_times == "stream":
             changes = self.controller.timeline().changes
             self.controller = ReplaySignalFeed([PhaseChange(c.t + stream_start, c.state) for c in changes])
-        if signal_feed is not None:
-            self.controller = signal_feed
+        self.fusion = fusion
+        self.rules_scene = govern_lines(scene, fusion.head_for) if fusion is not None else scene
+        if fusion is not None:
+            self.controller = fusion.feed()
         self.camera: CameraSignalSource | None = None
         if self.controller is None and classifier is not None and scene.signal_roi is not None:
             camera_config = CameraSignalConfig(roi=scene.signal_roi, min_consecutive=config.signal.min_consecutive)
@@ -265,8 +276,16 @@ class ViolationStage:
         self.missing_evidence = 0
 
     def signal(self) -> SignalTimeline | None:
-        """The controller timeline when configured, else the camera's, else None."""
+        """The controller timeline when configured (with a ``signals`` section: the primary head), else the
+        camera's, else None."""
         return choose_signal(self.controller, self.camera)
+
+    def signals(self) -> Signals:
+        """What the rules judge ``rules_scene`` on: one fused timeline per head its lines name (``signals``
+        section), else the one timeline of ``signal``."""
+        if self.fusion is None:
+            return self.signal()
+        return head_timelines(self.rules_scene, self.fusion.timeline_or_none)
 
     def on_frame(self, frame: NDArray[np.uint8], t: float, index: int) -> None:
         """Buffer one frame and read the signal head from it when the camera is the signal source."""
@@ -291,7 +310,7 @@ class ViolationStage:
     def prepare(self, view: TrackView) -> PendingViolations | None:
         """Rules on one finished track and a snapshot of its evidence frames (cheap: call it on the frame loop,
         while the frames are still buffered); None when nothing fired."""
-        found = self._allowed(view, evaluate_rules([view], self.scene, self.signal(), self.config.rules))
+        found = self._allowed(view, evaluate_rules([view], self.rules_scene, self.signals(), self.config.rules))
         context_s = self.config.evidence.context_s
         kept = [v for v in found if self._at_frame_buffered(v, view, context_s)]
         if len(kept) < len(found):

@@ -129,7 +129,7 @@ def test_violation_stage_uses_the_fused_head(tmp_path: Path) -> None:
     dark = camera((0.2, G), (10.25, A), (13.3, OFF), (20.0, R), (40.2, G))
     config = ViolationsConfig(evidence=EvidenceConfig(chain_dir=tmp_path / "chain", key_dir=tmp_path / "keys"))
     context = EvidenceContext(camera_id="cam-fused", clock_source=ClockSource.FILE, calibration_version="v1")
-    stage = ViolationStage(SCENE, config, context, signal_feed=fusion(dark).feed("main"))
+    stage = ViolationStage(SCENE, config, context, fusion=fusion(dark))
     track = make_track(RED_RUNNER)
     for k, t in enumerate(track.t):
         stage.on_frame(np.full((400, 400, 3), 60, dtype=np.uint8), float(t), k)
