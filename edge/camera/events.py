@@ -2,7 +2,8 @@
 runs a camera's monitor for an agent, spooling one event per debounced change (never per frame).
 
 Both agents own one reporter per camera: they hand it every decoded frame (the monitor skips frames between its
-analyses itself), the frame source's status when it changes, and the thermal sensor's health where there is one.
+analyses itself), the frame source's status when it changes, the thermal sensor's health where there is one, and
+(traffic cameras with a signals section) the signal heads whose camera reading and controller feed disagree.
 """
 
 from __future__ import annotations
@@ -105,6 +106,15 @@ class HealthReporter:
         if self.monitor is None:
             return None
         return self._report(self.monitor.observe_thermal(ok, at, reason))
+
+    def observe_signals(
+        self, heads: tuple[str, ...], at: datetime, since: datetime | None = None, detail: str = ""
+    ) -> HealthChange | None:
+        """The signal heads whose camera reading and controller feed disagree now (``signal_mismatch``); ``since``:
+        when the disagreement began, ``detail``: each head's two states, for the message."""
+        if self.monitor is None:
+            return None
+        return self._report(self.monitor.observe_signals(heads, at, since, detail))
 
     @property
     def state(self) -> CameraHealthState:

@@ -1,8 +1,10 @@
-"""The camera tamper monitor: covered, defocused, moved, frozen, offline, clock drift, thermal fault, with hysteresis.
+"""The camera tamper monitor: covered, defocused, moved, frozen, offline, clock drift, thermal fault, with hysteresis
+(and a traffic camera's signal mismatch).
 
 PUBLIC INTERFACE (kept for the agents): agents call ``observe`` with the frames they already decode, ``observe_source``
-with the frame source's status and ``observe_thermal`` with the thermal sensor's health; each returns a
-``HealthChange`` only when the debounced state changes. Frames are analysed at most every ``analyse_every_s`` of
+with the frame source's status, ``observe_thermal`` with the thermal sensor's health and ``observe_signals`` with the
+signal heads whose camera reading and controller feed disagree; each returns a ``HealthChange`` only when the
+debounced state changes. Frames are analysed at most every ``analyse_every_s`` of
 capture time on a grey copy about 320 px wide (``edge.camera.measures``), against a ``Baseline`` recorded at
 installation or built from the stream's first ``baseline_s`` seconds. A condition becomes an active state after it
 held ``raise_after_s`` and stops being one after it was absent ``clear_after_s`` (a dropped stream is raised at once:
@@ -38,6 +40,8 @@ MESSAGES: dict[CameraHealthState, str] = {
     State.MOVED: "Camera view has moved from its reference: re-aim and re-calibrate (speed and line checks paused)",
     State.CLOCK_DRIFT: "Capture times disagree with the device clock: check the time source (NTP/GPS)",
     State.THERMAL_FAULT: "Thermal sensor is silent, stuck or out of range: check the sensor",
+    State.SIGNAL_MISMATCH: "Signal head seen otherwise than the controller reports: no red-light violation on its"
+    " lines; check the head's ROI and the controller link",
 }
 
 
@@ -105,6 +109,7 @@ class CameraHealthMonitor:
         self._motion = MotionJudge(config)
         self._collecting: list[NDArray[np.uint8]] = []
         self._collect_start: datetime | None = None
+        self._signal_detail = ""
         self.baseline: Baseline | None = None
         self._reference: Reference | None = None
         if baseline is not None:
@@ -145,6 +150,24 @@ class CameraHealthMonitor:
         if not ok and not self._conditions[State.THERMAL_FAULT]:
             logger.warning("thermal sensor fault: %s", reason or "unknown")
         self._conditions[State.THERMAL_FAULT] = not ok
+        return self._settle(at)
+
+    def observe_signals(
+        self, heads: tuple[str, ...], at: datetime, since: datetime | None = None, detail: str = ""
+    ) -> HealthChange | None:
+        """The signal heads whose camera reading and controller feed disagree now (``edge.traffic.signals``, which
+        already ignored the sources' lag): raised at once from ``since`` (when the disagreement began), cleared
+        after ``clear_after_s`` without one. ``detail`` (the states of each) goes into the message."""
+        if heads == (self._measures.signal_heads or ()):
+            return None  # nothing new: the next analysis settles the hysteresis
+        debounce = self._states[State.SIGNAL_MISMATCH]
+        self._conditions[State.SIGNAL_MISMATCH] = bool(heads)
+        self._measures = self._measures.model_copy(update={"signal_heads": heads or None})
+        if heads:
+            self._signal_detail = detail
+            debounce.update(True, at, immediate=True)
+            if since is not None and debounce.held_since is not None:
+                debounce.held_since = min(debounce.held_since, since)
         return self._settle(at)
 
     def observe_clock(self, captured_at: datetime, device_now: datetime) -> HealthChange | None:
@@ -291,6 +314,8 @@ class CameraHealthMonitor:
     def _describe(self) -> str:
         m = self._measures
         parts = []
+        if State.SIGNAL_MISMATCH in self._reported and self._signal_detail:  # first: the message is cut at 300
+            parts.append(f"signal heads {self._signal_detail}")
         if m.brightness is not None and m.contrast is not None:
             parts.append(f"brightness {m.brightness:.0f}, contrast {m.contrast:.1f}")
         if m.sharpness_ratio is not None:

@@ -15,7 +15,8 @@ Camera health: every frame and every change of the source's state also go to the
 (``edge.camera.events.HealthReporter``, which spools a ``CameraHealthEvent`` per change); while it judges the view
 moved, covered, defocused, frozen or offline the camera issues no violation and no speed (vehicles are still
 counted), and each evidence package records the camera's health at its offence (``edge.traffic.rules.stage``).
-With a ``signals`` section each stop / junction-entry line is judged on its own fused signal head.
+With a ``signals`` section each stop / junction-entry line is judged on its own fused signal head, and a head whose
+camera reading and controller feed disagree is shipped as the ``signal_mismatch`` health state.
 
 The frame loop and its frame plan are ``edge.traffic.stream``'s.
 
@@ -118,6 +119,10 @@ class TrafficAgent:
                 self.gate.record(change)
         if self.signals is not None:
             self.signals.observe(frame, t)
+            if self.health is not None:  # a head's camera and controller disagreeing ships as signal_mismatch
+                change = self.signals.report(self.health, t)
+                if change is not None:
+                    self.gate.record(change)
         if self.violations is not None:
             self.violations.on_frame(frame, t, index)
         measured = tracked.data.get("measured")

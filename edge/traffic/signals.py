@@ -13,7 +13,9 @@ classifier, ``hardware.signal.CameraSignalSource``) and reported by the controll
   the controller's poll) and keep the controller's state.
 
 ``SignalFusion.check(now)`` logs each disagreement longer than the tolerance once and counts it (``disagreements``,
-``events``: records a shipper can send). ``timeline(head_id)`` is a ``SignalTimeline`` whose
+``events``) and keeps the ones still going (``active``); ``SignalRuntime.report`` hands those to the camera's tamper
+monitor, which ships them as the ``signal_mismatch`` health state (``CameraHealthEvent``, ``measures.signal_heads``),
+so an operator sees them in ``GET /api/v1/cameras/health``. ``timeline(head_id)`` is a ``SignalTimeline`` whose
 changes name the source that decided them (``source_at``), so the rules use it like any other timeline.
 
 Per line: every stop and junction-entry line is judged on its own head (``head_for``: the line's ``signal``, else
@@ -29,11 +31,14 @@ import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
+from edge.camera.events import HealthReporter
+from edge.camera.monitor import HealthChange
 from edge.traffic.scene import Line, LineKind, SceneConfig
 from hardware.signal import (
     CameraSignalConfig,
@@ -220,6 +225,7 @@ class SignalFusion:
             raise ValueError("no signal head has a feed")
         self.disagreements = 0
         self.events: list[SignalDisagreement] = []
+        self.active: tuple[SignalDisagreement, ...] = ()  # lasting past the tolerance and still going at the check
         self._logged: set[tuple[str, float]] = set()
 
     def _fused(self, head_id: str) -> tuple[SignalTimeline, list[SignalDisagreement]]:
@@ -290,11 +296,15 @@ class SignalFusion:
         return FusedHeadFeed(self, head)
 
     def check(self, now: float) -> list[SignalDisagreement]:
-        """Log and count the disagreements newly longer than the tolerance by ``now``; returns the new ones."""
+        """Log and count the disagreements newly longer than the tolerance by ``now``; returns the new ones and keeps
+        those still going at ``now`` in ``active``."""
         new: list[SignalDisagreement] = []
+        active: list[SignalDisagreement] = []
         for head in self.heads:
             for d in self._fused(head)[1]:
                 lasting = min(d.end if d.end is not None else now, now) - d.start > self.config.tolerance_s
+                if lasting and (d.end is None or d.end > now):
+                    active.append(d)
                 if (head, d.start) in self._logged or not lasting:
                     continue
                 self._logged.add((head, d.start))
@@ -308,6 +318,7 @@ class SignalFusion:
                 )
         self.disagreements += len(new)
         self.events.extend(new)
+        self.active = tuple(active)
         return new
 
 
@@ -352,6 +363,16 @@ class SignalRuntime:
         if self.camera is not None:
             self.camera.observe_heads(frame, t)
         self.fusion.check(t)
+
+    def report(self, health: HealthReporter, t: float) -> HealthChange | None:
+        """Hand the disagreements going on at ``t`` (after ``observe``) to the camera's tamper monitor, which raises
+        ``signal_mismatch`` at once (the fusion's tolerance already debounced it), clears it after its hysteresis
+        and ships each change; returns that change."""
+        active = self.fusion.active
+        heads = tuple(dict.fromkeys(d.head_id for d in active))
+        since = datetime.fromtimestamp(min(d.start for d in active), UTC) if active else None
+        detail = "; ".join(f"{d.head_id}: controller {d.controller.value}, camera {d.camera.value}" for d in active)
+        return health.observe_signals(heads, datetime.fromtimestamp(t, UTC), since, detail)
 
     def close(self) -> None:
         """Stop polling."""

@@ -38,6 +38,9 @@ RoadMetres = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ROAD_M, le=MAX_
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the bytes")]
 DecisionKey = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
 DecisionValue = Annotated[float, Field(allow_inf_nan=False)] | Annotated[str, Field(max_length=64)]
+SignalHeadId = Annotated[
+    str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Signal head id")
+]
 
 
 class ClockSource(StrEnum):
@@ -215,6 +218,12 @@ class CameraHealthMeasures(Frozen):
     frozen_s: float | None = Field(default=None, ge=0.0, le=1e7, description="Seconds of unchanged frames")
     clock_offset_s: float | None = Field(
         default=None, ge=-1e7, le=1e7, description="Capture time minus the device clock source, seconds"
+    )
+    signal_heads: tuple[SignalHeadId, ...] | None = Field(
+        default=None,
+        max_length=16,
+        description="Signal heads whose camera reading and controller feed disagree now (signal_mismatch);"
+        " no red-light violation is issued on the lines they govern",
     )
 
 

@@ -62,6 +62,7 @@ class CameraHealthState(StrEnum):
     MOVED = "moved"  # the view shifted or rotated away from the reference frame stored at calibration
     CLOCK_DRIFT = "clock_drift"  # capture times disagree with the device's clock source
     THERMAL_FAULT = "thermal_fault"  # the thermal sensor is silent, stuck or out of range
+    SIGNAL_MISMATCH = "signal_mismatch"  # a signal head's camera reading and controller feed disagree (no red light)
 
 
 SEVERITY: tuple[CameraHealthState, ...] = (
@@ -72,6 +73,7 @@ SEVERITY: tuple[CameraHealthState, ...] = (
     CameraHealthState.MOVED,
     CameraHealthState.CLOCK_DRIFT,
     CameraHealthState.THERMAL_FAULT,
+    CameraHealthState.SIGNAL_MISMATCH,
     CameraHealthState.HEALTHY,
 )
 """Order in which a camera's active states are reported: the first active one is its ``state``."""

@@ -1,4 +1,4 @@
-"""Per-line signal heads in the live traffic agent.
+"""Per-line signal heads in the live traffic agent, and their disagreements on the operator's health endpoint.
 
 One ``build_agent`` pass (the real wiring: signals section, fusion, violation stage, tamper monitor, spool) over real
 frames of the bundled street clip with two real signal-head crops pasted in (read per frame by the real light
@@ -6,7 +6,8 @@ classifier), while the real NTCIP driver polls a UDP agent replaying the control
 controller boundary). Two junction-entry lines: ``entry_through`` names no head (the primary, ``main``) and
 ``entry_left`` its own ``left_arrow``. Vehicles cross each line while only one head is red, then while the left
 arrow's lamp is dark although the controller says red: red light fires only on the line whose own head is red,
-and the disagreement suppresses only the left arrow's line.
+and the disagreement suppresses only the left arrow's line. The spooled ``signal_mismatch`` health changes are then
+posted to a real backend on a SQLite file, which stores them and shows them to the district's operator.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from backend.db import connect
 from edge.camera.config import CameraHealthConfig
+from edge.camera.monitor import CameraHealthMonitor
 from edge.spool import Spool
 from edge.traffic.agent import TrafficAgent, build_agent
 from edge.traffic.config import TrafficConfig
@@ -33,12 +37,14 @@ from edge.traffic.speed import SpeedConfig
 from edge.traffic.tracks import track_view
 from hardware.signal import PhaseChange, ReplaySignalFeed, SignalSource, SignalState, SignalTimeline
 from hardware.signals import NtcipController
-from kuzet.contracts import ClockSource
+from kuzet.contracts import CameraHealthEvent, CameraHealthState, ClockSource, EventBatch
 from models.detections import Detections
+from tests.backend.conftest import open_api
 from tests.conftest import require_data
 from tests.hardware.ntcip_agent import NtcipAgent
 
 R, G, OFF, UNK = SignalState.RED, SignalState.GREEN, SignalState.OFF, SignalState.UNKNOWN
+MISMATCH = CameraHealthState.SIGNAL_MISMATCH
 T0, FPS, FRAMES = 1_795_402_800.0, 10.0, 230
 CAMERA = "cam-junction"
 MAIN_ROI, ARROW_ROI = (560, 20, 590, 86), (600, 20, 630, 86)
@@ -182,7 +188,61 @@ def test_each_line_is_judged_on_its_own_fused_head(one_pass: dict[str, Any]) -> 
     reading = fusion.reading_at("left_arrow", T0 + 14)
     assert (reading.state, reading.controller, reading.camera) == (UNK, R, OFF)
     assert [(d.head_id, d.controller, d.camera) for d in fusion.events] == [("left_arrow", R, OFF)]
-    assert fusion.disagreements == 1
+    assert fusion.disagreements == 1 and fusion.active == ()
+
+
+def test_the_disagreement_is_spooled_as_a_health_change(one_pass: dict[str, Any]) -> None:
+    health = [e for e in one_pass["events"] if e["kind"] == "camera_health"]
+    assert [(e["state"], e["previous"]) for e in health] == [
+        ("signal_mismatch", "healthy"),
+        ("healthy", "signal_mismatch"),
+    ]
+    raised = health[0]
+    assert raised["active"] == ["signal_mismatch"] and raised["measures"]["signal_heads"] == ["left_arrow"]
+    since = datetime.fromisoformat(raised["since"]).timestamp() - T0
+    assert ARROW_DARK / FPS <= since <= ARROW_DARK / FPS + 0.5  # when the lamp went dark, not when it was noticed
+    assert "left_arrow: controller red, camera off" in raised["message"]
+    assert raised["message"].startswith("Signal head seen otherwise than the controller reports: no red-light")
+    cleared = datetime.fromisoformat(health[1]["captured_at"]).timestamp() - T0
+    assert ARROW_LIT_AGAIN / FPS + 2.0 <= cleared <= ARROW_LIT_AGAIN / FPS + 3.0  # after the 2 s hysteresis
+
+
+def test_the_backend_stores_it_and_shows_the_districts_operator(one_pass: dict[str, Any], tmp_path: Path) -> None:
+    health = [CameraHealthEvent.model_validate(e) for e in one_pass["events"] if e["kind"] == "camera_health"]
+    with open_api(tmp_path / "k.sqlite", tmp_path) as api:
+        body = {"camera_id": CAMERA, "kind": "traffic", "site": "north"}
+        key = api.client.post("/api/v1/devices", json=body, headers=api.admin).json()["api_key"]
+        operator = {"username": "op_north", "password": "a-long-operator-password-1", "district": "north",
+                    "email": "north@police.kz", "language": "en"}  # fmt: skip
+        assert api.client.post("/api/v1/operators", json=operator, headers=api.admin).status_code == 201
+        login = api.client.post("/api/v1/auth/login", json={k: operator[k] for k in ("username", "password")})
+        who = {"Authorization": f"Bearer {login.json()['token']}"}
+        api.client.cookies.clear()
+        raised = EventBatch(events=tuple(health[:1])).model_dump(mode="json")
+        assert api.client.post("/api/v1/events", json=raised, headers={"X-API-Key": key}).status_code == 200
+        [camera] = api.client.get("/api/v1/cameras/health", headers=who).json()
+        assert (camera["camera_id"], camera["state"], camera["active"]) == (
+            CAMERA,
+            "signal_mismatch",
+            ["signal_mismatch"],
+        )
+        assert camera["measures"]["signal_heads"] == ["left_arrow"]
+        assert "left_arrow: controller red, camera off" in camera["message"]
+        rest = EventBatch(events=tuple(health[1:])).model_dump(mode="json")
+        assert api.client.post("/api/v1/events", json=rest, headers={"X-API-Key": key}).status_code == 200
+        history = api.client.get(f"/api/v1/cameras/{CAMERA}/health/history", headers=who).json()
+        assert [h["state"] for h in history] == ["healthy", "signal_mismatch"]
+        assert history[1]["measures"]["signal_heads"] == ["left_arrow"] and "signal_heads" not in history[0]["measures"]
+        db = connect(api.settings.database)
+        try:
+            told = db.execute("SELECT recipient, kind, body FROM outbox ORDER BY id").fetchall()
+        finally:
+            db.conn.close()
+    assert [(r[0], r[1]) for r in told] == [
+        ("north@police.kz", "camera_health"),
+        ("north@police.kz", "camera_recovered"),
+    ]
+    assert "left_arrow: controller red, camera off" in str(told[0][2])  # the operator's e-mail names the head
 
 
 @pytest.mark.parametrize(
@@ -215,3 +275,18 @@ def test_the_eval_and_the_agent_govern_lines_alike() -> None:
     governed = govern_lines(scene, lambda line: line.signal)  # the scenario eval: a line naming none has none
     assert [line.signal for line in governed.lines] == [NO_HEAD, "left_arrow"]
     assert list(head_timelines(governed, heads.get)) == ["left_arrow"]
+
+
+def test_the_monitor_raises_a_mismatch_at_once_and_clears_it_after_its_hysteresis() -> None:
+    monitor = CameraHealthMonitor(CameraHealthConfig())  # raise_after_s 1.5 (not for this state), clear_after_s 2
+    at = datetime.fromtimestamp(T0 + 10.7, UTC)
+    began = datetime.fromtimestamp(T0 + 10.0, UTC)
+    raised = monitor.observe_signals(("left_arrow",), at, began, "left_arrow: controller red, camera off")
+    assert raised is not None and (raised.state, raised.active, raised.since) == (MISMATCH, (MISMATCH,), began)
+    assert raised.measures.signal_heads == ("left_arrow",) and "camera off" in raised.message
+    assert monitor.observe_signals(("left_arrow",), at + timedelta(seconds=1)) is None  # nothing new
+    assert monitor.observe_signals((), at + timedelta(seconds=2)) is None  # gone, but within the hysteresis
+    assert monitor.measures.signal_heads is None
+    assert monitor.observe_thermal(True, at + timedelta(seconds=3)) is None
+    cleared = monitor.observe_thermal(True, at + timedelta(seconds=4.1))  # any later settle clears it
+    assert cleared is not None and (cleared.state, cleared.previous) == (CameraHealthState.HEALTHY, MISMATCH)
