@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from notifications.templates import KINDS, LANGUAGES, TemplateError, kk_locative, render
+from kuzet.contracts.enums import CameraHealthState
+from notifications.templates import KINDS, LANGUAGES, TemplateError, kk_locative, load_catalogue, render
 
 # 02:52 UTC is 07:52 in Asia/Almaty (UTC+5).
 T = datetime(2026, 9, 1, 2, 52, tzinfo=UTC)
@@ -115,3 +116,14 @@ def test_school_service_aliases() -> None:
     )
     assert "38,1 °C" in render("fever_alert", "ru", pupil="A", time="07:52", temperature="38.1", camera="d")[1]
     assert "door-1" in render("unknown_face", "en", pupil="?", time="07:52", camera="door-1", temperature="")[1]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("state", [s for s in CameraHealthState if s is not CameraHealthState.HEALTHY])
+def test_every_camera_state_has_its_words(state: CameraHealthState, language: str) -> None:
+    """An operator's alert names the state in the recipient's language, never the raw enum value (healthy is
+    announced by ``camera_recovered``)."""
+    words = load_catalogue(language).camera_states.get(state.value)
+    assert words, f"{language}: no camera_states entry for {state.value}"
+    subject, body = render("camera_health", language, time=T, camera_id="door-1", state=state.value, detail="x")
+    assert words in subject + body

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.web.i18n import LANGUAGES, catalogue
+from kuzet.contracts.enums import CameraHealthState
 from tests.backend.school.conftest import World, build_world
 from tests.support.events import entry
 
@@ -50,6 +51,11 @@ def test_catalogues_have_the_same_keys_and_placeholders_in_every_language() -> N
         for key, text in own.items():
             assert text.strip(), f"{lang}.{key} is empty"
             assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(english[key])), f"{lang}.{key}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_camera_health_state_has_a_label(language: str) -> None:
+    assert {f"camera.{state.value}" for state in CameraHealthState} <= set(catalogue(language))
 
 
 def test_kazakh_is_written_in_kazakh_cyrillic_and_russian_is_not_english() -> None:
