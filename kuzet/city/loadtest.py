@@ -71,7 +71,7 @@ def _proc_stats() -> dict[int, tuple[int, float]]:
     return stats
 
 
-def _cpu(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int]) -> float:
     """CPU seconds (user + system) so far of these processes and their descendants."""
     stats = _proc_stats()
     children: dict[int, list[int]] = {}
@@ -101,14 +101,14 @@ def _drive(
     keys = seed(database, plan)
     logger.info("%s: seeded %d cameras in %.0f s", name, len(keys), time.monotonic() - started)
     batches = plan_batches(plan, datetime.now(UTC))
-    cpu0 = {role: _cpu(pids) for role, pids in roles.items()}
+    cpu0 = {role: cpu_seconds(pids) for role, pids in roles.items()}
     own0 = time.process_time()
     sent = send(batches, urls, keys, give_up_s=3 * plan.duration_s)
     deadline = time.monotonic() + max(60.0, plan.duration_s)
     while time.monotonic() < deadline and _undelivered(database):
         time.sleep(0.5)
     time.sleep(1.5)  # the SMTP server flushes its acceptance log every 0.5 s
-    by_role = {role: _cpu(pids) - cpu0[role] for role, pids in roles.items()}
+    by_role = {role: cpu_seconds(pids) - cpu0[role] for role, pids in roles.items()}
     measured = measure(name, sent, smtp_log, sum(by_role.values()), plan)
     measured.cpu_by_process = {**by_role, "load generator (not counted)": time.process_time() - own0}
     measured.outbox = _outbox(database)

@@ -19,11 +19,15 @@ COMMANDS: list[click.Command] = []
 @click.option("--traffic-share", type=click.FloatRange(0, 1), default=0.15, help="Share of vehicle events.")
 @click.option("--targets", default="city,sqlite", help="Comma-separated: city, sqlite.")
 @click.option("--faults/--no-faults", default=True, help="After the load, the city's API SIGKILL run (5,000 events).")
+@click.option("--floor", is_flag=True, help="Instead: the least CPU per event any code needs here (floor.json).")
 def loadtest(
     out: Path, rate: float, duration: float, doors: int, pupils_per_door: int, traffic_share: float, targets: str,
-    faults: bool,
+    faults: bool, floor: bool,
 ) -> None:  # fmt: skip
     """Run the load against each target, write report.json and PNG plots to OUT, print the figures."""
+    if floor:
+        _floor(out, rate, 1 - traffic_share)
+        return
     from kuzet.city.loadgen import LoadPlan
     from kuzet.city.loadtest import run
     from kuzet.city.postgres import PostgresMissingError
@@ -40,6 +44,21 @@ def loadtest(
         fail(f"kuzet loadtest: {exc}")
     click.echo(json.dumps(report, indent=2))
     click.echo(f"report {out / 'report.json'}, plots {out / 'throughput.png'} and {out / 'latency.png'}", err=True)
+
+
+def _floor(out: Path, rate: float, entry_share: float) -> None:
+    from kuzet.city.floor import run as run_floor
+    from kuzet.city.postgres import PostgresMissingError
+    from kuzet.commands.common import fail
+
+    try:
+        report = run_floor(out.resolve(), rate, entry_share)
+    except PostgresMissingError as exc:
+        fail(f"kuzet loadtest --floor: {exc}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "floor.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    click.echo(json.dumps(report, indent=2))
+    click.echo(f"report {out / 'floor.json'}", err=True)
 
 
 COMMANDS.append(loadtest)
