@@ -102,3 +102,13 @@ def existing(conn: sqlite3.Connection, table: str, column: str, keys: Sequence[s
 def scalars(rows: Iterable[Sequence[Any]]) -> list[Any]:
     """The first column of every row."""
     return [r[0] for r in rows]
+
+
+def analyze(conn: sqlite3.Connection) -> None:
+    """Refresh the planner's statistics of every table (both engines know ``ANALYZE``), outside a transaction.
+
+    After a bulk load (a district's pupils and guardians at once) the planner still sees the tables as they were,
+    and PostgreSQL's cached plans of the lookups each event makes can scan instead of seek until autovacuum's
+    analyze comes round; a bulk loader calls this when it has committed.
+    """
+    conn.execute("ANALYZE")

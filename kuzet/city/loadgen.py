@@ -24,7 +24,7 @@ import httpx
 
 from backend.db import connect, migrate, transaction
 from backend.security import issue_key
-from backend.store import devices, schools
+from backend.store import devices, dialect, schools
 from backend.store.devices import NewKey
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def seed(database: object, plan: LoadPlan) -> dict[str, str]:
                 keys[f"door-{d}"] = _register(conn, f"door-{d}", "school", school, now)
             for c in range(plan.traffic_cameras):
                 keys[f"road-{c}"] = _register(conn, f"road-{c}", "traffic", "load-district", now)
+        dialect.analyze(db.conn)  # as autovacuum would before a real morning: the plans of every pass's lookups
     finally:
         db.conn.close()
     return keys

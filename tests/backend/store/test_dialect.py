@@ -71,3 +71,13 @@ def test_both_engines_report_a_broken_constraint_as_sqlite_integrity_error(conn:
     conn.execute(INSERT, {"school_id": "s2", "name": True, "at": "t"})  # a bool is stored as SQLite would: 1
     conn.execute("ROLLBACK")
     assert conn.execute("SELECT COUNT(*) FROM schools").fetchone()[0] == 1, "the rolled back row is gone"
+
+
+def test_analyze_gives_the_planner_the_rows_a_bulk_load_wrote(conn: sqlite3.Connection) -> None:
+    conn.executemany(INSERT, [{"school_id": f"s{i:05d}", "name": "n", "at": "t"} for i in range(300)])
+    dialect.analyze(conn)
+    if dialect.is_postgres(conn):
+        seen = conn.execute("SELECT reltuples FROM pg_class WHERE relname = 'schools'").fetchone()[0]
+    else:
+        seen = int(conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'schools'").fetchone()[0].split()[0])
+    assert seen == 300
