@@ -183,22 +183,45 @@ def claim(
 ) -> list[OutboxMessage]:
     """Mark up to ``limit`` due rows of ``channels`` ``sending`` under ``owner``'s lease, in id order.
 
-    Due: ``pending`` with ``next_attempt_at <= now``, or ``sending`` with an expired lease (its worker crashed),
-    and fewer than ``max_attempts`` attempts. Each claim counts as an attempt. Run inside the caller's
-    ``BEGIN IMMEDIATE`` transaction, so two workers never claim the same row: SQLite admits one writer; on
+    Due: ``sending`` with an expired lease (its worker crashed; taken first, the oldest work), or ``pending`` with
+    ``next_attempt_at <= now``, and fewer than ``max_attempts`` attempts. Each claim counts as an attempt. Run inside
+    the caller's ``BEGIN IMMEDIATE`` transaction, so two workers never claim the same row: SQLite admits one writer; on
     PostgreSQL (a connection whose ``dialect`` says so) the due rows are locked ``FOR UPDATE SKIP LOCKED``, so workers
     claiming at once take disjoint rows without waiting for each other.
     """
-    marks, params = _in_list(channels)
+    terms = _ClaimTerms(owner, channels, now, lease_s, max_attempts)
+    taken = _claim_where(conn, "status = 'sending' AND lease_until <= :now", "lease_until, id", terms, limit)
+    if len(taken) < limit:
+        pending = "status = 'pending' AND next_attempt_at <= :now"
+        taken += _claim_where(conn, pending, "next_attempt_at, id", terms, limit - len(taken))
+    return sorted(taken, key=lambda m: m.id)
+
+
+@dataclass(frozen=True)
+class _ClaimTerms:
+    """Who claims which channels, when, for how long, below how many attempts."""
+
+    owner: str
+    channels: Sequence[str]
+    now: float
+    lease_s: float
+    max_attempts: int
+
+
+def _claim_where(conn: sqlite3.Connection, due: str, order: str, terms: _ClaimTerms, limit: int) -> list[OutboxMessage]:
+    """One claim over the rows ``due`` selects, taken in ``order``: each of the two kinds of due row has a partial
+    index in that order (``outbox_leased``, ``outbox_pending``), so the claim reads the first ``limit`` index entries
+    and stops; one query with both kinds OR-ed had to fetch and sort every due row (5.7 ms a claim at a peak)."""
+    marks, params = _in_list(terms.channels)
     skip_locked = " FOR UPDATE SKIP LOCKED" if getattr(conn, "dialect", "sqlite") == "postgresql" else ""
+    values = {"owner": terms.owner, "until": terms.now + terms.lease_s, "max_attempts": terms.max_attempts}
     rows = conn.execute(
         f"UPDATE outbox SET status = 'sending', lease_owner = :owner, lease_until = :until, attempts = attempts + 1"
-        f" WHERE id IN (SELECT id FROM outbox WHERE channel IN ({marks}) AND attempts < :max_attempts AND"
-        f" ((status = 'pending' AND next_attempt_at <= :now) OR (status = 'sending' AND lease_until <= :now))"
-        f" ORDER BY next_attempt_at, id LIMIT :limit{skip_locked}) RETURNING {MESSAGE_COLUMNS}",
-        {**params, "owner": owner, "until": now + lease_s, "max_attempts": max_attempts, "now": now, "limit": limit},
+        f" WHERE id IN (SELECT id FROM outbox WHERE {due} AND channel IN ({marks}) AND attempts < :max_attempts"
+        f" ORDER BY {order} LIMIT :limit{skip_locked}) RETURNING {MESSAGE_COLUMNS}",
+        {**params, **values, "now": terms.now, "limit": limit},
     ).fetchall()
-    return sorted((OutboxMessage.from_row(r) for r in rows), key=lambda m: m.id)
+    return [OutboxMessage.from_row(r) for r in rows]
 
 
 def bury_expired(conn: sqlite3.Connection, *, channels: Sequence[str], now: float, max_attempts: int) -> int:
