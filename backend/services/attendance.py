@@ -147,7 +147,7 @@ def recompute(conn: sqlite3.Connection, pupil_id: str, day: str, settings: Schoo
             temperature=result.temperature,
         ),
     )
-    store.mark_new_passes(conn, [(r[0], r[0] in result.new_pass_ids) for r in rows])
+    store.mark_new_passes(conn, pupil_id, day, result.new_pass_ids)
     return result
 
 

@@ -10,7 +10,7 @@ The dashboard's day views are read here too, so the page, its live feed and the 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from backend.store.dialect import IN_LIST_CHUNK, scalars
@@ -153,11 +153,15 @@ def passes_of_day(conn: sqlite3.Connection, pupil_id: str, day: str) -> list[tup
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def mark_new_passes(conn: sqlite3.Connection, flags: Sequence[tuple[str, bool]]) -> None:
-    """Set ``new_pass`` of each (event_id, is_new)."""
-    conn.executemany(
-        "UPDATE school_passes SET new_pass = :new WHERE event_id = :event_id",
-        [{"new": int(new), "event_id": event_id} for event_id, new in flags],
+def mark_new_passes(conn: sqlite3.Connection, pupil_id: str, day: str, new_ids: Collection[str]) -> None:
+    """Set ``new_pass`` of every pass of the pupil-day: 1 for ``new_ids``, 0 for the others, in one statement that
+    writes only the rows whose flag changes."""
+    marks = {f"n{i}": event_id for i, event_id in enumerate(sorted(new_ids))}
+    is_new = f"CASE WHEN event_id IN ({', '.join(f':{k}' for k in marks)}) THEN 1 ELSE 0 END" if marks else "0"
+    conn.execute(
+        f"UPDATE school_passes SET new_pass = {is_new}"
+        f" WHERE pupil_id = :pupil_id AND day = :day AND new_pass <> {is_new}",
+        {**marks, "pupil_id": pupil_id, "day": day},
     )
 
 

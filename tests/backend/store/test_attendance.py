@@ -37,7 +37,7 @@ def test_a_replayed_pass_is_stored_once_and_flags_are_set(school: sqlite3.Connec
         ("e1", f"{DAY}T02:55:00+00:00", "entered", 36.6),
         ("e2", f"{DAY}T02:56:00+00:00", "entered", 36.6),
     ]
-    attendance.mark_new_passes(school, [("e1", True), ("e2", False)])
+    attendance.mark_new_passes(school, "p1", DAY, {"e1"})
     assert attendance.recent_passes(school, "p1", DAY) == [(DAY, f"{DAY}T02:55:00+00:00", "entered")]
     assert attendance.recent_passes(school, "p1", "2026-03-03") == []
     assert sorted(attendance.pass_event_ids(school, "p1")) == ["e1", "e2"]
@@ -84,3 +84,14 @@ def test_unknown_faces_debounce_window_listing_and_snapshot_purge(school: sqlite
     assert [u.event_id for u in attendance.unknown_of_day(school, "s1", DAY)] == ["u2", "u1", "u0"]
     assert [u.event_id for u in attendance.unknown_of_day(school, "s1", DAY, limit=1)] == ["u2"]
     assert attendance.unknown_snapshot(school, "s1", "u0") is None  # no snapshot stored
+
+
+@pytest.mark.parametrize("new", [set(), {"e1"}, {"e2"}, {"e1", "e2"}])
+def test_mark_new_passes_sets_the_pupil_days_flags_only(school: sqlite3.Connection, new: set[str]) -> None:
+    _pass(school, "e1", "p1", f"{DAY}T02:55:00+00:00")
+    _pass(school, "e2", "p1", f"{DAY}T06:56:00+00:00")
+    _pass(school, "e3", "p2", f"{DAY}T02:57:00+00:00")
+    attendance.mark_new_passes(school, "p1", DAY, {"e1", "e2"} - new)  # the opposite first: every flag must move
+    attendance.mark_new_passes(school, "p1", DAY, new)
+    flags = dict(school.execute("SELECT event_id, new_pass FROM school_passes").fetchall())
+    assert flags == {"e1": int("e1" in new), "e2": int("e2" in new), "e3": 1}
