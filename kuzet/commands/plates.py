@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from kuzet.commands import eval_group
-from kuzet.commands.common import emit_json, evaluate_or_exit, progress
+from kuzet.commands.camera import devset_group
+from kuzet.commands.common import emit_json, evaluate_or_exit, fail, progress
 
 COMMANDS: list[click.Command] = []
 
@@ -50,6 +51,38 @@ def eval_scenes(data: Path, region: str, detector: str, threads: int, as_json: b
     from kuzet.eval import scenes
 
     _report(evaluate_or_exit(lambda: scenes.run(data, region, detector, threads, progress)), as_json)
+
+
+@devset_group.command("plates")
+@click.option(
+    "--from",
+    "benchmark",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A checkout of github.com/openalpr/benchmarks (its endtoend/<country>/ photos and .txt labels)",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("var/devsets/plates"), help="Output folder")
+@click.option("--country", "countries", multiple=True, help="Country folder to cut (repeatable; default: all)")
+@click.option(
+    "--margin",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.10,
+    show_default=True,
+    help="Crop margin on every side, as a fraction of the plate's width and height",
+)
+def devset_plates(benchmark: Path, out: Path, countries: tuple[str, ...], margin: float) -> None:
+    """Held-out plate crops and scenes (EVAL.md layouts) per country, for `kuzet eval plates|scenes`."""
+    from kuzet.devsets.plates import BenchmarkLayoutError, build
+
+    try:
+        reports = build(benchmark, out, list(countries) or None, margin, progress)
+    except BenchmarkLayoutError as exc:
+        fail(str(exc))
+    for report in reports:
+        click.echo(
+            f"devset {out}/{report.country}_crops and _scenes: {report.written} plates"
+            f"{', skipped ' + str(report.skipped) if report.skipped else ''}"
+        )
 
 
 def _report(result: dict[str, Any], as_json: bool) -> None:
