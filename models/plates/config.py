@@ -113,12 +113,18 @@ class PlateReaderConfig(StrictModel):
     clean_max_fraction: float = Field(
         default=0.3, ge=0.0, le=1.0, description="Clean variant is skipped when more of the plate than this is colour"
     )
-    variants: tuple[Literal["full", "strip", "clean", "clean_strip", "contrast", "row"], ...] = Field(
-        default=("full", "strip", "clean", "clean_strip", "row"),
+    variants: tuple[Literal["full", "strip", "clean", "clean_strip", "contrast", "row", "band"], ...] = Field(
+        default=("full", "strip", "clean", "clean_strip", "row", "band"),
         min_length=1,
-        max_length=6,
+        max_length=7,
         description="Crop variants read per plate; the most confident read wins. row: cut to the tallest row of "
-        "character shapes (drops state names, slogans and frame text above and below; levels a tilted row)",
+        "character shapes (drops state names, slogans and frame text above and below; levels a tilted row); "
+        "band: the crop's middle rows (band_rows), where the registration sits when no row of shapes is seen",
+    )
+    band_rows: tuple[Annotated[float, Field(ge=0.0, le=0.45)], Annotated[float, Field(ge=0.55, le=1.0)]] = Field(
+        default=(0.2, 0.8),
+        description="Band variant: first and last row kept, as fractions of the crop height (chosen "
+        "leave-one-source-out on EU, US and BR crops; README 'Plates that generalise')",
     )
     row_min_chars: int = Field(
         default=3, ge=2, le=10, description="Character shapes a row needs before the row variant cuts to it"

@@ -1,11 +1,11 @@
 """``PlateReader``: plate crops in, plate text with per-character confidences out.
 
 The PP-OCRv6 recogniser (CRNN/CTC, 18,710 classes) is called directly through a ``Runner``: every crop is read in
-several variants (as is, left country strip removed, colour marks painted over, cut to the tallest character row)
-in ONE batched inference; the CTC greedy decode is restricted to the plate alphabet (each plate character collects
-the probability of its upper-case, lower-case and full-width forms; everything else is one "other" class that never
-emits), and the most confident variant wins. Text rules follow: generic confusable fixes where a common template
-asks, or the Kazakhstan grammar with ``region="kz"``.
+several variants (as is, left country strip removed, colour marks painted over, cut to the tallest character row,
+cut to the crop's middle band) in ONE batched inference; the CTC greedy decode is restricted to the plate alphabet
+(each plate character collects the probability of its upper-case, lower-case and full-width forms; everything else
+is one "other" class that never emits), and the most confident variant wins. Text rules follow: generic confusable
+fixes where a common template asks, or the Kazakhstan grammar with ``region="kz"``.
 """
 
 from __future__ import annotations
@@ -141,6 +141,19 @@ def stretch_contrast(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.asarray(cv2.cvtColor(lab, cv2.COLOR_LAB2BGR), np.uint8)
 
 
+def cut_band(image: NDArray[np.uint8], rows: tuple[float, float]) -> NDArray[np.uint8]:
+    """The crop's middle rows ``rows`` (fractions of its height); the crop itself when the band is under 8 px.
+
+    A plate crop (a detector box or a labelled box with a margin) has the registration across its middle and the
+    frame, state name, slogan or dealer text at its top and bottom. The row variant finds the registration from
+    character shapes; on a blurred or small crop it sees none, and this fixed cut is what drops the rest instead.
+    On a crop the characters fill, the band clips them and its read loses to the others on confidence.
+    """
+    height = image.shape[0]
+    top, bottom = int(rows[0] * height + 1e-6), int(np.ceil(rows[1] * height - 1e-6))
+    return image[top:bottom] if bottom - top >= 8 else image
+
+
 def crop_variants(
     image: NDArray[np.uint8], config: PlateReaderConfig, row: CharacterRow | None = None
 ) -> list[NDArray[np.uint8]]:
@@ -160,6 +173,8 @@ def crop_variants(
             out.append(paint_colour(image, config))
         elif name == "clean_strip":
             out.append(paint_colour(remove_strip(image, config), config))
+        elif name == "band":
+            out.append(cut_band(image, config.band_rows))
         else:
             out.append(stretch_contrast(image))
     return out
@@ -247,14 +262,14 @@ class PlateReader:
         bgr = [np.ascontiguousarray(as_bgr(crops[i]), dtype=np.uint8) for i in usable]
         rows = [find_character_row(crop, self.config.row_min_chars) for crop in bgr]
         images = [v for crop, row in zip(bgr, rows, strict=True) for v in crop_variants(crop, self.config, row)]
-        decoded = self._infer(images)
+        decoded = self.decode_images(images)
         for k, i in enumerate(usable):
-            read = self._choose(decoded[k * n_var : (k + 1) * n_var])
+            read = self.choose(decoded[k * n_var : (k + 1) * n_var])
             row = rows[k]
             results[i] = replace(read, char_height=row.char_height if row else 0.0, text_rows=row_count(row))
         return results
 
-    def _infer(self, images: list[NDArray[np.uint8]]) -> list[tuple[str, NDArray[np.float32]]]:
+    def decode_images(self, images: list[NDArray[np.uint8]]) -> list[tuple[str, NDArray[np.float32]]]:
         """Decode every image; inputs of equal padded width share an inference (at most ``max_batch``)."""
         cfg = self.config
         tensors = [resize_crop(i, cfg.input_height, cfg.max_width, cfg.side_pad, cfg.width_step) for i in images]
@@ -270,7 +285,7 @@ class PlateReader:
                     decoded[int(i)] = read
         return decoded
 
-    def _choose(self, reads: list[tuple[str, NDArray[np.float32]]]) -> PlateRead:
+    def choose(self, reads: list[tuple[str, NDArray[np.float32]]]) -> PlateRead:
         """Post-process each variant's read and keep the best (grammar-valid first, then most confident).
 
         A strip-cut read that only drops leading characters of the full read is taken only when those characters

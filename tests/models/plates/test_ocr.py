@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from models.plates.config import PlateReaderConfig
-from models.plates.ocr import PlateReader, class_groups, crop_variants, ctc_decode, find_strip_end
+from models.plates.ocr import (
+    PlateReader,
+    build_plate_reader,
+    class_groups,
+    crop_variants,
+    ctc_decode,
+    cut_band,
+    find_strip_end,
+)
 from models.plates.synth import SynthConfig, generate, render
 from tests.conftest import require_data
 
@@ -45,13 +53,50 @@ def test_blue_band_is_found_and_plain_plate_has_none() -> None:
 
 
 def test_variants_follow_the_config_order() -> None:
-    config = PlateReaderConfig(variants=("full", "strip", "clean", "clean_strip", "contrast"))
+    config = PlateReaderConfig(variants=("full", "strip", "clean", "clean_strip", "contrast", "band"))
     image = render("123ABC02")
     variants = crop_variants(image, config)
-    assert len(variants) == 5
+    assert len(variants) == 6
     assert variants[0] is image
     assert variants[1].shape[1] < image.shape[1]
+    height = image.shape[0]
+    assert variants[5].shape == (int(np.ceil(0.8 * height)) - int(0.2 * height), image.shape[1], 3)
     assert all(v.dtype == np.uint8 and v.ndim == 3 for v in variants)
+
+
+@pytest.mark.parametrize(
+    ("height", "rows", "kept"),
+    [
+        (50, (0.2, 0.8), (10, 40)),
+        (37, (0.2, 0.8), (7, 30)),
+        (100, (0.0, 1.0), (0, 100)),
+        (100, (0.45, 0.55), (45, 55)),
+        (10, (0.2, 0.8), (0, 10)),  # a band under 8 px: the crop as it is
+    ],
+)
+def test_band_keeps_the_middle_rows(height: int, rows: tuple[float, float], kept: tuple[int, int]) -> None:
+    image = np.arange(height, dtype=np.uint8)[:, None, None].repeat(30, axis=1).repeat(3, axis=2)
+    band = cut_band(image, rows)
+    assert band.shape == (kept[1] - kept[0], 30, 3)
+    assert band[0, 0, 0] == kept[0] and band[-1, 0, 0] == kept[1] - 1
+
+
+def test_band_variant_reads_more_us_plates_and_never_fewer(reader_any: PlateReader) -> None:
+    """On the real US crops (state names, slogans, frames above and below; small, blurred characters) the band
+    variant adds reads the others miss (250 crops: 0.864 -> 0.888 exact, README 'Plates that generalise')."""
+    root = require_data("traffic/plates/openalpr_us_ocr")
+    with (root / "labels.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    crops = [cv2.imread(str(root / r["image"])) for r in rows]
+    without = build_plate_reader(
+        PlateReaderConfig(region="any", variants=("full", "strip", "clean", "clean_strip", "row"))
+    )
+    with_band = reader_any.read_batch(crops)
+    right = np.array([r.text == row["plate"] for r, row in zip(with_band, rows, strict=True)])
+    right_without = np.array([r.text == row["plate"] for r, row in zip(without.read_batch(crops), rows, strict=True)])
+    logger.info("US crops exact: %.3f with the band, %.3f without", right.mean(), right_without.mean())
+    assert right.sum() >= right_without.sum() + 3
+    assert any(r.variant == "band" for r, ok in zip(with_band, right, strict=True) if ok)
 
 
 def test_clean_render_reads_exactly(reader_kz: PlateReader) -> None:
