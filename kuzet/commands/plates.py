@@ -53,6 +53,41 @@ def eval_scenes(data: Path, region: str, detector: str, threads: int, as_json: b
     _report(evaluate_or_exit(lambda: scenes.run(data, region, detector, threads, progress)), as_json)
 
 
+@eval_group.command("plate-band")
+@click.option(
+    "--data",
+    "sources",
+    multiple=True,
+    required=True,
+    metavar="NAME=DIR",
+    help="A source folder of plate crops (labels.csv image,plate); give two or more",
+)
+@click.option("--threads", type=click.IntRange(1, 16), default=2, show_default=True, help="onnxruntime threads")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last stdout line")
+def eval_plate_band(sources: tuple[str, ...], threads: int, as_json: bool) -> None:
+    """Choose the band variant's rows leave-one-source-out and report each held-out source."""
+    from kuzet.eval import plate_band
+
+    folders: dict[str, Path] = {}
+    for source in sources:
+        name, sep, path = source.partition("=")
+        if not sep or not name or not path or name in folders:
+            fail(f"--data takes NAME=DIR with a distinct NAME per folder, got {source!r}")
+        folders[name] = Path(path)
+    if len(folders) < 2:
+        fail("leave-one-source-out needs at least two --data NAME=DIR folders")
+    result = evaluate_or_exit(lambda: plate_band.run(folders, threads=threads, progress=progress))
+    if as_json:
+        emit_json(result)
+        return
+    for row in result["held_out"]:
+        click.echo(
+            f"held out {row['held_out']}: chosen on the others {row['chosen']} -> exact {row['exact']:.3f}"
+            f" (no band {row['without_band']:.3f}; best there {row['best_there']} {row['best_exact']:.3f})"
+        )
+    click.echo(f"shipped band {result['shipped']}: {result['shipped_exact']}")
+
+
 @devset_group.command("plates")
 @click.option(
     "--from",
