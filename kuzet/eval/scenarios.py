@@ -24,6 +24,7 @@ from edge.tracking.bytetrack import ByteTracker, TrackerConfig
 from edge.traffic.calibration import Calibration, CalibrationConfig, CalibrationError
 from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import PhaseChange, RulesConfig, SignalSource, SignalState, SignalTimeline, Violation
+from edge.traffic.rules.repeat import OffenceMemory
 from edge.traffic.scene import SceneConfig
 from edge.traffic.signals import NO_HEAD, govern_lines, head_timelines
 from edge.traffic.speed import SpeedConfig, SpeedEstimate
@@ -167,6 +168,7 @@ def run_scenario(data: dict[str, Any], rules: RulesConfig | None = None) -> Scen
     speed_config = SpeedConfig(timestamp_sigma_s=min(max(sigma_t, 0.0), 1.0))
     rules = rules or RulesConfig()
     tracker = ByteTracker(TrackerConfig())
+    repeats = OffenceMemory(rules.repeat)  # as the live stage: a broken track's second half is not booked again
     names: list[str] = []
     open_tracks: dict[int, _Track] = {}
     out = ScenarioRun(str(data.get("id", "")), tuple(data.get("tags", [])))
@@ -180,7 +182,7 @@ def run_scenario(data: dict[str, Any], rules: RulesConfig | None = None) -> Scen
             vehicle_class = names[counts.most_common(1)[0][0]]
             t, boxes = np.asarray(track.t), np.asarray(track.boxes, np.float64)
             view, speed = track_view(track_id, vehicle_class, t, boxes, None, calibration, scene, speed_config)
-            found = evaluate_rules([view], scene, signals, rules)
+            found = repeats.filter(view, evaluate_rules([view], scene, signals, rules))
             out.tracks.append(ScenarioTrack(track_id, speed, Counter(track.objects), tuple(found)))
 
     for frame in sorted(data["frames"], key=lambda f: float(f["t"])):

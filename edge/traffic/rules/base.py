@@ -270,6 +270,28 @@ class BusLaneConfig(StrictModel):
     smooth_samples: int = Field(default=5, ge=1, le=31, description="Running-median window over lane membership")
 
 
+class RepeatConfig(StrictModel):
+    """When a new track continues an earlier offending one (the same vehicle after a broken track,
+    ``edge.traffic.rules.repeat``)."""
+
+    enabled: bool = Field(default=True, description="Drop a continued track's repeat of an already issued kind")
+    window_s: float = Field(
+        default=3.0, ge=0.0, le=30.0, description="Longest gap between the two tracks' samples (seconds)"
+    )
+    radius_m: float = Field(
+        default=4.0, ge=0.0, le=50.0, description="Reach around the predicted position on the road plane (metres)"
+    )
+    radius_boxes: float = Field(
+        default=1.0, ge=0.0, le=10.0, description="Uncalibrated: reach around the prediction, in box heights"
+    )
+    travel_share: float = Field(
+        default=0.3, ge=0.0, le=2.0, description="Reach grows by this share of the travel predicted over the gap"
+    )
+    velocity_s: float = Field(
+        default=0.5, ge=0.05, le=5.0, description="Velocity from the track's last this many seconds of samples"
+    )
+
+
 class RulesConfig(StrictModel):
     """Every rule's thresholds, plus which rules are on."""
 
@@ -285,6 +307,9 @@ class RulesConfig(StrictModel):
     solid_line: SolidLineConfig = Field(default_factory=SolidLineConfig, description="Solid-line thresholds")
     wrong_way: WrongWayConfig = Field(default_factory=WrongWayConfig, description="Wrong-way thresholds")
     bus_lane: BusLaneConfig = Field(default_factory=BusLaneConfig, description="Bus-lane thresholds")
+    repeat: RepeatConfig = Field(
+        default_factory=RepeatConfig, description="One offence, one fine: a broken track's second half is not re-booked"
+    )
 
 
 Signals = SignalTimeline | Mapping[str, SignalTimeline] | None

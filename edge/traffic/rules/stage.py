@@ -38,6 +38,7 @@ from edge.traffic.evidence_package import PlateGetter, evidence_indices, package
 from edge.traffic.evidence_verify import violation_event
 from edge.traffic.rules import evaluate_rules
 from edge.traffic.rules.base import RulesConfig, Signals, SignalTimeline, TrackView, Violation, choose_signal
+from edge.traffic.rules.repeat import OffenceMemory
 from edge.traffic.scene import SceneConfig
 from edge.traffic.signals import SignalFusion, govern_lines, head_timelines
 from hardware.signal import (
@@ -274,6 +275,7 @@ class ViolationStage:
         self.frames = FrameBuffer(config.buffer_s, config.buffer_jpeg_quality)
         self.violations: list[Violation] = []
         self.missing_evidence = 0
+        self.repeats = OffenceMemory(config.rules.repeat)  # a broken track's second half is not booked again
 
     def signal(self) -> SignalTimeline | None:
         """The controller timeline when configured (with a ``signals`` section: the primary head), else the
@@ -311,6 +313,7 @@ class ViolationStage:
         """Rules on one finished track and a snapshot of its evidence frames (cheap: call it on the frame loop,
         while the frames are still buffered); None when nothing fired."""
         found = self._allowed(view, evaluate_rules([view], self.rules_scene, self.signals(), self.config.rules))
+        found = self.repeats.filter(view, found)
         context_s = self.config.evidence.context_s
         kept = [v for v in found if self._at_frame_buffered(v, view, context_s)]
         if len(kept) < len(found):
