@@ -10,6 +10,7 @@ the mark never jumps over a message that was not counted. Run one aggregator per
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -27,6 +28,7 @@ from notifications.database import Connect, transaction
 from notifications.jetstream import BrokerUnavailableError, JetStreamLink
 
 logger = logging.getLogger(__name__)
+FETCH_GRACE_S = 1.0  # how long a pull may overrun its own timeout before it counts as empty
 
 
 def fold(payloads: list[bytes], into: dict[tuple[str, str], Minute] | None = None) -> dict[tuple[str, str], Minute]:
@@ -67,9 +69,18 @@ class VehicleAggregator:
         self.conn = connect()
 
     async def _fetch(self, wait_s: float) -> list[Any]:
+        """One pull of up to ``fetch_size`` messages; none by ``wait_s`` is an empty batch.
+
+        nats-py's ``fetch`` can stall past its own timeout when an earlier pull left a lingering request on the
+        server (nats-io/nats.py#933, #986); it is cut at ``wait_s + FETCH_GRACE_S`` and counts as an empty batch,
+        so one stuck pull costs a second, not the link's whole timeout. Unacked messages are redelivered.
+        """
         try:
-            return list(await self.sub.fetch(self.fetch_size, timeout=wait_s))
+            return list(await asyncio.wait_for(self.sub.fetch(self.fetch_size, timeout=wait_s), wait_s + FETCH_GRACE_S))
         except NatsTimeout:
+            return []
+        except TimeoutError:
+            logger.warning("aggregator %s: a pull stalled past %.1f s; treated as an empty batch", self.name, wait_s)
             return []
 
     def run_once(self, wait_s: float = 1.0) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -51,6 +53,34 @@ def _settings(tag: str) -> BrokerSettings:
 def test_server_config_fsyncs_every_write(tmp_path: Path) -> None:
     text = server_config(4222, tmp_path / "js")
     assert "sync_interval: always" in text and "listen: 127.0.0.1:4222" in text and str(tmp_path / "js") in text
+
+
+class _StalledPull:
+    """A pull subscription whose ``fetch`` never answers (nats-py's lingering-request stall, nats.py#986)."""
+
+    async def fetch(self, batch: int, timeout: float) -> list[object]:
+        await asyncio.sleep(3600)
+        return []
+
+
+def test_a_stalled_pull_is_an_empty_batch_not_a_broker_error(
+    nats_server: NatsServer, db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    settings = _settings(f"s{next(_names)}")
+    link = JetStreamLink(nats_server.url, name="test")
+    try:
+        handler = VehicleStreamHandler(link, settings)
+        handler.handle(db.conn, [vehicle("cam.a", 1, 40.0)])
+        aggregator = VehicleAggregator(connector(tmp_path / "k.sqlite"), link, settings)
+        real, aggregator.sub = aggregator.sub, _StalledPull()
+        began = time.monotonic()
+        assert aggregator.run_once(wait_s=0.2) == 0
+        assert time.monotonic() - began < link.timeout_s  # cut at wait + grace, not the link's whole timeout
+        aggregator.sub = real
+        assert aggregator.run_once(wait_s=0.5) == 1  # the message is still there for the next pull
+        aggregator.close()
+    finally:
+        link.close()
 
 
 def test_minutes_and_speed_statistics(nats_server: NatsServer, db: sqlite_utils.Database, tmp_path: Path) -> None:
