@@ -23,14 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 
 from notifications import outbox
 from notifications.channels.base import Channel
 from notifications.config import WorkerConfig
 from notifications.database import Connect, transaction
-from notifications.jetstream import BrokerUnavailableError, JetStreamLink, Publish
+from notifications.jetstream import BrokerUnavailableError, JetStreamLink, Publish, pull
 from notifications.outbox import OutboxMessage
 from notifications.worker import OutboxWorker, _send
 
@@ -147,10 +146,7 @@ class FanoutWorker:
         }  # fmt: skip
 
     async def _fetch(self, name: str, count: int, wait_s: float) -> list[Any]:
-        try:
-            return list(await self.subs[name].fetch(count, timeout=wait_s))
-        except NatsTimeout:
-            return []
+        return await pull(self.subs[name], count, wait_s, f"notify-{name}")
 
     def deliver(self, payload: bytes) -> int:
         """Send the rows of one batch that are still its claim and record the outcomes; returns how many were sent."""

@@ -21,12 +21,31 @@ from typing import Any, TypeVar
 import nats
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+FETCH_GRACE_S = 1.0  # how long a pull may overrun its own timeout before it counts as empty
+
+
+async def pull(sub: Any, count: int, wait_s: float, who: str) -> list[Any]:
+    """Up to ``count`` messages of a pull subscription; none by ``wait_s`` is an empty batch.
+
+    nats-py's ``fetch`` can stall past its own timeout when an earlier pull left a lingering request on the server
+    (nats-io/nats.py#933, #986); it is cut at ``wait_s + FETCH_GRACE_S`` and counts as an empty batch (logged for
+    ``who``), so one stuck pull costs a second, not the caller's whole link timeout. Unacked messages are
+    redelivered after the consumer's ack wait.
+    """
+    try:
+        return list(await asyncio.wait_for(sub.fetch(count, timeout=wait_s), wait_s + FETCH_GRACE_S))
+    except NatsTimeout:
+        return []
+    except TimeoutError:
+        logger.warning("%s: a pull stalled past %.1f s; treated as an empty batch", who, wait_s)
+        return []
 
 
 class BrokerUnavailableError(RuntimeError):

@@ -10,14 +10,12 @@ the mark never jumps over a message that was not counted. Run one aggregator per
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from backend.broker.config import BrokerSettings
@@ -25,10 +23,9 @@ from backend.broker.streams import vehicles_config, vehicles_stream
 from backend.store import vehicle_minutes as store
 from backend.store.vehicle_minutes import Minute
 from notifications.database import Connect, transaction
-from notifications.jetstream import BrokerUnavailableError, JetStreamLink
+from notifications.jetstream import BrokerUnavailableError, JetStreamLink, pull
 
 logger = logging.getLogger(__name__)
-FETCH_GRACE_S = 1.0  # how long a pull may overrun its own timeout before it counts as empty
 
 
 def fold(payloads: list[bytes], into: dict[tuple[str, str], Minute] | None = None) -> dict[tuple[str, str], Minute]:
@@ -69,19 +66,7 @@ class VehicleAggregator:
         self.conn = connect()
 
     async def _fetch(self, wait_s: float) -> list[Any]:
-        """One pull of up to ``fetch_size`` messages; none by ``wait_s`` is an empty batch.
-
-        nats-py's ``fetch`` can stall past its own timeout when an earlier pull left a lingering request on the
-        server (nats-io/nats.py#933, #986); it is cut at ``wait_s + FETCH_GRACE_S`` and counts as an empty batch,
-        so one stuck pull costs a second, not the link's whole timeout. Unacked messages are redelivered.
-        """
-        try:
-            return list(await asyncio.wait_for(self.sub.fetch(self.fetch_size, timeout=wait_s), wait_s + FETCH_GRACE_S))
-        except NatsTimeout:
-            return []
-        except TimeoutError:
-            logger.warning("aggregator %s: a pull stalled past %.1f s; treated as an empty batch", self.name, wait_s)
-            return []
+        return await pull(self.sub, self.fetch_size, wait_s, f"aggregator {self.name}")
 
     def run_once(self, wait_s: float = 1.0) -> int:
         """Fetch, fold and commit one batch, then acknowledge it; returns how many vehicle events were counted."""
