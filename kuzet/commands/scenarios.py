@@ -50,21 +50,37 @@ def eval_speed(data: Path, as_json: bool) -> None:
     )
 
 
+DEV_COUNT = 1100  # dev scenarios: about 500 required violations over every kind and noise
+ACCEPTANCE_COUNT = 200  # per acceptance set, as issue 12 states its sets
+
+
+def scenario_count(plan: str, count: int | None) -> int:
+    """``--count`` as given, else the plan's default (per set for acceptance)."""
+    if count is not None:
+        return count
+    return ACCEPTANCE_COUNT if plan == "acceptance" else DEV_COUNT
+
+
 @devset_group.command("traffic")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("var/devsets/traffic"), help="Output folder")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=12, help="Random seed (12 dev, 31 held out)")
-@click.option("--count", type=click.IntRange(1, 100_000), default=1100, help="Scenarios (per set for acceptance)")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Scenarios (per set for acceptance); default 1100 for dev, the issue's 200 per set for acceptance",
+)
 @click.option(
     "--plan",
     type=click.Choice(["dev", "acceptance"]),
     default="dev",
     help="dev: every kind and noise; acceptance: the issue's stopped/beside-solid/at-limit sets",
 )
-def devset_traffic(out: Path, seed: int, count: int, plan: str) -> None:
+def devset_traffic(out: Path, seed: int, count: int | None, plan: str) -> None:
     """Generated traffic scenarios (EVAL.md format) for `kuzet eval violations` and `kuzet eval speed`."""
     from kuzet.devsets import traffic
 
-    written = traffic.generate(out, seed, count, plan, progress)
+    written = traffic.generate(out, seed, scenario_count(plan, count), plan, progress)
     click.echo(f"devset {out}: {written} scenarios (seed {seed}, plan {plan})")
 
 

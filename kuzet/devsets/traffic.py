@@ -217,7 +217,7 @@ def acceptance_noise(kind: str) -> Noise:
 
 
 def generate(out: Path, seed: int, count: int, plan: str = "dev", progress: Progress | None = None) -> int:
-    """Write the scenarios of a plan to ``out`` (``count`` per plan for ``dev``, 200 per set for ``acceptance``)."""
+    """Write the scenarios of a plan to ``out``: ``count`` for ``dev``, ``count`` per set for ``acceptance``."""
     say = progress or (lambda _m: None)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from kuzet.cli import main
+from kuzet.commands.scenarios import scenario_count
 from kuzet.devsets.traffic import generate
 
 
@@ -41,3 +43,11 @@ def test_acceptance_plan_writes_the_three_sets(tmp_path: Path) -> None:
         data = json.loads(path.read_text())
         assert "calibration_error" in data["tags"] and "frame_loss" in data["tags"]
         assert data["truth"]["objects"]["1"]["speed_kmh"] <= 70.0 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("plan", "count", "expected"),
+    [("dev", None, 1100), ("acceptance", None, 200), ("acceptance", 1100, 1100), ("dev", 7, 7)],
+)
+def test_count_defaults_to_the_plan_s_size(plan: str, count: int | None, expected: int) -> None:
+    assert scenario_count(plan, count) == expected
