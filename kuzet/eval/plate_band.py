@@ -49,42 +49,48 @@ def grid(tops: tuple[float, ...] = TOPS, bottoms: tuple[float, ...] = BOTTOMS) -
     return [(top, bottom) for top in tops for bottom in bottoms]
 
 
-def read_source(reader: Any, data: Path, bands: list[Band], progress: Progress | None = None) -> list[Crop]:
-    """Every crop of one folder read in the reader's non-band variants and in each band; unreadable files skipped."""
+def read_source(without: Any, data: Path, bands: list[Band], progress: Progress | None = None) -> list[Crop]:
+    """Every crop of one folder read in the variants of ``without`` (the reader's, less the band) and in each band;
+    unreadable files skipped."""
     from models.plates.ocr import crop_variants, cut_band
     from models.plates.text import normalise_text
 
     rows = read_labels(data, ("image", "plate"))
-    others = [v for v in reader.config.variants if v != "band"]
-    base_config = reader.config.model_copy(update={"variants": tuple(others)})
+    count = len(without.config.variants)
     crops: list[Crop] = []
     for index, row in enumerate(rows):
         image = load_image(data / row["image"])
         if image is None:
             continue
-        images = [*crop_variants(image, base_config), *(cut_band(image, band) for band in bands)]
-        reads = reader.decode_images(images)
-        named = {option_name(band): read for band, read in zip(bands, reads[len(others) :], strict=True)}
-        crops.append(Crop(normalise_text(row["plate"]), reads[: len(others)], named))
+        images = [*crop_variants(image, without.config), *(cut_band(image, band) for band in bands)]
+        reads = without.decode_images(images)
+        named = {option_name(band): read for band, read in zip(bands, reads[count:], strict=True)}
+        crops.append(Crop(normalise_text(row["plate"]), reads[:count], named))
         if progress and (index + 1) % 50 == 0:
             progress(f"plate-band {data.name}: {index + 1}/{len(rows)}")
     return crops
 
 
-def exact(reader: Any, crops: list[Crop], option: str) -> float:
-    """Share of crops read exactly when the reader's variants are the others plus ``option``'s band (or none)."""
+def choosers(reader: Any) -> tuple[Any, Any]:
+    """Readers on the same session that choose among the reader's other variants, without and with one band read
+    after them (only the variant list differs)."""
     from models.plates.ocr import PlateReader
+
+    others = tuple(v for v in reader.config.variants if v != "band")
+    without = PlateReader(reader.runner, reader.config.model_copy(update={"variants": others}))
+    with_band = PlateReader(reader.runner, reader.config.model_copy(update={"variants": (*others, "band")}))
+    return without, with_band
+
+
+def exact(chooser: Any, crops: list[Crop], option: str) -> float:
+    """Share of crops ``chooser`` reads exactly from the other variants' reads plus ``option``'s band (or none)."""
     from models.plates.text import normalise_text
 
     if not crops:
         return 0.0
-    variants = tuple(v for v in reader.config.variants if v != "band")
-    if option != NO_BAND:
-        variants = (*variants, "band")
-    chooser = PlateReader(reader.runner, reader.config.model_copy(update={"variants": variants}))
+    band = option != NO_BAND
     right = sum(
-        normalise_text(chooser.choose([*c.others, *([c.bands[option]] if option != NO_BAND else [])]).text) == c.truth
-        for c in crops
+        normalise_text(chooser.choose([*c.others, *([c.bands[option]] if band else [])]).text) == c.truth for c in crops
     )
     return right / len(crops)
 
@@ -115,9 +121,13 @@ def run(
     """Score every option on every folder and choose leave-one-source-out (``LayoutError`` on a bad folder)."""
     bands = bands or grid()
     reader = build_plate_reader("any", threads)
-    read = {name: read_source(reader, path, bands, progress) for name, path in folders.items()}
+    without, with_band = choosers(reader)
+    read = {name: read_source(without, path, bands, progress) for name, path in folders.items()}
     options = [NO_BAND, *(option_name(b) for b in bands)]
-    scores = {o: {name: exact(reader, crops, o) for name, crops in read.items()} for o in options}
+    scores = {
+        o: {name: exact(without if o == NO_BAND else with_band, crops, o) for name, crops in read.items()}
+        for o in options
+    }
     shipped = option_name(reader.config.band_rows)
     return {
         "sources": {name: len(crops) for name, crops in read.items()},
